@@ -1,0 +1,99 @@
+/* The validated VM configuration (output of load -> merge env -> validate).
+ * Plain data: tests build it as literals.  Strings are owned by the struct
+ * and freed by sv_vm_config_free(); NULL means "not set". */
+#ifndef SV_CONFIG_H
+#define SV_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum sv_accel
+{
+  SV_ACCEL_AUTO = 0,
+  SV_ACCEL_KVM,
+  SV_ACCEL_TCG,
+};
+
+enum sv_serial
+{
+  SV_SERIAL_STDIO = 0, /* guest serial console on startvm's stdout */
+  SV_SERIAL_NONE,
+};
+
+enum sv_shutdown_mode
+{
+  SV_SHUTDOWN_ACPI = 0, /* startvm supervises; SIGTERM -> system_powerdown over QMP */
+  SV_SHUTDOWN_EXEC,     /* exec QEMU as PID 1, like the original */
+};
+
+struct sv_disk_config
+{
+  char *file;     /* path of the disk image QEMU opens */
+  char *base;     /* optional: backing image; overlay created when file is missing */
+  uint64_t size;  /* bytes; 0 = not set. Create empty when missing; grow, never shrink */
+  char *format;   /* "auto", "raw", "qcow2", "vmdk", "vdi", "vhdx", "qed" */
+  char *bus;      /* "virtio", "scsi", "sata", "ide" */
+  char *cache;    /* "none", "writeback", "writethrough", "directsync", "unsafe"; NULL = QEMU default */
+  bool readonly;
+  char *media;    /* "disk" or "cdrom" */
+  int boot_index; /* -1 = not set */
+};
+
+struct sv_vm_config
+{
+  char *name;          /* NULL: use the container hostname */
+  uint64_t memory_mib; /* default 512 */
+  unsigned cpus;       /* default 1 */
+  enum sv_accel accel;
+  char *machine;       /* default "q35" */
+
+  struct
+  {
+    char *kernel, *initrd, *append; /* direct kernel boot; NULL = not set */
+  } boot;
+
+  struct sv_disk_config *disks;
+  size_t n_disks;
+
+  struct
+  {
+    bool dhcp;         /* default true; NO_DHCP=true sets false */
+    char *ip_prefix;   /* NULL: hand off what is there now */
+    uint64_t wait_ms;  /* default 60000 */
+    char **interfaces; /* NULL-terminated; NULL/empty = every interface with IPv4 */
+    size_t n_interfaces;
+    char *model;       /* default "virtio-net-pci" */
+  } network;
+
+  struct
+  {
+    enum sv_serial serial;
+    bool vnc; /* default true: unix socket <state_dir>/<id>/vnc */
+    bool qmp; /* default true: unix socket <state_dir>/<id>/qmp */
+  } console;
+
+  char *state_dir; /* default "/ranchervm" */
+
+  struct
+  {
+    enum sv_shutdown_mode mode;
+    uint64_t timeout_ms; /* default 8000: below Docker's 10 s grace period */
+  } shutdown;
+
+  struct
+  {
+    char *user_data, *meta_data, *network_config; /* inline contents; NULL = not set */
+  } cloud_init;
+
+  struct
+  {
+    char *binary;      /* default "qemu-system-x86_64" */
+    char **extra_args; /* NULL-terminated, appended before the CMD args */
+    size_t n_extra_args;
+  } qemu;
+};
+
+void sv_vm_config_free (struct sv_vm_config *c);
+
+#endif

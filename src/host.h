@@ -1,0 +1,77 @@
+/* What startvm observed about the container it runs in: network, DNS,
+ * hostname, devices, disks.  Plain structs, no libnl types: unit tests of
+ * plan() build these as literals.  Addresses are host byte order. */
+#ifndef SV_HOST_H
+#define SV_HOST_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SV_MAX_IFACES 8
+#define SV_MAX_ROUTES 16
+#define SV_MAX_DNS 8
+#define SV_MAX_SEARCH 8
+#define SV_MAX_DISKS 32
+
+struct sv_route
+{
+  uint32_t dst;     /* 0 with dst_len 0 = default route */
+  uint8_t dst_len;
+  uint32_t gateway; /* 0 = directly connected (scope link) */
+  bool onlink;      /* gateway marked onlink (off-subnet gateway, Calico style) */
+  uint32_t metric;
+  uint8_t table;    /* RT_TABLE_MAIN normally */
+  uint8_t scope;    /* RT_SCOPE_* as observed */
+  uint8_t protocol; /* RTPROT_* as observed */
+  uint32_t prefsrc; /* 0 = none */
+};
+
+struct sv_iface
+{
+  char name[IFNAMSIZ];
+  int ifindex;
+  uint8_t mac[6];
+  unsigned mtu;
+  uint32_t addr;  /* the IPv4 address handed to the VM */
+  uint8_t prefix; /* 1..32 */
+  uint32_t gateway; /* default gateway via this iface, 0 = none */
+  size_t n_routes;  /* every IPv4 route of the main table through this iface, */
+  struct sv_route routes[SV_MAX_ROUTES]; /* default included (for restore) */
+};
+
+struct sv_net_state
+{
+  size_t n_ifaces;
+  struct sv_iface ifaces[SV_MAX_IFACES]; /* eth0 first, then by name */
+  size_t n_dns;
+  uint32_t dns[SV_MAX_DNS]; /* IPv4 nameservers from resolv.conf */
+  size_t n_search;
+  char search[SV_MAX_SEARCH][256]; /* search domains from resolv.conf */
+  char hostname[256];
+};
+
+/* Observed facts about one configured disk (index matches config->disks). */
+struct sv_disk_state
+{
+  bool exists;
+  bool is_dir;
+  char format[16];       /* detected by qemu-img info, "" when unknown/missing */
+  uint64_t virtual_size; /* bytes, 0 when unknown */
+  bool base_exists;
+  char base_format[16];
+};
+
+struct sv_host
+{
+  struct sv_net_state net;
+  bool kvm_usable;          /* /dev/kvm can really create a VM */
+  char kvm_reason[128];     /* why not, for the one warning line */
+  bool vhost_net_usable;    /* /dev/vhost-net opens */
+  char container_id[128];   /* from cgroup/mountinfo, else hostname */
+  size_t n_disks;
+  struct sv_disk_state disks[SV_MAX_DISKS];
+};
+
+#endif

@@ -1,0 +1,26 @@
+/* observe: read-only look at the container (netlink via libnl-route-3,
+ * /etc/resolv.conf, hostname, /dev/kvm, /dev/vhost-net, container id,
+ * disks).  Never changes anything. */
+#ifndef SV_OBSERVE_H
+#define SV_OBSERVE_H
+
+#include "config.h"
+#include "error.h"
+#include "host.h"
+
+/* Network: every interface with a permanent universe-scope IPv4 address
+ * (eth0 first), restricted to cfg->network.interfaces when given.  With
+ * cfg->network.ip_prefix set, waits (netlink notifications, no polling)
+ * up to cfg->network.wait_ms for an address with that prefix: timeout is
+ * exit class 3.  resolv_conf: path to read (normally "/etc/resolv.conf"). */
+int sv_observe_network (const struct sv_vm_config *cfg, const char *resolv_conf,
+                        struct sv_net_state *out, sv_error_t *err);
+
+/* KVM usability: opens /dev/kvm and tries KVM_CREATE_VM.  Fills reason. */
+bool sv_observe_kvm (char *reason, size_t reason_len);
+
+/* Everything plan() needs.  Calls the pieces above plus disks and
+ * container id. */
+int sv_observe_host (const struct sv_vm_config *cfg, struct sv_host *out, sv_error_t *err);
+
+#endif

@@ -1,0 +1,105 @@
+/* plan(): a pure function from (config, observed host) to what startvm
+ * will do.  No I/O, no getenv, no clock: same inputs give a byte-identical
+ * plan, and --dry-run prints exactly this. */
+#ifndef SV_PLAN_H
+#define SV_PLAN_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+#include "host.h"
+#include "util.h"
+
+/* Tap fds are dup2()'d to these numbers just before QEMU starts, so the
+ * argv can name them at plan time. */
+#define SV_TAP_FD_BASE 10
+
+enum sv_net_op_kind
+{
+  SV_OP_LINK_DOWN,  /* ifname */
+  SV_OP_LINK_SET_MAC, /* ifname, mac */
+  SV_OP_ADDR_DEL,   /* ifname, addr/prefix */
+  SV_OP_BRIDGE_ADD, /* ifname (brN), mtu */
+  SV_OP_TAP_ADD,    /* ifname (tapN), mtu; fd goes to QEMU as SV_TAP_FD_BASE+index */
+  SV_OP_SET_MASTER, /* ifname, master */
+  SV_OP_LINK_SET_MTU, /* ifname, mtu */
+  SV_OP_LINK_UP,    /* ifname */
+  SV_OP_ADDR_ADD,   /* ifname, addr/prefix (bridge address for dnsmasq) */
+};
+
+struct sv_net_op
+{
+  enum sv_net_op_kind kind;
+  char ifname[IFNAMSIZ];
+  char master[IFNAMSIZ];
+  uint8_t mac[6];
+  uint32_t addr;
+  uint8_t prefix;
+  unsigned mtu;
+  int index; /* interface index N in the plan (eth N -> brN, tapN) */
+};
+
+enum sv_disk_op_kind
+{
+  SV_DISK_CREATE_OVERLAY, /* qemu-img create -f qcow2 -F <base_format> -b <base> <file> */
+  SV_DISK_CREATE_EMPTY,   /* qemu-img create -f <format> <file> <size> */
+  SV_DISK_GROW,           /* qemu-img resize -f <format> <file> <size> */
+};
+
+struct sv_disk_op
+{
+  enum sv_disk_op_kind kind;
+  char **argv; /* the qemu-img argv, NULL-terminated */
+};
+
+struct sv_plan
+{
+  char **qemu_argv; /* NULL-terminated */
+  size_t qemu_argc;
+  char **dnsmasq_argv; /* NULL when no DHCP */
+  char *dnsmasq_conf;  /* NULL when no DHCP */
+  char *dnsmasq_conf_path; /* where apply writes it: <state_dir>/<id>/dnsmasq.conf */
+  struct sv_net_op *net_ops;
+  size_t n_net_ops;
+  size_t n_taps; /* taps created by SV_OP_TAP_ADD, in index order */
+  struct sv_disk_op *disk_ops;
+  size_t n_disk_ops;
+  char **warnings; /* NULL-terminated list of one-line warnings (may be empty) */
+  size_t n_warnings;
+  char *run_dir;  /* <state_dir>/<container id> */
+  char *qmp_path; /* NULL when console.qmp is false */
+  char *vnc_path; /* NULL when console.vnc is false */
+  enum sv_accel accel; /* resolved: KVM or TCG */
+};
+
+/* extra_args: the CMD arguments, appended verbatim to QEMU's argv.
+ * Returns <0 with a config (2) or environment (3) error: e.g. accel=kvm
+ * when host->kvm_usable is false. */
+int sv_plan_build (const struct sv_vm_config *cfg, const struct sv_host *host,
+                   char *const *extra_args, struct sv_plan *out, sv_error_t *err);
+void sv_plan_free (struct sv_plan *p);
+
+/* The bridge address rule (DESIGN.md "Network handoff" 5): an address in
+ * the VM's subnet, never the VM's address or gateway, valid for prefix
+ * 1..32.  Returns the address and sets *bridge_prefix. */
+uint32_t sv_plan_bridge_addr (uint32_t vm_addr, uint8_t prefix, uint32_t gateway,
+                              uint8_t *bridge_prefix);
+
+/* Locally administered MAC derived deterministically from the old one. */
+void sv_plan_derive_mac (const uint8_t old_mac[6], uint8_t new_mac[6]);
+
+/* One renderer for a net op, used by --dry-run and by apply's error
+ * context: "addr del 172.17.0.2/16 dev eth0". */
+void sv_net_op_format (const struct sv_net_op *op, struct sv_buf *b);
+
+/* plan_print.c: the --dry-run output.  Text: observed network, warnings,
+ * disk steps, net steps, dnsmasq.conf, QEMU command (shell-quoted, one
+ * argument per line).  JSON: the same, as an object. */
+char *sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host);
+char *sv_plan_format_json (const struct sv_plan *p, const struct sv_host *host);
+
+#endif

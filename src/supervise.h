@@ -1,0 +1,21 @@
+/* Run QEMU: exec it (shutdown.mode exec) or supervise it as PID 1
+ * (shutdown.mode acpi): reap every child, SIGTERM/SIGINT -> QMP
+ * system_powerdown, hard stop after shutdown.timeout. */
+#ifndef SV_SUPERVISE_H
+#define SV_SUPERVISE_H
+
+#include <sys/types.h>
+
+#include "config.h"
+#include "error.h"
+#include "plan.h"
+
+/* tap_fds: plan->n_taps fds to dup2 to SV_TAP_FD_BASE+i in the child.
+ * dnsmasq_pid: 0 when none; it is stopped when QEMU ends.
+ * Returns the exit status for startvm (QEMU's status, or non-zero after a
+ * hard stop), or <0 with *err when QEMU could not be started at all.
+ * In exec mode it does not return on success. */
+int sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const int *tap_fds,
+                 pid_t dnsmasq_pid, sv_error_t *err);
+
+#endif

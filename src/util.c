@@ -1,0 +1,481 @@
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void *
+sv_xmalloc (size_t n)
+{
+  void *p = malloc (n ? n : 1);
+  if (p == NULL)
+    abort ();
+  return p;
+}
+
+void *
+sv_xcalloc (size_t n, size_t m)
+{
+  void *p = calloc (n ? n : 1, m ? m : 1);
+  if (p == NULL)
+    abort ();
+  return p;
+}
+
+void *
+sv_xrealloc (void *p, size_t n)
+{
+  p = realloc (p, n ? n : 1);
+  if (p == NULL)
+    abort ();
+  return p;
+}
+
+char *
+sv_xstrdup (const char *s)
+{
+  char *p = strdup (s ? s : "");
+  if (p == NULL)
+    abort ();
+  return p;
+}
+
+static void
+buf_reserve (struct sv_buf *b, size_t extra)
+{
+  if (b->len + extra + 1 <= b->cap)
+    return;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap < b->len + extra + 1)
+    cap *= 2;
+  b->data = sv_xrealloc (b->data, cap);
+  b->cap = cap;
+}
+
+void
+sv_buf_addn (struct sv_buf *b, const char *s, size_t n)
+{
+  buf_reserve (b, n);
+  memcpy (b->data + b->len, s, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+}
+
+void
+sv_buf_add (struct sv_buf *b, const char *s)
+{
+  sv_buf_addn (b, s, strlen (s));
+}
+
+void
+sv_buf_addc (struct sv_buf *b, char c)
+{
+  sv_buf_addn (b, &c, 1);
+}
+
+void
+sv_buf_addf (struct sv_buf *b, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  char tmp[256];
+  int n = vsnprintf (tmp, sizeof tmp, fmt, ap);
+  va_end (ap);
+  if (n < 0)
+    return;
+  if ((size_t) n < sizeof tmp)
+    {
+      sv_buf_addn (b, tmp, (size_t) n);
+      return;
+    }
+  buf_reserve (b, (size_t) n);
+  va_start (ap, fmt);
+  vsnprintf (b->data + b->len, (size_t) n + 1, fmt, ap);
+  va_end (ap);
+  b->len += (size_t) n;
+}
+
+char *
+sv_buf_steal (struct sv_buf *b)
+{
+  char *s = b->data ? b->data : sv_xstrdup ("");
+  b->data = NULL;
+  b->len = b->cap = 0;
+  return s;
+}
+
+void
+sv_buf_free (struct sv_buf *b)
+{
+  free (b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+void
+sv_strv_add (struct sv_strv *s, const char *str)
+{
+  if (s->n + 2 > s->cap)
+    {
+      s->cap = s->cap ? s->cap * 2 : 16;
+      s->v = sv_xrealloc (s->v, s->cap * sizeof (char *));
+    }
+  s->v[s->n++] = sv_xstrdup (str);
+  s->v[s->n] = NULL;
+}
+
+void
+sv_strv_addf (struct sv_strv *s, const char *fmt, ...)
+{
+  va_list ap;
+  char *str = NULL;
+  va_start (ap, fmt);
+  if (vasprintf (&str, fmt, ap) < 0)
+    abort ();
+  va_end (ap);
+  sv_strv_add (s, str);
+  free (str);
+}
+
+void
+sv_strv_free_raw (char **v)
+{
+  if (v == NULL)
+    return;
+  for (char **p = v; *p; p++)
+    free (*p);
+  free (v);
+}
+
+void
+sv_strv_free (struct sv_strv *s)
+{
+  sv_strv_free_raw (s->v);
+  s->v = NULL;
+  s->n = s->cap = 0;
+}
+
+/* ---- parsers ---- */
+
+static const char *
+skip_space (const char *s)
+{
+  while (*s == ' ' || *s == '\t')
+    s++;
+  return s;
+}
+
+/* Parses "<decimal>[.<fraction>]<unit>" into a value scaled by unit_scale
+ * (bytes per unit); plain numbers use plain_scale.  Returns -1 on garbage,
+ * -2 on overflow. */
+static int
+parse_scaled (const char *s, uint64_t plain_scale, uint64_t *out)
+{
+  static const struct
+  {
+    const char *suffix;
+    uint64_t scale;
+  } units[] = {
+    { "", 0 }, /* plain: replaced by plain_scale */
+    { "B", 1ULL },
+    { "K", 1ULL << 10 },     { "KB", 1ULL << 10 }, { "KiB", 1ULL << 10 }, { "k", 1ULL << 10 },
+    { "M", 1ULL << 20 },     { "MB", 1ULL << 20 }, { "MiB", 1ULL << 20 }, { "m", 1ULL << 20 },
+    { "G", 1ULL << 30 },     { "GB", 1ULL << 30 }, { "GiB", 1ULL << 30 }, { "g", 1ULL << 30 },
+    { "T", 1ULL << 40 },     { "TB", 1ULL << 40 }, { "TiB", 1ULL << 40 }, { "t", 1ULL << 40 },
+  };
+  const char *p = skip_space (s);
+  if (!isdigit ((unsigned char) *p))
+    return -1;
+  uint64_t whole = 0;
+  while (isdigit ((unsigned char) *p))
+    {
+      if (whole > (UINT64_MAX - 9) / 10)
+        return -2;
+      whole = whole * 10 + (uint64_t) (*p - '0');
+      p++;
+    }
+  uint64_t frac = 0, frac_div = 1;
+  if (*p == '.')
+    {
+      p++;
+      if (!isdigit ((unsigned char) *p))
+        return -1;
+      while (isdigit ((unsigned char) *p))
+        {
+          if (frac_div < 1000000000ULL)
+            {
+              frac = frac * 10 + (uint64_t) (*p - '0');
+              frac_div *= 10;
+            }
+          p++;
+        }
+    }
+  const char *unit_end = p;
+  while (*unit_end && *unit_end != ' ' && *unit_end != '\t')
+    unit_end++;
+  size_t ulen = (size_t) (unit_end - p);
+  if (*skip_space (unit_end) != '\0')
+    return -1;
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+    {
+      if (strlen (units[i].suffix) != ulen || strncmp (units[i].suffix, p, ulen) != 0)
+        continue;
+      uint64_t scale = i == 0 ? plain_scale : units[i].scale;
+      if (whole != 0 && scale > UINT64_MAX / whole)
+        return -2;
+      uint64_t v = whole * scale;
+      uint64_t f = (scale / frac_div) * frac + ((scale % frac_div) * frac) / frac_div;
+      if (v > UINT64_MAX - f)
+        return -2;
+      *out = v + f;
+      return 0;
+    }
+  return -1;
+}
+
+int
+sv_parse_size_bytes (const char *s, const char *what, uint64_t *out_bytes, sv_error_t *err)
+{
+  uint64_t v = 0;
+  int r = parse_scaled (s, 1ULL << 20, &v);
+  if (r == -2)
+    return sv_error_config (err, "%s: size '%s' is too large (e.g. 20G)", what, s);
+  if (r < 0 || strchr (s, '-'))
+    return sv_error_config (err,
+                            "%s: '%s' is not a size (accepted: 512M, 2G, 1.5G, 512MiB, or a "
+                            "plain number of MiB such as 2048)",
+                            what, s);
+  if (v == 0)
+    return sv_error_config (err, "%s: size must be greater than zero (e.g. 512M)", what);
+  *out_bytes = v;
+  return 0;
+}
+
+int
+sv_parse_size_mib (const char *s, const char *what, uint64_t max_mib, uint64_t *out_mib,
+                   sv_error_t *err)
+{
+  uint64_t bytes = 0;
+  if (sv_parse_size_bytes (s, what, &bytes, err) < 0)
+    return -1;
+  if (bytes % (1ULL << 20) != 0 && bytes < (1ULL << 20))
+    return sv_error_config (err, "%s: '%s' is less than 1 MiB (e.g. 512M)", what, s);
+  uint64_t mib = bytes >> 20;
+  if (mib > max_mib)
+    return sv_error_config (err, "%s: '%s' is more than the maximum of %" PRIu64 " MiB (e.g. 2G)",
+                            what, s, max_mib);
+  *out_mib = mib;
+  return 0;
+}
+
+int
+sv_parse_duration_ms (const char *s, const char *what, uint64_t *out_ms, sv_error_t *err)
+{
+  const char *p = skip_space (s);
+  char *end = NULL;
+  if (!isdigit ((unsigned char) *p))
+    goto bad;
+  errno = 0;
+  unsigned long long n = strtoull (p, &end, 10);
+  if (errno == ERANGE || n > UINT64_MAX / 3600000ULL)
+    return sv_error_config (err, "%s: duration '%s' is too large (e.g. 60s)", what, s);
+  uint64_t mult;
+  const char *u = end;
+  const char *ue = u;
+  while (*ue && *ue != ' ' && *ue != '\t')
+    ue++;
+  size_t ul = (size_t) (ue - u);
+  if (*skip_space (ue) != '\0')
+    goto bad;
+  if (ul == 0 || (ul == 1 && *u == 's'))
+    mult = 1000;
+  else if (ul == 2 && strncmp (u, "ms", 2) == 0)
+    mult = 1;
+  else if (ul == 1 && *u == 'm')
+    mult = 60000;
+  else if (ul == 1 && *u == 'h')
+    mult = 3600000;
+  else
+    goto bad;
+  *out_ms = n * mult;
+  return 0;
+bad:
+  return sv_error_config (err,
+                          "%s: '%s' is not a duration (accepted: 500ms, 6s, 2m, 1h, or a plain "
+                          "number of seconds such as 30)",
+                          what, s);
+}
+
+int
+sv_parse_bool (const char *s, const char *what, bool *out, sv_error_t *err)
+{
+  static const char *yes[] = { "true", "yes", "1", "on" };
+  static const char *no[] = { "false", "no", "0", "off" };
+  for (size_t i = 0; i < 4; i++)
+    {
+      if (strcasecmp (s, yes[i]) == 0)
+        {
+          *out = true;
+          return 0;
+        }
+      if (strcasecmp (s, no[i]) == 0)
+        {
+          *out = false;
+          return 0;
+        }
+    }
+  return sv_error_config (err, "%s: '%s' is not a boolean (accepted: true, false, yes, no, 1, 0)",
+                          what, s);
+}
+
+int
+sv_parse_int (const char *s, const char *what, long long min, long long max, long long *out,
+              sv_error_t *err)
+{
+  const char *p = skip_space (s);
+  char *end = NULL;
+  if (*p == '\0')
+    goto bad;
+  errno = 0;
+  long long v = strtoll (p, &end, 10);
+  if (end == p || *skip_space (end) != '\0')
+    goto bad;
+  if (errno == ERANGE || v < min || v > max)
+    return sv_error_config (err, "%s: %s is out of range (accepted: %lld to %lld)", what, s, min,
+                            max);
+  *out = v;
+  return 0;
+bad:
+  return sv_error_config (err, "%s: '%s' is not an integer (accepted: %lld to %lld, e.g. %lld)",
+                          what, s, min, max, min);
+}
+
+/* ---- quoting ---- */
+
+void
+sv_buf_add_shell_word (struct sv_buf *b, const char *w)
+{
+  bool safe = *w != '\0';
+  for (const char *p = w; *p && safe; p++)
+    safe = isalnum ((unsigned char) *p) || strchr ("@%+=:,./_-", *p) != NULL;
+  if (safe)
+    {
+      sv_buf_add (b, w);
+      return;
+    }
+  sv_buf_addc (b, '\'');
+  for (const char *p = w; *p; p++)
+    {
+      if (*p == '\'')
+        sv_buf_add (b, "'\\''");
+      else
+        sv_buf_addc (b, *p);
+    }
+  sv_buf_addc (b, '\'');
+}
+
+void
+sv_buf_add_json_string (struct sv_buf *b, const char *s)
+{
+  sv_buf_addc (b, '"');
+  for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+    {
+      switch (*p)
+        {
+        case '"':
+          sv_buf_add (b, "\\\"");
+          break;
+        case '\\':
+          sv_buf_add (b, "\\\\");
+          break;
+        case '\n':
+          sv_buf_add (b, "\\n");
+          break;
+        case '\r':
+          sv_buf_add (b, "\\r");
+          break;
+        case '\t':
+          sv_buf_add (b, "\\t");
+          break;
+        default:
+          if (*p < 0x20)
+            sv_buf_addf (b, "\\u%04x", *p);
+          else
+            sv_buf_addc (b, (char) *p);
+        }
+    }
+  sv_buf_addc (b, '"');
+}
+
+/* ---- IPv4 / MAC ---- */
+
+char *
+sv_ip4_format (uint32_t a, char *buf)
+{
+  snprintf (buf, SV_IP4_STRLEN, "%u.%u.%u.%u", (a >> 24) & 255, (a >> 16) & 255, (a >> 8) & 255,
+            a & 255);
+  return buf;
+}
+
+int
+sv_ip4_parse (const char *s, uint32_t *out)
+{
+  uint32_t v = 0;
+  const char *p = s;
+  for (int i = 0; i < 4; i++)
+    {
+      if (!isdigit ((unsigned char) *p))
+        return -1;
+      unsigned n = 0;
+      int digits = 0;
+      while (isdigit ((unsigned char) *p))
+        {
+          n = n * 10 + (unsigned) (*p++ - '0');
+          if (++digits > 3 || n > 255)
+            return -1;
+        }
+      v = (v << 8) | n;
+      if (i < 3 && *p++ != '.')
+        return -1;
+    }
+  if (*p != '\0')
+    return -1;
+  *out = v;
+  return 0;
+}
+
+uint32_t
+sv_ip4_netmask (unsigned prefix)
+{
+  if (prefix == 0)
+    return 0;
+  if (prefix >= 32)
+    return 0xffffffffu;
+  return ~((1u << (32 - prefix)) - 1u);
+}
+
+char *
+sv_mac_format (const uint8_t m[6], char *buf)
+{
+  snprintf (buf, SV_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+            m[5]);
+  return buf;
+}
+
+int
+sv_mac_parse (const char *s, uint8_t mac[6])
+{
+  unsigned v[6];
+  char tail;
+  if (sscanf (s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail)
+      != 6)
+    return -1;
+  for (int i = 0; i < 6; i++)
+    mac[i] = (uint8_t) v[i];
+  return 0;
+}
