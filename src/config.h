@@ -61,7 +61,8 @@ struct sv_vm_config
     bool dhcp;         /* default true; NO_DHCP=true sets false */
     char *ip_prefix;   /* NULL: hand off what is there now */
     uint64_t wait_ms;  /* default 60000 */
-    char **interfaces; /* NULL-terminated; NULL/empty = every interface with IPv4 */
+    char **interfaces; /* NULL-terminated.  NULL (key absent) = every interface with
+                          IPv4; non-NULL with n_interfaces 0 ("interfaces: []") = none */
     size_t n_interfaces;
     char *model;       /* default "virtio-net-pci" */
   } network;
