@@ -22,7 +22,8 @@ enum sv_origin_kind
 struct sv_origin
 {
   enum sv_origin_kind kind;
-  const char *file; /* SV_ORIGIN_FILE: display name of the file (not owned: points into the tree's file name) */
+  const char *file; /* SV_ORIGIN_FILE: display name of the file (not owned: points into the tree's
+                       file name) */
   int line, col;    /* 1-based */
   const char *env;  /* SV_ORIGIN_ENV: variable name (static string from the schema) */
 };
@@ -58,7 +59,7 @@ struct sv_node
 /* The whole document: root plus the storage for origin file names. */
 struct sv_cfg_doc
 {
-  char *file; /* display name used in messages */
+  char *file;           /* display name used in messages */
   struct sv_node *root; /* always a MAP after a successful load (empty file -> empty map) */
 };
 

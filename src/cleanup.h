@@ -13,7 +13,7 @@
 static inline void
 sv_cleanup_freep (void *p)
 {
-  void **pp = (void **) p;
+  void **pp = (void **)p;
   free (*pp);
 }
 static inline void
@@ -70,10 +70,10 @@ sv_cleanup_errorp (sv_error_t *e)
 
 #ifndef TEMP_FAILURE_RETRY
 #define TEMP_FAILURE_RETRY(expression)                                                             \
-  (__extension__ ({                                                                                \
+  (__extension__({                                                                                 \
     long int __result;                                                                             \
     do                                                                                             \
-      __result = (long int) (expression);                                                          \
+      __result = (long int)(expression);                                                           \
     while (__result == -1L && errno == EINTR);                                                     \
     __result;                                                                                      \
   }))

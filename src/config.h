@@ -29,12 +29,13 @@ enum sv_shutdown_mode
 
 struct sv_disk_config
 {
-  char *file;     /* path of the disk image QEMU opens */
-  char *base;     /* optional: backing image; overlay created when file is missing */
-  uint64_t size;  /* bytes; 0 = not set. Create empty when missing; grow, never shrink */
-  char *format;   /* "auto", "raw", "qcow2", "vmdk", "vdi", "vhdx", "qed" */
-  char *bus;      /* "virtio", "scsi", "sata", "ide" */
-  char *cache;    /* "none", "writeback", "writethrough", "directsync", "unsafe"; NULL = QEMU default */
+  char *file;    /* path of the disk image QEMU opens */
+  char *base;    /* optional: backing image; overlay created when file is missing */
+  uint64_t size; /* bytes; 0 = not set. Create empty when missing; grow, never shrink */
+  char *format;  /* "auto", "raw", "qcow2", "vmdk", "vdi", "vhdx", "qed" */
+  char *bus;     /* "virtio", "scsi", "sata", "ide" */
+  char
+      *cache; /* "none", "writeback", "writethrough", "directsync", "unsafe"; NULL = QEMU default */
   bool readonly;
   char *media;    /* "disk" or "cdrom" */
   int boot_index; /* -1 = not set */
@@ -46,7 +47,7 @@ struct sv_vm_config
   uint64_t memory_mib; /* default 512 */
   unsigned cpus;       /* default 1 */
   enum sv_accel accel;
-  char *machine;       /* default "q35" */
+  char *machine; /* default "q35" */
 
   struct
   {
@@ -64,7 +65,7 @@ struct sv_vm_config
     char **interfaces; /* NULL-terminated.  NULL (key absent) = every interface with
                           IPv4; non-NULL with n_interfaces 0 ("interfaces: []") = none */
     size_t n_interfaces;
-    char *model;       /* default "virtio-net-pci" */
+    char *model; /* default "virtio-net-pci" */
   } network;
 
   struct

@@ -17,7 +17,7 @@
 
 struct sv_route
 {
-  uint32_t dst;     /* 0 with dst_len 0 = default route */
+  uint32_t dst; /* 0 with dst_len 0 = default route */
   uint8_t dst_len;
   uint32_t gateway; /* 0 = directly connected (scope link) */
   bool onlink;      /* gateway marked onlink (off-subnet gateway, Calico style) */
@@ -34,8 +34,8 @@ struct sv_iface
   int ifindex;
   uint8_t mac[6];
   unsigned mtu;
-  uint32_t addr;  /* the IPv4 address handed to the VM */
-  uint8_t prefix; /* 1..32 */
+  uint32_t addr;    /* the IPv4 address handed to the VM */
+  uint8_t prefix;   /* 1..32 */
   uint32_t gateway; /* default gateway via this iface, 0 = none */
   size_t n_routes;  /* every IPv4 route of the main table through this iface, */
   struct sv_route routes[SV_MAX_ROUTES]; /* default included (for restore) */
@@ -66,10 +66,10 @@ struct sv_disk_state
 struct sv_host
 {
   struct sv_net_state net;
-  bool kvm_usable;          /* /dev/kvm can really create a VM */
-  char kvm_reason[128];     /* why not, for the one warning line */
-  bool vhost_net_usable;    /* /dev/vhost-net opens */
-  char container_id[128];   /* from cgroup/mountinfo, else hostname */
+  bool kvm_usable;        /* /dev/kvm can really create a VM */
+  char kvm_reason[128];   /* why not, for the one warning line */
+  bool vhost_net_usable;  /* /dev/vhost-net opens */
+  char container_id[128]; /* from cgroup/mountinfo, else hostname */
   size_t n_disks;
   struct sv_disk_state disks[SV_MAX_DISKS];
 };

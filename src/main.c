@@ -97,15 +97,14 @@ parse_options (int argc, char **argv, struct options *o, sv_error_t *err)
         break;
       const char *name = a + 2;
       const char *eq = strchr (name, '=');
-      size_t nlen = eq ? (size_t) (eq - name) : strlen (name);
+      size_t nlen = eq ? (size_t)(eq - name) : strlen (name);
       const struct option *opt = NULL;
       for (const struct option *p = longopts; p->name; p++)
         if (strlen (p->name) == nlen && strncmp (p->name, name, nlen) == 0)
           opt = p;
       if (opt == NULL)
         return sv_error_config (err,
-                                "unknown option '%s' (see --help; put QEMU options after '--')",
-                                a);
+                                "unknown option '%s' (see --help; put QEMU options after '--')", a);
       const char *val = NULL;
       if (opt->has_arg == required_argument)
         {
@@ -287,8 +286,8 @@ main (int argc, char **argv)
 
   if (o.dry_run)
     {
-      cleanup_free char *s = o.json ? sv_plan_format_json (&plan, host)
-                                    : sv_plan_format_text (&plan, host);
+      cleanup_free char *s
+          = o.json ? sv_plan_format_json (&plan, host) : sv_plan_format_text (&plan, host);
       fputs (s, stdout);
       goto out;
     }

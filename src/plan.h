@@ -20,15 +20,15 @@
 
 enum sv_net_op_kind
 {
-  SV_OP_LINK_DOWN,  /* ifname */
+  SV_OP_LINK_DOWN,    /* ifname */
   SV_OP_LINK_SET_MAC, /* ifname, mac */
-  SV_OP_ADDR_DEL,   /* ifname, addr/prefix */
-  SV_OP_BRIDGE_ADD, /* ifname (brN), mtu */
-  SV_OP_TAP_ADD,    /* ifname (tapN), mtu; fd goes to QEMU as SV_TAP_FD_BASE+index */
-  SV_OP_SET_MASTER, /* ifname, master */
+  SV_OP_ADDR_DEL,     /* ifname, addr/prefix */
+  SV_OP_BRIDGE_ADD,   /* ifname (brN), mtu */
+  SV_OP_TAP_ADD,      /* ifname (tapN), mtu; fd goes to QEMU as SV_TAP_FD_BASE+index */
+  SV_OP_SET_MASTER,   /* ifname, master */
   SV_OP_LINK_SET_MTU, /* ifname, mtu */
-  SV_OP_LINK_UP,    /* ifname */
-  SV_OP_ADDR_ADD,   /* ifname, addr/prefix (bridge address for dnsmasq) */
+  SV_OP_LINK_UP,      /* ifname */
+  SV_OP_ADDR_ADD,     /* ifname, addr/prefix (bridge address for dnsmasq) */
 };
 
 struct sv_net_op
@@ -60,8 +60,8 @@ struct sv_plan
 {
   char **qemu_argv; /* NULL-terminated */
   size_t qemu_argc;
-  char **dnsmasq_argv; /* NULL when no DHCP */
-  char *dnsmasq_conf;  /* NULL when no DHCP */
+  char **dnsmasq_argv;     /* NULL when no DHCP */
+  char *dnsmasq_conf;      /* NULL when no DHCP */
   char *dnsmasq_conf_path; /* where apply writes it: <state_dir>/<id>/dnsmasq.conf */
   struct sv_net_op *net_ops;
   size_t n_net_ops;
@@ -70,9 +70,9 @@ struct sv_plan
   size_t n_disk_ops;
   char **warnings; /* NULL-terminated list of one-line warnings (may be empty) */
   size_t n_warnings;
-  char *run_dir;  /* <state_dir>/<container id> */
-  char *qmp_path; /* NULL when console.qmp is false */
-  char *vnc_path; /* NULL when console.vnc is false */
+  char *run_dir;       /* <state_dir>/<container id> */
+  char *qmp_path;      /* NULL when console.qmp is false */
+  char *vnc_path;      /* NULL when console.vnc is false */
   enum sv_accel accel; /* resolved: KVM or TCG */
 };
 

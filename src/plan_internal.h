@@ -6,7 +6,7 @@
 
 /* Disks (plan_disks.c): append -drive/-device args to argv and disk ops
  * (overlay/create/grow) to out->disk_ops; cloud-init seed included. */
-int sv_plan_disks (const struct sv_vm_config *cfg, const struct sv_host *host,
-                   struct sv_strv *argv, struct sv_plan *out, sv_error_t *err);
+int sv_plan_disks (const struct sv_vm_config *cfg, const struct sv_host *host, struct sv_strv *argv,
+                   struct sv_plan *out, sv_error_t *err);
 
 #endif

@@ -69,14 +69,14 @@ void sv_buf_add_json_string (struct sv_buf *b, const char *s);
 
 /* ---- IPv4 / MAC (addresses are host byte order uint32_t) ---- */
 #define SV_IP4(a, b, c, d)                                                                         \
-  ((uint32_t) (((uint32_t) (a) << 24) | ((uint32_t) (b) << 16) | ((uint32_t) (c) << 8) | (uint32_t) (d)))
+  ((uint32_t)(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d)))
 #define SV_IP4_STRLEN 16
 #define SV_MAC_STRLEN 18
 /* Writes dotted quad into buf (>= SV_IP4_STRLEN); returns buf. */
 char *sv_ip4_format (uint32_t addr, char *buf);
 /* Returns 0 and sets *out on success, -1 on a malformed address. */
 int sv_ip4_parse (const char *s, uint32_t *out);
-uint32_t sv_ip4_netmask (unsigned prefix); /* prefix 0..32 */
+uint32_t sv_ip4_netmask (unsigned prefix);             /* prefix 0..32 */
 char *sv_mac_format (const uint8_t mac[6], char *buf); /* aa:bb:cc:dd:ee:ff */
 int sv_mac_parse (const char *s, uint8_t mac[6]);
 
