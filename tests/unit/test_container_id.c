@@ -1,10 +1,11 @@
 /* Container id parsers over recorded cgroup and mountinfo samples
  * (tests/data/cgroup/README.md says where each comes from). */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the four above first */
+#include <cmocka.h>
 
 #include <stdio.h>
 #include <stdlib.h>
