@@ -52,7 +52,24 @@ struct sv_net_state
   char hostname[256];
 };
 
-/* Observed facts about one configured disk (index matches config->disks). */
+#define SV_PATH_MAX 1024
+#define SV_SEED_MAX 65536 /* cloud-init files read from the cloud-init dir */
+
+/* What startvm knows about a base image, to tell later whether an overlay
+ * still sits on the same one.  Recorded in a sidecar next to the overlay
+ * (<overlay>.startvm-base) when the overlay is created. */
+struct sv_base_fingerprint
+{
+  bool valid;
+  uint64_t size;   /* st_size */
+  int64_t mtime;   /* st_mtime, seconds */
+  uint64_t sample; /* FNV-1a 64 over the first and last MiB */
+};
+
+/* Observed facts about one disk.  With disks in vm.yaml, index i matches
+ * config->disks[i]; without, the entries are the RancherVM convention
+ * (implicit: the /image/sda.qcow2 overlay on the /base_image image, then
+ * the .img files in /volumes, sorted). */
 struct sv_disk_state
 {
   bool exists;
@@ -61,6 +78,32 @@ struct sv_disk_state
   uint64_t virtual_size; /* bytes, 0 when unknown */
   bool base_exists;
   char base_format[16];
+  /* disks.c additions */
+  bool implicit;              /* from the convention, not from config->disks */
+  char file[SV_PATH_MAX];     /* absolute path QEMU opens */
+  char base[SV_PATH_MAX];     /* absolute backing image for a new overlay, "" none */
+  uint64_t base_virtual_size; /* bytes */
+  char backing[SV_PATH_MAX];  /* backing file recorded in the existing image, "" none */
+  bool backing_exists;
+  bool backing_is_base;                /* the recorded backing file is `base` */
+  struct sv_base_fingerprint base_fp;  /* of `base` as it is now */
+  struct sv_base_fingerprint recorded; /* from the sidecar, valid=false when none */
+};
+
+/* The RancherVM directory convention and the cloud-init directory.  The
+ * root prefix ($RANCHERVM_ROOT, "" normally) lets tests point them at a
+ * temporary directory. */
+struct sv_images_state
+{
+  char root[SV_PATH_MAX];
+  bool base_dir_exists;             /* <root>/base_image */
+  size_t n_base_images;             /* regular files in it (dotfiles ignored) */
+  char base_images[2][SV_PATH_MAX]; /* the first two, sorted, for messages */
+  size_t n_volumes;                 /* .img files in <root>/volumes, attached after disk 0 */
+  bool has_user_data, has_meta_data, has_network_config; /* <root>/etc/ranchervm/cloud-init/ */
+  char user_data[SV_SEED_MAX];
+  char meta_data[SV_SEED_MAX];
+  char network_config[SV_SEED_MAX];
 };
 
 struct sv_host
@@ -72,6 +115,7 @@ struct sv_host
   char container_id[128]; /* from cgroup/mountinfo, else hostname */
   size_t n_disks;
   struct sv_disk_state disks[SV_MAX_DISKS];
+  struct sv_images_state images; /* filled by sv_disks_observe */
 };
 
 #endif

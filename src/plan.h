@@ -54,6 +54,18 @@ struct sv_disk_op
 {
   enum sv_disk_op_kind kind;
   char **argv; /* the qemu-img argv, NULL-terminated */
+  char *file;  /* the image the op creates or grows */
+  /* CREATE_OVERLAY: written before qemu-img runs, so a later start can
+   * tell whether the base image changed under the overlay. */
+  char *sidecar_path; /* NULL for other kinds */
+  char *sidecar_content;
+};
+
+/* A cloud-init NoCloud seed file, written into plan->seed_dir at each start. */
+struct sv_seed_file
+{
+  char *name; /* "user-data", "meta-data", "network-config" */
+  char *content;
 };
 
 struct sv_plan
@@ -68,6 +80,9 @@ struct sv_plan
   size_t n_taps; /* taps created by SV_OP_TAP_ADD, in index order */
   struct sv_disk_op *disk_ops;
   size_t n_disk_ops;
+  char *seed_dir; /* <run_dir>/cidata, presented as a FAT disk labelled cidata; NULL: no seed */
+  struct sv_seed_file *seed_files;
+  size_t n_seed_files;
   char **warnings; /* NULL-terminated list of one-line warnings (may be empty) */
   size_t n_warnings;
   char *run_dir;       /* <state_dir>/<container id> */

@@ -9,4 +9,9 @@
 int sv_plan_disks (const struct sv_vm_config *cfg, const struct sv_host *host, struct sv_strv *argv,
                    struct sv_plan *out, sv_error_t *err);
 
+/* Frees what sv_plan_disks put in the plan (disk_ops with their argv and
+ * sidecars, seed_dir, seed_files) and resets those fields; sv_plan_free
+ * calls it so the disk fields have one owner. */
+void sv_plan_disks_free (struct sv_plan *p);
+
 #endif
