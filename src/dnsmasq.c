@@ -1,0 +1,98 @@
+/* dnsmasq: write its configuration and start it (exec'd, no shell). */
+#include "apply_net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+extern char **environ;
+
+static int
+write_all (int fd, const char *s, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t w = TEMP_FAILURE_RETRY (write (fd, s, len));
+      if (w < 0)
+        return -1;
+      s += w;
+      len -= (size_t)w;
+    }
+  return 0;
+}
+
+static int
+write_conf (const struct sv_plan *plan, sv_error_t *err)
+{
+  const char *path = plan->dnsmasq_conf_path;
+  cleanup_close int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "writing %s", path);
+  const char *conf = plan->dnsmasq_conf ? plan->dnsmasq_conf : "";
+  if (write_all (fd, conf, strlen (conf)) < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "writing %s", path);
+  /* The umask may have narrowed the mode; dnsmasq may drop privileges
+   * before reading the file. */
+  if (fchmod (fd, 0644) < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "chmod %s", path);
+  int fdv = steal_fd (&fd);
+  if (close (fdv) < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "writing %s", path);
+  return 0;
+}
+
+int
+sv_dnsmasq_start (const struct sv_plan *plan, pid_t *pid_out, sv_error_t *err)
+{
+  if (plan->dnsmasq_argv == NULL || plan->dnsmasq_argv[0] == NULL)
+    return sv_error_make (err, SV_EXIT_NET, SV_SRC_NONE, 0, "dnsmasq: no command in the plan");
+  if (plan->dnsmasq_conf_path && write_conf (plan, err) < 0)
+    return -1;
+
+  /* posix_spawnp: a vfork-style start that reports exec failures (missing
+   * or not executable binary) synchronously, without a pipe of our own.
+   * The child starts with default signal handling and an empty mask
+   * whatever startvm set up for supervising QEMU.  Our other fds (taps,
+   * netlink) are O_CLOEXEC; stdout and stderr are inherited, so dnsmasq's
+   * lease lines land in `docker logs`. */
+  posix_spawnattr_t attr;
+  if ((errno = posix_spawnattr_init (&attr)) != 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "starting dnsmasq");
+  sigset_t none, all;
+  sigemptyset (&none);
+  sigfillset (&all);
+  posix_spawnattr_setsigmask (&attr, &none);
+  posix_spawnattr_setsigdefault (&attr, &all);
+  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid;
+  int r = posix_spawnp (&pid, plan->dnsmasq_argv[0], NULL, &attr, plan->dnsmasq_argv, environ);
+  posix_spawnattr_destroy (&attr);
+  if (r != 0)
+    return sv_error_errno (err, SV_EXIT_ENV, r, "starting %s", plan->dnsmasq_argv[0]);
+
+  /* An exit already visible now (a daemonizing dnsmasq, or one that died
+   * on its configuration) is reported; waiting for dnsmasq's own start-up
+   * would cost more than the whole handoff, and the guest asks for its
+   * lease seconds later anyway.  A later failure shows in the log and,
+   * under supervision, ends the VM (supervise.c reaps dnsmasq). */
+  int status;
+  pid_t w = TEMP_FAILURE_RETRY (waitpid (pid, &status, WNOHANG));
+  if (w == pid)
+    {
+      if (WIFEXITED (status))
+        return sv_error_make (err, SV_EXIT_NET, SV_SRC_NONE, 0,
+                              "dnsmasq exited at once with status %d (its message is above)",
+                              WEXITSTATUS (status));
+      return sv_error_make (err, SV_EXIT_NET, SV_SRC_NONE, 0, "dnsmasq killed by signal %d",
+                            WTERMSIG (status));
+    }
+  *pid_out = pid;
+  return 0;
+}
