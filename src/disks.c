@@ -1,6 +1,886 @@
-/* STUB: replaced by the module's real implementation. */
-#include <stdlib.h>
-#include "error.h"
+/* disks: the I/O half of disk handling.
+ *
+ * sv_disks_observe looks (read-only) at the configured disks, or at the
+ * RancherVM convention (/base_image, /image, /volumes) when vm.yaml lists
+ * none, and at the cloud-init directory: stat, qemu-img info (exec'd, no
+ * shell, without -U so a disk another QEMU holds shows up as locked),
+ * the overlay's sidecar, a fingerprint of the base.  plan_disks.c decides.
+ *
+ * sv_disks_apply runs the plan's qemu-img ops and writes the cloud-init
+ * seed.  It only ever creates files that do not exist and grows disks; it
+ * never writes into existing image data. */
 #include "disks.h"
-int sv_disks_observe (const struct sv_vm_config *cfg, struct sv_host *host, sv_error_t *err) { return 0; }
-int sv_disks_apply (const struct sv_plan *plan, sv_error_t *err) { return 0; }
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "util.h"
+
+extern char **environ;
+
+#define SIDECAR_SUFFIX ".startvm-base"
+#define QEMU_IMG "qemu-img"
+#define CAPTURE_MAX (1 << 20)
+#define SAMPLE_BYTES (1 << 20)
+
+/* ---- running qemu-img ---- */
+
+struct capture
+{
+  struct sv_buf out;
+  struct sv_buf err;
+  int status; /* waitpid status */
+};
+
+static void
+capture_free (struct capture *c)
+{
+  sv_buf_free (&c->out);
+  sv_buf_free (&c->err);
+}
+
+/* Runs argv (PATH lookup, no shell) with stdin from /dev/null, collecting
+ * stdout and stderr.  Fails only when it cannot run the program. */
+static int
+run_capture (char *const *argv, struct capture *c, sv_error_t *err)
+{
+  int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
+  if (pipe2 (out_pipe, O_CLOEXEC) < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "pipe");
+  if (pipe2 (err_pipe, O_CLOEXEC) < 0)
+    {
+      int e = errno;
+      close (out_pipe[0]);
+      close (out_pipe[1]);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "pipe");
+    }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init (&fa);
+  posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2 (&fa, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2 (&fa, err_pipe[1], 2);
+  pid_t pid;
+  int rc = posix_spawnp (&pid, argv[0], &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy (&fa);
+  close (out_pipe[1]);
+  close (err_pipe[1]);
+  if (rc != 0)
+    {
+      close (out_pipe[0]);
+      close (err_pipe[0]);
+      if (rc == ENOENT)
+        return sv_error_errno (err, SV_EXIT_ENV, rc, "%s not found (install qemu-utils)", argv[0]);
+      return sv_error_errno (err, SV_EXIT_ENV, rc, "running %s", argv[0]);
+    }
+
+  struct pollfd fds[2]
+      = { { .fd = out_pipe[0], .events = POLLIN }, { .fd = err_pipe[0], .events = POLLIN } };
+  struct sv_buf *bufs[2] = { &c->out, &c->err };
+  int open_fds = 2;
+  while (open_fds > 0)
+    {
+      if (poll (fds, 2, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      for (int i = 0; i < 2; i++)
+        {
+          if (fds[i].fd < 0 || fds[i].revents == 0)
+            continue;
+          char chunk[4096];
+          ssize_t n = TEMP_FAILURE_RETRY (read (fds[i].fd, chunk, sizeof chunk));
+          if (n <= 0)
+            {
+              close (fds[i].fd);
+              fds[i].fd = -1;
+              open_fds--;
+            }
+          else if (bufs[i]->len < CAPTURE_MAX)
+            sv_buf_addn (bufs[i], chunk, (size_t)n);
+        }
+    }
+  for (int i = 0; i < 2; i++)
+    if (fds[i].fd >= 0)
+      close (fds[i].fd);
+  if (c->out.data == NULL)
+    sv_buf_add (&c->out, "");
+  if (c->err.data == NULL)
+    sv_buf_add (&c->err, "");
+  if (TEMP_FAILURE_RETRY (waitpid (pid, &c->status, 0)) < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "waiting for %s", argv[0]);
+  return 0;
+}
+
+/* qemu-img's first error line, without the "qemu-img: " prefix noise. */
+static char *
+first_line (const char *s)
+{
+  size_t n = strcspn (s, "\n");
+  return strndup (s, n) ?: sv_xstrdup ("");
+}
+
+static bool
+exited_ok (const struct capture *c)
+{
+  return WIFEXITED (c->status) && WEXITSTATUS (c->status) == 0;
+}
+
+/* ---- a small reader for qemu-img's JSON: top-level scalars only ---- */
+
+static const char *
+skip_ws (const char *p)
+{
+  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+    p++;
+  return p;
+}
+
+static void
+add_utf8 (struct sv_buf *b, unsigned cp)
+{
+  if (cp < 0x80)
+    sv_buf_addc (b, (char)cp);
+  else if (cp < 0x800)
+    {
+      sv_buf_addc (b, (char)(0xc0 | (cp >> 6)));
+      sv_buf_addc (b, (char)(0x80 | (cp & 0x3f)));
+    }
+  else if (cp < 0x10000)
+    {
+      sv_buf_addc (b, (char)(0xe0 | (cp >> 12)));
+      sv_buf_addc (b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+      sv_buf_addc (b, (char)(0x80 | (cp & 0x3f)));
+    }
+  else
+    {
+      sv_buf_addc (b, (char)(0xf0 | (cp >> 18)));
+      sv_buf_addc (b, (char)(0x80 | ((cp >> 12) & 0x3f)));
+      sv_buf_addc (b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+      sv_buf_addc (b, (char)(0x80 | (cp & 0x3f)));
+    }
+}
+
+static bool
+parse_hex4 (const char *p, unsigned *out)
+{
+  unsigned v = 0;
+  for (int i = 0; i < 4; i++)
+    {
+      char c = p[i];
+      v <<= 4;
+      if (c >= '0' && c <= '9')
+        v |= (unsigned)(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        v |= (unsigned)(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        v |= (unsigned)(c - 'A' + 10);
+      else
+        return false;
+    }
+  *out = v;
+  return true;
+}
+
+/* p at the opening quote; returns the position after the closing quote,
+ * NULL when malformed.  b (may be NULL) receives the unescaped text. */
+static const char *
+parse_string (const char *p, struct sv_buf *b)
+{
+  p++;
+  while (*p && *p != '"')
+    {
+      if (*p != '\\')
+        {
+          if (b)
+            sv_buf_addc (b, *p);
+          p++;
+          continue;
+        }
+      p++;
+      char c = *p;
+      unsigned cp;
+      switch (c)
+        {
+        case 'n':
+          cp = '\n';
+          break;
+        case 't':
+          cp = '\t';
+          break;
+        case 'r':
+          cp = '\r';
+          break;
+        case 'b':
+          cp = '\b';
+          break;
+        case 'f':
+          cp = '\f';
+          break;
+        case 'u':
+          if (!parse_hex4 (p + 1, &cp))
+            return NULL;
+          p += 4;
+          if (cp >= 0xd800 && cp < 0xdc00 && p[1] == '\\' && p[2] == 'u')
+            {
+              unsigned lo;
+              if (parse_hex4 (p + 3, &lo) && lo >= 0xdc00 && lo < 0xe000)
+                {
+                  cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                  p += 6;
+                }
+            }
+          break;
+        case '\0':
+          return NULL;
+        default:
+          cp = (unsigned char)c;
+        }
+      if (b)
+        add_utf8 (b, cp);
+      p++;
+    }
+  return *p == '"' ? p + 1 : NULL;
+}
+
+/* Skips any JSON value; NULL when malformed. */
+static const char *
+skip_value (const char *p)
+{
+  p = skip_ws (p);
+  if (*p == '"')
+    return parse_string (p, NULL);
+  if (*p == '{' || *p == '[')
+    {
+      int depth = 0;
+      while (*p)
+        {
+          if (*p == '"')
+            {
+              p = parse_string (p, NULL);
+              if (p == NULL)
+                return NULL;
+              continue;
+            }
+          if (*p == '{' || *p == '[')
+            depth++;
+          else if (*p == '}' || *p == ']')
+            {
+              if (--depth == 0)
+                return p + 1;
+            }
+          p++;
+        }
+      return NULL;
+    }
+  while (*p && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n')
+    p++;
+  return p;
+}
+
+/* Copies the top-level member `key` (a string, unescaped, or a literal's
+ * text) into *out.  Returns false when absent or malformed. */
+static bool
+json_get (const char *json, const char *key, struct sv_buf *out)
+{
+  const char *p = skip_ws (json);
+  if (*p != '{')
+    return false;
+  p = skip_ws (p + 1);
+  while (*p == '"')
+    {
+      struct sv_buf k = { 0 };
+      p = parse_string (p, &k);
+      bool match = p && k.data && strcmp (k.data, key) == 0;
+      sv_buf_free (&k);
+      if (p == NULL)
+        return false;
+      p = skip_ws (p);
+      if (*p != ':')
+        return false;
+      p = skip_ws (p + 1);
+      if (match)
+        {
+          const char *e = *p == '"' ? parse_string (p, out) : skip_value (p);
+          if (e == NULL)
+            return false;
+          if (*p != '"')
+            sv_buf_addn (out, p, (size_t)(e - p));
+          sv_buf_add (out, ""); /* "" for an empty string, not NULL */
+          return true;
+        }
+      p = skip_value (p);
+      if (p == NULL)
+        return false;
+      p = skip_ws (p);
+      if (*p == ',')
+        p = skip_ws (p + 1);
+    }
+  return false;
+}
+
+/* ---- observing ---- */
+
+struct img_info
+{
+  char format[16];
+  uint64_t virtual_size;
+  char backing[SV_PATH_MAX]; /* as qemu-img resolves it, "" none */
+};
+
+/* qemu-img info --output=json [-f FORMAT] FILE.  Without -U: a disk that
+ * a running QEMU holds fails to lock, which is what we want to know. */
+static int
+qemu_img_info (const char *file, const char *format, const char *what, struct img_info *info,
+               sv_error_t *err)
+{
+  struct sv_strv a = { 0 };
+  sv_strv_add (&a, QEMU_IMG);
+  sv_strv_add (&a, "info");
+  sv_strv_add (&a, "--output=json");
+  if (format)
+    {
+      sv_strv_add (&a, "-f");
+      sv_strv_add (&a, format);
+    }
+  sv_strv_add (&a, file);
+  struct capture c = { 0 };
+  int rc = run_capture (a.v, &c, err);
+  sv_strv_free (&a);
+  if (rc < 0)
+    {
+      capture_free (&c);
+      return sv_error_wrap (err, "%s %s", what, file);
+    }
+  if (!exited_ok (&c))
+    {
+      cleanup_free char *line = first_line (c.err.data);
+      if (strstr (c.err.data, "lock"))
+        rc = sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
+                            "%s %s is in use by another QEMU (%s)", what, file, line);
+      else
+        rc = sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0, "%s %s is not a usable image (%s)",
+                            what, file, line);
+      capture_free (&c);
+      return rc;
+    }
+  struct sv_buf v = { 0 };
+  if (!json_get (c.out.data, "format", &v) || v.len == 0 || v.len >= sizeof info->format)
+    {
+      sv_buf_free (&v);
+      capture_free (&c);
+      return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
+                            "%s %s: qemu-img info reported no format", what, file);
+    }
+  snprintf (info->format, sizeof info->format, "%s", v.data);
+  sv_buf_free (&v);
+  if (json_get (c.out.data, "virtual-size", &v))
+    info->virtual_size = strtoull (v.data, NULL, 10);
+  sv_buf_free (&v);
+  info->backing[0] = '\0';
+  /* full-backing-filename is the one resolved against the image's
+   * directory; older images may only have the raw name. */
+  if (json_get (c.out.data, "full-backing-filename", &v))
+    snprintf (info->backing, sizeof info->backing, "%s", v.data);
+  sv_buf_free (&v);
+  if (info->backing[0] == '\0' && json_get (c.out.data, "backing-filename", &v))
+    snprintf (info->backing, sizeof info->backing, "%s", v.data);
+  sv_buf_free (&v);
+  capture_free (&c);
+  return 0;
+}
+
+/* Absolute path: relative ones are taken from the working directory. */
+static int
+absolute_path (const char *p, char *out, size_t len, const char *what, sv_error_t *err)
+{
+  int n;
+  if (p[0] == '/')
+    n = snprintf (out, len, "%s", p);
+  else
+    {
+      char cwd[SV_PATH_MAX];
+      if (getcwd (cwd, sizeof cwd) == NULL)
+        return sv_error_errno (err, SV_EXIT_ENV, errno, "%s %s: getcwd", what, p);
+      n = snprintf (out, len, "%s/%s", cwd, p);
+    }
+  if (n < 0 || (size_t)n >= len)
+    return sv_error_config (err, "%s %s: path too long (at most %zu bytes)", what, p, len - 1);
+  return 0;
+}
+
+static uint64_t
+fnv1a (uint64_t h, const unsigned char *p, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      h ^= p[i];
+      h *= 0x100000001b3ULL;
+    }
+  return h;
+}
+
+/* Size, mtime, and a hash over the first and last MiB: cheap even for a
+ * large base, and it changes when an image is replaced by another. */
+static int
+fingerprint (const char *path, struct sv_base_fingerprint *fp, sv_error_t *err)
+{
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "base image %s", path);
+  struct stat s;
+  if (fstat (fd, &s) < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "base image %s", path);
+  cleanup_free unsigned char *buf = sv_xmalloc (SAMPLE_BYTES);
+  uint64_t h = 0xcbf29ce484222325ULL;
+  uint64_t size = (uint64_t)s.st_size;
+  off_t offsets[2] = { 0, size > 2 * SAMPLE_BYTES ? (off_t)(size - SAMPLE_BYTES) : SAMPLE_BYTES };
+  for (int i = 0; i < 2; i++)
+    {
+      if ((uint64_t)offsets[i] >= size)
+        break;
+      ssize_t n = TEMP_FAILURE_RETRY (pread (fd, buf, SAMPLE_BYTES, offsets[i]));
+      if (n < 0)
+        return sv_error_errno (err, SV_EXIT_ENV, errno, "reading base image %s", path);
+      h = fnv1a (h, buf, (size_t)n);
+    }
+  *fp = (struct sv_base_fingerprint){
+    .valid = true, .size = size, .mtime = (int64_t)s.st_mtime, .sample = h
+  };
+  return 0;
+}
+
+/* The sidecar plan_disks wrote next to the overlay; absent or unreadable
+ * means nothing was recorded (an overlay made by hand, or by RancherVM). */
+static void
+read_sidecar (const char *file, struct sv_base_fingerprint *fp)
+{
+  char path[SV_PATH_MAX + sizeof SIDECAR_SUFFIX];
+  snprintf (path, sizeof path, "%s%s", file, SIDECAR_SUFFIX);
+  cleanup_fclose FILE *f = fopen (path, "re");
+  *fp = (struct sv_base_fingerprint){ 0 };
+  if (f == NULL)
+    return;
+  char line[SV_PATH_MAX + 16];
+  int have = 0;
+  while (fgets (line, sizeof line, f))
+    {
+      if (strncmp (line, "size=", 5) == 0)
+        fp->size = strtoull (line + 5, NULL, 10), have |= 1;
+      else if (strncmp (line, "mtime=", 6) == 0)
+        fp->mtime = strtoll (line + 6, NULL, 10), have |= 2;
+      else if (strncmp (line, "sample=", 7) == 0)
+        fp->sample = strtoull (line + 7, NULL, 16), have |= 4;
+    }
+  fp->valid = have == 7;
+}
+
+static bool
+same_file (const char *a, const char *b)
+{
+  struct stat sa, sb;
+  return stat (a, &sa) == 0 && stat (b, &sb) == 0 && sa.st_dev == sb.st_dev
+         && sa.st_ino == sb.st_ino;
+}
+
+static bool
+format_explicit (const char *f)
+{
+  return f && *f && strcmp (f, "auto") != 0;
+}
+
+static int
+observe_disk (const char *file, const char *base, const char *format, struct sv_disk_state *st,
+              sv_error_t *err)
+{
+  if (absolute_path (file, st->file, sizeof st->file, "disk", err) < 0)
+    return -1;
+  if (base && absolute_path (base, st->base, sizeof st->base, "base image", err) < 0)
+    return -1;
+
+  struct stat s;
+  if (stat (st->file, &s) < 0)
+    {
+      if (errno != ENOENT)
+        return sv_error_errno (err, SV_EXIT_ENV, errno, "disk %s", st->file);
+    }
+  else if (S_ISDIR (s.st_mode))
+    {
+      st->exists = true;
+      st->is_dir = true;
+      return 0;
+    }
+  else
+    {
+      st->exists = true;
+      struct img_info info;
+      if (qemu_img_info (st->file, format_explicit (format) ? format : NULL, "disk", &info, err)
+          < 0)
+        return -1;
+      snprintf (st->format, sizeof st->format, "%s", info.format);
+      st->virtual_size = info.virtual_size;
+      if (info.backing[0])
+        {
+          snprintf (st->backing, sizeof st->backing, "%s", info.backing);
+          st->backing_exists = access (st->backing, F_OK) == 0;
+          st->backing_is_base = base && same_file (st->backing, st->base);
+          read_sidecar (st->file, &st->recorded);
+        }
+    }
+
+  if (base == NULL)
+    return 0;
+  if (stat (st->base, &s) < 0)
+    {
+      if (errno != ENOENT)
+        return sv_error_errno (err, SV_EXIT_ENV, errno, "base image %s", st->base);
+      return 0;
+    }
+  if (S_ISDIR (s.st_mode))
+    return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
+                          "base image %s is a directory, not a disk image", st->base);
+  st->base_exists = true;
+  /* The base matters now only when an overlay is made on it, or to
+   * compare it with what the existing overlay recorded. */
+  if (!st->exists || st->recorded.valid)
+    if (fingerprint (st->base, &st->base_fp, err) < 0)
+      return -1;
+  if (!st->exists)
+    {
+      struct img_info info;
+      if (qemu_img_info (st->base, NULL, "base image", &info, err) < 0)
+        return -1;
+      snprintf (st->base_format, sizeof st->base_format, "%s", info.format);
+      st->base_virtual_size = info.virtual_size;
+      if (info.virtual_size == 0)
+        return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0, "base image %s is empty",
+                              st->base);
+    }
+  return 0;
+}
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names in dir (dotfiles skipped) ending in suffix ("" any).
+ * *exists is false when the directory is missing. */
+static int
+list_dir (const char *dir, const char *suffix, bool regular_only, struct sv_strv *names,
+          bool *exists, sv_error_t *err)
+{
+  DIR *d = opendir (dir);
+  *exists = d != NULL;
+  if (d == NULL)
+    return errno == ENOENT ? 0 : sv_error_errno (err, SV_EXIT_ENV, errno, "opening %s", dir);
+  struct dirent *e;
+  size_t slen = strlen (suffix);
+  while ((e = readdir (d)))
+    {
+      size_t n = strlen (e->d_name);
+      if (e->d_name[0] == '.' || n < slen || strcmp (e->d_name + n - slen, suffix) != 0)
+        continue;
+      if (regular_only)
+        {
+          struct stat s;
+          char path[SV_PATH_MAX * 2];
+          snprintf (path, sizeof path, "%s/%s", dir, e->d_name);
+          if (stat (path, &s) < 0 || !S_ISREG (s.st_mode))
+            continue;
+        }
+      sv_strv_add (names, e->d_name);
+    }
+  closedir (d);
+  if (names->n > 1)
+    qsort (names->v, names->n, sizeof *names->v, cmp_str);
+  return 0;
+}
+
+/* A cloud-init file from the directory: absent is fine, too big is not. */
+static int
+read_seed (const char *dir, const char *name, char *buf, bool *has, sv_error_t *err)
+{
+  char path[SV_PATH_MAX * 2];
+  snprintf (path, sizeof path, "%s/%s", dir, name);
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT || errno == ENOTDIR
+               ? 0
+               : sv_error_errno (err, SV_EXIT_ENV, errno, "cloud-init %s", path);
+  size_t len = 0;
+  for (;;)
+    {
+      ssize_t n = TEMP_FAILURE_RETRY (read (fd, buf + len, SV_SEED_MAX - len));
+      if (n < 0)
+        return sv_error_errno (err, SV_EXIT_ENV, errno, "reading cloud-init %s", path);
+      if (n == 0)
+        break;
+      len += (size_t)n;
+      if (len >= SV_SEED_MAX)
+        return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
+                              "cloud-init %s is larger than %d KiB (put it in vm.yaml "
+                              "cloud_init instead)",
+                              path, SV_SEED_MAX / 1024 - 1);
+    }
+  buf[len] = '\0';
+  *has = true;
+  return 0;
+}
+
+int
+sv_disks_observe (const struct sv_vm_config *cfg, struct sv_host *host, sv_error_t *err)
+{
+  struct sv_images_state *im = &host->images;
+  /* Tests point the convention's directories at a temporary tree. */
+  const char *root = getenv ("RANCHERVM_ROOT");
+  if (root == NULL)
+    root = "";
+  if (*root && *root != '/')
+    return sv_error_config (err, "RANCHERVM_ROOT=%s: must be an absolute path", root);
+  if (strlen (root) > SV_PATH_MAX - 64)
+    return sv_error_config (err, "RANCHERVM_ROOT: path too long");
+  snprintf (im->root, sizeof im->root, "%s", root);
+  size_t rl = strlen (im->root);
+  if (rl > 1 && im->root[rl - 1] == '/')
+    im->root[rl - 1] = '\0';
+  else if (rl == 1)
+    im->root[0] = '\0';
+
+  host->n_disks = 0;
+  if (cfg->n_disks > 0)
+    {
+      if (cfg->n_disks > SV_MAX_DISKS)
+        return sv_error_config (err, "disks: %zu disks listed, at most %d are supported",
+                                cfg->n_disks, SV_MAX_DISKS);
+      for (size_t i = 0; i < cfg->n_disks; i++)
+        {
+          const struct sv_disk_config *c = &cfg->disks[i];
+          struct sv_disk_state *st = &host->disks[host->n_disks++];
+          *st = (struct sv_disk_state){ 0 };
+          if (c->file == NULL || c->file[0] == '\0')
+            return sv_error_config (err, "disks[%zu]: file is required", i);
+          if (observe_disk (c->file, c->base, c->format, st, err) < 0)
+            return -1;
+        }
+    }
+  else
+    {
+      char dir[SV_PATH_MAX + 64];
+      struct sv_strv names = { 0 };
+      snprintf (dir, sizeof dir, "%s/base_image", im->root);
+      if (list_dir (dir, "", true, &names, &im->base_dir_exists, err) < 0)
+        return -1;
+      im->n_base_images = names.n;
+      for (size_t i = 0; i < names.n && i < 2; i++)
+        snprintf (im->base_images[i], sizeof im->base_images[i], "%s", names.v[i]);
+      if (names.n == 1)
+        {
+          char file[SV_PATH_MAX + 64], base[SV_PATH_MAX * 2];
+          snprintf (file, sizeof file, "%s/image/sda.qcow2", im->root);
+          snprintf (base, sizeof base, "%s/%s", dir, names.v[0]);
+          struct sv_disk_state *st = &host->disks[host->n_disks++];
+          *st = (struct sv_disk_state){ .implicit = true };
+          if (observe_disk (file, base, "qcow2", st, err) < 0)
+            {
+              sv_strv_free (&names);
+              return -1;
+            }
+        }
+      sv_strv_free (&names);
+
+      bool have_volumes;
+      snprintf (dir, sizeof dir, "%s/volumes", im->root);
+      if (list_dir (dir, ".img", false, &names, &have_volumes, err) < 0)
+        return -1;
+      im->n_volumes = names.n;
+      for (size_t i = 0; i < names.n; i++)
+        {
+          if (host->n_disks >= SV_MAX_DISKS)
+            {
+              sv_strv_free (&names);
+              return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
+                                    "%s holds more than %d volumes", dir, SV_MAX_DISKS - 1);
+            }
+          char file[SV_PATH_MAX * 2];
+          snprintf (file, sizeof file, "%s/%s", dir, names.v[i]);
+          struct sv_disk_state *st = &host->disks[host->n_disks++];
+          *st = (struct sv_disk_state){ .implicit = true };
+          if (observe_disk (file, NULL, NULL, st, err) < 0)
+            {
+              sv_strv_free (&names);
+              return -1;
+            }
+        }
+      sv_strv_free (&names);
+    }
+
+  char ci[SV_PATH_MAX + 64];
+  snprintf (ci, sizeof ci, "%s/etc/ranchervm/cloud-init", im->root);
+  if (read_seed (ci, "user-data", im->user_data, &im->has_user_data, err) < 0
+      || read_seed (ci, "meta-data", im->meta_data, &im->has_meta_data, err) < 0
+      || read_seed (ci, "network-config", im->network_config, &im->has_network_config, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* ---- applying ---- */
+
+static int
+mkdir_parents (const char *path, mode_t mode, sv_error_t *err)
+{
+  cleanup_free char *p = sv_xstrdup (path);
+  for (char *s = p + 1; *s; s++)
+    {
+      if (*s != '/')
+        continue;
+      *s = '\0';
+      if (mkdir (p, mode) < 0 && errno != EEXIST)
+        return sv_error_errno (err, SV_EXIT_ENV, errno, "creating directory %s", p);
+      *s = '/';
+    }
+  return 0;
+}
+
+/* Writes content to path through a temporary name and rename(), so a
+ * crash never leaves half a file. */
+static int
+write_file (const char *path, const char *content, mode_t mode, sv_error_t *err)
+{
+  struct sv_buf tmp = { 0 };
+  sv_buf_addf (&tmp, "%s.tmp%ld", path, (long)getpid ());
+  cleanup_free char *t = sv_buf_steal (&tmp);
+  int fd = open (t, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "writing %s", t);
+  size_t len = strlen (content), off = 0;
+  while (off < len)
+    {
+      ssize_t n = TEMP_FAILURE_RETRY (write (fd, content + off, len - off));
+      if (n < 0)
+        {
+          int e = errno;
+          close (fd);
+          unlink (t);
+          return sv_error_errno (err, SV_EXIT_ENV, e, "writing %s", t);
+        }
+      off += (size_t)n;
+    }
+  if (fsync (fd) < 0 || close (fd) < 0)
+    {
+      int e = errno;
+      unlink (t);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "writing %s", t);
+    }
+  if (rename (t, path) < 0)
+    {
+      int e = errno;
+      unlink (t);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "renaming %s to %s", t, path);
+    }
+  return 0;
+}
+
+static int
+run_op (const struct sv_disk_op *op, sv_error_t *err)
+{
+  struct capture c = { 0 };
+  if (run_capture (op->argv, &c, err) < 0)
+    {
+      capture_free (&c);
+      return -1;
+    }
+  int ret = 0;
+  if (!exited_ok (&c))
+    {
+      cleanup_free char *line = first_line (c.err.data[0] ? c.err.data : c.out.data);
+      ret = sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0, "%s %s failed: %s", op->argv[0],
+                           op->argv[1], line);
+    }
+  capture_free (&c);
+  return ret;
+}
+
+/* Empties the seed directory of what an earlier start left (a file the
+ * config no longer has must not reach the guest). */
+static int
+clear_dir (const char *dir, sv_error_t *err)
+{
+  DIR *d = opendir (dir);
+  if (d == NULL)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "opening %s", dir);
+  struct dirent *e;
+  int ret = 0;
+  while ((e = readdir (d)))
+    {
+      if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
+        continue;
+      if (unlinkat (dirfd (d), e->d_name, 0) < 0 && errno != ENOENT)
+        {
+          ret = sv_error_errno (err, SV_EXIT_ENV, errno, "removing %s/%s", dir, e->d_name);
+          break;
+        }
+    }
+  closedir (d);
+  return ret;
+}
+
+int
+sv_disks_apply (const struct sv_plan *plan, sv_error_t *err)
+{
+  for (size_t i = 0; i < plan->n_disk_ops; i++)
+    {
+      const struct sv_disk_op *op = &plan->disk_ops[i];
+      const char *file = op->file;
+      if (op->kind != SV_DISK_GROW)
+        {
+          /* qemu-img create truncates: never let it near an existing
+           * file, even one that appeared since observe looked. */
+          struct stat s;
+          if (lstat (file, &s) == 0)
+            return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
+                                  "disk %s appeared while startvm was starting; not "
+                                  "overwriting it",
+                                  file);
+          if (mkdir_parents (file, 0755, err) < 0)
+            return sv_error_wrap (err, "disk %s", file);
+        }
+      if (op->sidecar_path && write_file (op->sidecar_path, op->sidecar_content, 0644, err) < 0)
+        return sv_error_wrap (err, "disk %s", file);
+      if (run_op (op, err) < 0)
+        return sv_error_wrap (err, "disk %s", file);
+    }
+
+  if (plan->seed_dir)
+    {
+      struct sv_buf p = { 0 };
+      sv_buf_addf (&p, "%s/", plan->seed_dir);
+      cleanup_free char *with_slash = sv_buf_steal (&p);
+      /* The seed may hold passwords and keys: readable by root only. */
+      if (mkdir_parents (with_slash, 0700, err) < 0 || clear_dir (plan->seed_dir, err) < 0)
+        return sv_error_wrap (err, "cloud-init seed");
+      for (size_t i = 0; i < plan->n_seed_files; i++)
+        {
+          struct sv_buf f = { 0 };
+          sv_buf_addf (&f, "%s/%s", plan->seed_dir, plan->seed_files[i].name);
+          cleanup_free char *path = sv_buf_steal (&f);
+          if (write_file (path, plan->seed_files[i].content, 0600, err) < 0)
+            return sv_error_wrap (err, "cloud-init seed");
+        }
+    }
+  return 0;
+}

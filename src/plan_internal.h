@@ -14,4 +14,24 @@ int sv_plan_disks (const struct sv_vm_config *cfg, const struct sv_host *host, s
  * calls it so the disk fields have one owner. */
 void sv_plan_disks_free (struct sv_plan *p);
 
+/* cloud-init meta-data: the user's text (NULL: none) plus instance-id
+ * ("iid-<container id>") and local-hostname unless it sets them.  Pure;
+ * returns a new string. */
+char *sv_plan_cloud_init_meta_data (const char *user, const char *container_id,
+                                    const char *hostname);
+
+/* Network (plan_net.c): per observed interface, the handoff steps
+ * (out->net_ops, out->n_taps), the -netdev/-device args and, when DHCP is
+ * on, the dnsmasq.conf text and argv.  Needs out->run_dir. */
+int sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct sv_strv *argv,
+                 struct sv_plan *out, sv_error_t *err);
+
+/* A copy of s with every ',' doubled: QEMU's escaping inside
+ * "key=value,..." option strings.  Caller frees. */
+char *sv_qemu_opt_escape (const char *s);
+
+/* Append one warning line to out->warnings (kept NULL-terminated). */
+void sv_plan_add_warning (struct sv_plan *out, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
 #endif
