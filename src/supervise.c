@@ -1,5 +1,571 @@
-/* STUB: replaced by the module's real implementation. */
-#include <stdlib.h>
-#include "error.h"
+/* Run QEMU (see supervise.h).
+ *
+ * shutdown.mode exec: startvm becomes QEMU (same pid), as the original
+ * RancherVM did.  A dnsmasq child keeps running; nobody reaps it if it
+ * dies, since QEMU does not wait for children (docs/operations.md).
+ *
+ * shutdown.mode acpi: startvm stays as a small PID 1.  All signals it
+ * cares about are blocked and read from a signalfd, so nothing runs in
+ * signal context and PID 1's "default action is ignored" rule does not
+ * apply (blocked signals are always queued).  Decisions, documented in
+ * docs/operations.md:
+ *   - SIGTERM, SIGINT, SIGHUP: graceful stop (QMP system_powerdown, then
+ *     SIGTERM, then SIGKILL to QEMU).  Without QMP, SIGTERM goes to QEMU
+ *     (which quits at once) and QEMU's status is returned.
+ *   - A second stop signal during the graceful wait, or SIGQUIT: hard
+ *     stop now ("press Ctrl-C twice").
+ *   - A hard stop is reported on stderr and gives 128+signal when QEMU
+ *     itself would have said 0.
+ *   - dnsmasq dying while the VM runs is logged and dnsmasq is restarted
+ *     (a few times): the lease is infinite, but a rebooting guest asks
+ *     again.  The VM is never stopped because of dnsmasq.
+ *   - Every child is reaped (PID 1 inherits orphans); outside a container
+ *     startvm makes itself a child subreaper for the same effect. */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "apply_net.h"
+#include "cleanup.h"
+#include "qmp.h"
 #include "supervise.h"
-int sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const int *tap_fds, pid_t dnsmasq_pid, sv_error_t *err) { return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0, "not implemented"); }
+
+/* After SIGTERM, how long QEMU gets to quit before SIGKILL.  QEMU's own
+ * SIGTERM handling flushes and quits within milliseconds. */
+#define KILL_GRACE_MS 3000
+/* dnsmasq gets as long to leave when QEMU is gone. */
+#define DNSMASQ_GRACE_MS 2000
+#define DNSMASQ_MAX_RESTARTS 3
+/* Retry QMP while QEMU is still creating its socket. */
+#define QMP_RETRY_MS 100
+
+/* The only output below main.c: documented one-line logs on stderr. */
+static void __attribute__ ((format (printf, 1, 2))) sv_log (const char *fmt, ...)
+{
+  va_list ap;
+  char line[512];
+  va_start (ap, fmt);
+  vsnprintf (line, sizeof line, fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "startvm: %s\n", line);
+}
+
+static void
+format_ms (uint64_t ms, char *buf, size_t len)
+{
+  if (ms % 1000 == 0)
+    snprintf (buf, len, "%llu s", (unsigned long long)(ms / 1000));
+  else
+    snprintf (buf, len, "%llu ms", (unsigned long long)ms);
+}
+
+/* Sockets from a previous run of this container would make QEMU fail
+ * ("Address already in use").  Only sockets are removed: anything else
+ * at that path is the user's, and QEMU's own error will say so. */
+static void
+remove_stale_socket (const char *path)
+{
+  struct stat st;
+  if (path && lstat (path, &st) == 0 && S_ISSOCK (st.st_mode))
+    unlink (path);
+}
+
+static void
+announce_sockets (const struct sv_plan *plan)
+{
+  remove_stale_socket (plan->qmp_path);
+  remove_stale_socket (plan->vnc_path);
+  if (plan->qmp_path)
+    sv_log ("QMP socket: %s", plan->qmp_path);
+  if (plan->vnc_path)
+    sv_log ("VNC socket: %s", plan->vnc_path);
+}
+
+/* Put the tap fds where the argv expects them (SV_TAP_FD_BASE+i) without
+ * CLOEXEC.  Async-signal-safe: runs between fork and exec.  Sources are
+ * first moved above the target range so no dup2 clobbers a tap that has
+ * not been moved yet; dup2 leaves the new fd without FD_CLOEXEC. */
+static int
+move_tap_fds (const int *tap_fds, size_t n)
+{
+  int tmp[SV_MAX_IFACES];
+  if (n > SV_MAX_IFACES)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    {
+      tmp[i] = fcntl (tap_fds[i], F_DUPFD_CLOEXEC, SV_TAP_FD_BASE + (int)n);
+      if (tmp[i] < 0)
+        return -1;
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      if (dup2 (tmp[i], SV_TAP_FD_BASE + (int)i) < 0)
+        return -1;
+      close (tmp[i]);
+    }
+  return 0;
+}
+
+static int
+exec_qemu (const struct sv_plan *plan, const int *tap_fds, sv_error_t *err)
+{
+  if (move_tap_fds (tap_fds, plan->n_taps) < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "passing tap fds to QEMU");
+  fflush (NULL);
+  execvp (plan->qemu_argv[0], plan->qemu_argv);
+  return sv_error_errno (err, SV_EXIT_ENV, errno, "running %s", plan->qemu_argv[0]);
+}
+
+enum phase
+{
+  PHASE_RUNNING,
+  PHASE_POWERDOWN, /* system_powerdown wanted or sent; deadline = shutdown.timeout */
+  PHASE_TERM,      /* SIGTERM sent to QEMU; deadline = SIGKILL */
+  PHASE_KILL,      /* SIGKILL sent */
+};
+
+struct super
+{
+  const struct sv_vm_config *cfg;
+  const struct sv_plan *plan;
+  int sfd;
+  pid_t parent;
+  pid_t qemu;
+  int qemu_status;
+  bool qemu_done;
+  pid_t dnsmasq;
+  int dnsmasq_restarts;
+  enum phase phase;
+  int64_t deadline; /* for the phase; -1 = none */
+  int64_t stop_started;
+  bool powerdown_sent;
+  int64_t qmp_retry_at;
+  bool qmp_failure_logged;
+  bool winding_down; /* QEMU is gone or going: no more dnsmasq restarts */
+  bool hard;         /* stopped by us without the guest's consent */
+  int hard_signal;   /* last signal we sent QEMU in a hard stop */
+};
+
+static void
+restart_dnsmasq (struct super *s)
+{
+  cleanup_error sv_error_t err = NULL;
+  if (s->dnsmasq_restarts >= DNSMASQ_MAX_RESTARTS)
+    {
+      sv_log ("dnsmasq: not restarting it again; the VM keeps its current lease");
+      return;
+    }
+  s->dnsmasq_restarts++;
+  pid_t pid = 0;
+  if (sv_dnsmasq_start (s->plan, &pid, &err) < 0)
+    {
+      sv_log ("dnsmasq: restart failed: %s", err->msg);
+      return;
+    }
+  s->dnsmasq = pid;
+  sv_log ("dnsmasq: restarted (pid %d)", (int)pid);
+}
+
+static void
+describe_status (int st, char *buf, size_t len)
+{
+  if (WIFSIGNALED (st))
+    snprintf (buf, len, "killed by signal %d (%s)", WTERMSIG (st), strsignal (WTERMSIG (st)));
+  else
+    snprintf (buf, len, "exited with status %d", WEXITSTATUS (st));
+}
+
+/* Reap every child that has ended: we may be PID 1 and inherit zombies. */
+static void
+reap_children (struct super *s)
+{
+  for (;;)
+    {
+      int st;
+      pid_t pid = waitpid (-1, &st, WNOHANG);
+      if (pid <= 0)
+        return; /* 0: none ready; -1: ECHILD (EINTR cannot happen with WNOHANG) */
+      if (pid == s->qemu)
+        {
+          s->qemu_done = true;
+          s->qemu_status = st;
+        }
+      else if (pid == s->dnsmasq)
+        {
+          char what[64];
+          s->dnsmasq = 0;
+          describe_status (st, what, sizeof what);
+          if (s->qemu_done || s->winding_down || s->phase != PHASE_RUNNING)
+            continue;
+          sv_log ("dnsmasq %s while the VM runs", what);
+          restart_dnsmasq (s);
+        }
+    }
+}
+
+static void
+hard_stop (struct super *s, int sig)
+{
+  if (s->qemu_done)
+    return;
+  s->hard = true;
+  s->hard_signal = sig;
+  kill (s->qemu, sig);
+  if (sig == SIGKILL)
+    {
+      s->phase = PHASE_KILL;
+      s->deadline = -1;
+    }
+  else
+    {
+      s->phase = PHASE_TERM;
+      s->deadline = sv_qmp_now_ms () + KILL_GRACE_MS;
+    }
+}
+
+static void
+on_stop_signal (struct super *s, int sig)
+{
+  char t[32];
+  const char *name = sigabbrev_np (sig);
+  switch (s->phase)
+    {
+    case PHASE_RUNNING:
+      s->stop_started = sv_qmp_now_ms ();
+      if (sig == SIGQUIT)
+        {
+          sv_log ("SIGQUIT: stopping QEMU now (SIGTERM), without asking the guest");
+          hard_stop (s, SIGTERM);
+          return;
+        }
+      if (s->plan->qmp_path == NULL)
+        {
+          /* console.qmp off: no way to ask the guest; QEMU quits at once
+           * on SIGTERM (its own handler), like the original RancherVM. */
+          sv_log ("SIG%s: QMP is off: passing SIGTERM to QEMU", name);
+          kill (s->qemu, SIGTERM);
+          s->phase = PHASE_TERM;
+          s->deadline = s->stop_started + KILL_GRACE_MS;
+          return;
+        }
+      format_ms (s->cfg->shutdown.timeout_ms, t, sizeof t);
+      sv_log ("SIG%s: asking the guest to power off (ACPI), waiting up to %s", name, t);
+      s->phase = PHASE_POWERDOWN;
+      s->deadline = s->stop_started + (int64_t)s->cfg->shutdown.timeout_ms;
+      s->qmp_retry_at = 0;
+      return;
+    case PHASE_POWERDOWN:
+      sv_log ("SIG%s during the graceful stop: stopping QEMU now (SIGTERM)", name);
+      hard_stop (s, SIGTERM);
+      return;
+    case PHASE_TERM:
+      sv_log ("SIG%s while QEMU quits: killing it (SIGKILL)", name);
+      hard_stop (s, SIGKILL);
+      return;
+    case PHASE_KILL:
+      return;
+    }
+}
+
+/* One attempt at system_powerdown.  Interrupted by a signal (EINTR), or
+ * QEMU not listening yet: retried by the loop. */
+static void
+try_powerdown (struct super *s)
+{
+  cleanup_error sv_error_t err = NULL;
+  struct sv_qmp q;
+  sv_qmp_init (&q, s->sfd);
+  int r = sv_qmp_connect (&q, s->plan->qmp_path, s->deadline, &err);
+  if (r == 0)
+    r = sv_qmp_execute (&q, "system_powerdown", s->deadline, NULL, &err);
+  sv_qmp_close (&q);
+  if (r == 0)
+    {
+      s->powerdown_sent = true;
+      return;
+    }
+  if (err->source == SV_SRC_ERRNO && err->code == EINTR)
+    return;
+  s->qmp_retry_at = sv_qmp_now_ms () + QMP_RETRY_MS;
+  /* ENOENT/ECONNREFUSED: QEMU is still starting; not worth a line. */
+  bool starting = err->source == SV_SRC_ERRNO && (err->code == ENOENT || err->code == ECONNREFUSED);
+  if (!starting && !s->qmp_failure_logged)
+    {
+      sv_log ("%s", err->msg);
+      s->qmp_failure_logged = true;
+    }
+}
+
+static void
+on_deadline (struct super *s)
+{
+  char t[32];
+  switch (s->phase)
+    {
+    case PHASE_POWERDOWN:
+      format_ms (s->cfg->shutdown.timeout_ms, t, sizeof t);
+      sv_log ("the guest did not power off within %s (shutdown.timeout): stopping QEMU (SIGTERM)",
+              t);
+      hard_stop (s, SIGTERM);
+      break;
+    case PHASE_TERM:
+      sv_log ("QEMU did not quit within %d ms of SIGTERM: killing it (SIGKILL)", KILL_GRACE_MS);
+      hard_stop (s, SIGKILL);
+      break;
+    default:
+      s->deadline = -1;
+      break;
+    }
+}
+
+/* Read every queued signal.  Returns -1 on a signalfd error. */
+static int
+drain_signals (struct super *s)
+{
+  for (;;)
+    {
+      struct signalfd_siginfo si;
+      ssize_t r = read (s->sfd, &si, sizeof si);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0 && errno == EAGAIN)
+        return 0;
+      if (r != (ssize_t)sizeof si)
+        return -1;
+      if (si.ssi_signo == SIGCHLD)
+        reap_children (s);
+      else
+        on_stop_signal (s, (int)si.ssi_signo);
+    }
+}
+
+static int64_t
+next_wakeup (const struct super *s)
+{
+  int64_t t = s->deadline;
+  if (s->phase == PHASE_POWERDOWN && !s->powerdown_sent && (t < 0 || s->qmp_retry_at < t))
+    t = s->qmp_retry_at;
+  return t;
+}
+
+/* Wait for QEMU to end, acting on signals.  Returns -1 only when the
+ * signalfd breaks, after killing QEMU. */
+static int
+supervise (struct super *s)
+{
+  while (!s->qemu_done)
+    {
+      if (s->phase == PHASE_POWERDOWN && !s->powerdown_sent && sv_qmp_now_ms () >= s->qmp_retry_at)
+        try_powerdown (s);
+
+      int64_t wake = next_wakeup (s);
+      int timeout = -1;
+      if (wake >= 0)
+        {
+          int64_t left = wake - sv_qmp_now_ms ();
+          timeout = left <= 0 ? 0 : left > 60000 ? 60000 : (int)left;
+        }
+      struct pollfd p = { .fd = s->sfd, .events = POLLIN };
+      int r = poll (&p, 1, timeout);
+      if (r < 0 && errno != EINTR)
+        goto broken;
+      if (r > 0 && drain_signals (s) < 0)
+        goto broken;
+      if (!s->qemu_done && s->deadline >= 0 && sv_qmp_now_ms () >= s->deadline)
+        on_deadline (s);
+    }
+  return 0;
+
+broken:
+  sv_log ("signalfd failed (%s): killing QEMU", strerror (errno));
+  kill (s->qemu, SIGKILL);
+  return -1;
+}
+
+/* QEMU is gone: dnsmasq must not outlive it.  SIGTERM, a short wait
+ * (reaping whatever ends meanwhile), then SIGKILL. */
+static void
+stop_dnsmasq (struct super *s)
+{
+  if (s->dnsmasq <= 0)
+    return;
+  kill (s->dnsmasq, SIGTERM);
+  int64_t deadline = sv_qmp_now_ms () + DNSMASQ_GRACE_MS;
+  while (s->dnsmasq > 0)
+    {
+      int64_t left = deadline - sv_qmp_now_ms ();
+      if (left <= 0)
+        {
+          sv_log ("dnsmasq did not quit within %d ms of SIGTERM: killing it", DNSMASQ_GRACE_MS);
+          kill (s->dnsmasq, SIGKILL);
+          int st;
+          TEMP_FAILURE_RETRY (waitpid (s->dnsmasq, &st, 0));
+          s->dnsmasq = 0;
+          break;
+        }
+      struct pollfd p = { .fd = s->sfd, .events = POLLIN };
+      if (poll (&p, 1, (int)left) > 0)
+        {
+          /* Only SIGCHLD matters now; stop signals are already acted on. */
+          struct signalfd_siginfo si;
+          while (read (s->sfd, &si, sizeof si) == (ssize_t)sizeof si)
+            ;
+          reap_children (s);
+        }
+    }
+}
+
+static int
+exit_status (struct super *s)
+{
+  int st = s->qemu_status;
+  int code = WIFSIGNALED (st) ? 128 + WTERMSIG (st) : WEXITSTATUS (st);
+  char what[64];
+  describe_status (st, what, sizeof what);
+  if (s->hard)
+    {
+      /* QEMU handles SIGTERM by quitting with 0: the guest did not agree
+       * to stop, so the status must still say it was stopped. */
+      if (code == 0)
+        code = 128 + s->hard_signal;
+      sv_log ("hard stop: QEMU %s after SIG%s; exit status %d", what, sigabbrev_np (s->hard_signal),
+              code);
+    }
+  else if (s->phase == PHASE_POWERDOWN && s->powerdown_sent && code == 0)
+    sv_log ("the guest powered off after %.1f s",
+            (double)(sv_qmp_now_ms () - s->stop_started) / 1000.0);
+  else if (code != 0)
+    sv_log ("QEMU %s", what);
+  return code;
+}
+
+/* Child side of fork: only async-signal-safe calls. */
+static void __attribute__ ((noreturn)) child_exec (const struct sv_plan *plan, const int *tap_fds,
+                                                   const sigset_t *mask, int errfd, pid_t parent)
+{
+  int e;
+  /* If startvm dies (SIGKILL), QEMU gets SIGTERM and quits cleanly
+   * instead of running on unsupervised. */
+  if (prctl (PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid () != parent)
+    _exit (127);
+  /* Keep the error pipe out of the tap fd range before moving taps. */
+  errfd = fcntl (errfd, F_DUPFD_CLOEXEC, SV_TAP_FD_BASE + (int)plan->n_taps);
+  if (errfd < 0 || move_tap_fds (tap_fds, plan->n_taps) < 0)
+    goto fail;
+  if (sigprocmask (SIG_SETMASK, mask, NULL) < 0)
+    goto fail;
+  execvp (plan->qemu_argv[0], plan->qemu_argv);
+fail:
+  e = errno;
+  if (errfd >= 0)
+    (void)!write (errfd, &e, sizeof e);
+  _exit (127);
+}
+
+int
+sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const int *tap_fds,
+             pid_t dnsmasq_pid, sv_error_t *err)
+{
+  announce_sockets (plan);
+  if (cfg->shutdown.mode == SV_SHUTDOWN_EXEC)
+    return exec_qemu (plan, tap_fds, err);
+
+  struct super s = {
+    .cfg = cfg,
+    .plan = plan,
+    .sfd = -1,
+    .parent = getpid (),
+    .dnsmasq = dnsmasq_pid,
+    .phase = PHASE_RUNNING,
+    .deadline = -1,
+  };
+  sigset_t mask, old;
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGCHLD);
+  sigaddset (&mask, SIGTERM);
+  sigaddset (&mask, SIGINT);
+  sigaddset (&mask, SIGQUIT);
+  sigaddset (&mask, SIGHUP);
+  if (sigprocmask (SIG_BLOCK, &mask, &old) < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "blocking signals");
+  cleanup_close int sfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0)
+    {
+      int e = errno;
+      sigprocmask (SIG_SETMASK, &old, NULL);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "signalfd");
+    }
+  s.sfd = sfd;
+  /* Outside a container (tests, a plain shell) orphans would go to the
+   * real init; make them ours so "reap every child" holds everywhere. */
+  if (getpid () != 1)
+    prctl (PR_SET_CHILD_SUBREAPER, 1);
+
+  int pfd[2];
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    {
+      int e = errno;
+      sigprocmask (SIG_SETMASK, &old, NULL);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "pipe");
+    }
+  fflush (NULL);
+  s.qemu = fork ();
+  if (s.qemu < 0)
+    {
+      int e = errno;
+      close (pfd[0]);
+      close (pfd[1]);
+      sigprocmask (SIG_SETMASK, &old, NULL);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "fork");
+    }
+  if (s.qemu == 0)
+    child_exec (plan, tap_fds, &old, pfd[1], s.parent);
+  close (pfd[1]);
+  int child_errno = 0;
+  ssize_t n = TEMP_FAILURE_RETRY (read (pfd[0], &child_errno, sizeof child_errno));
+  close (pfd[0]);
+  if (n == (ssize_t)sizeof child_errno)
+    {
+      int st;
+      TEMP_FAILURE_RETRY (waitpid (s.qemu, &st, 0));
+      s.qemu_done = true;
+      s.winding_down = true;
+      stop_dnsmasq (&s);
+      sigprocmask (SIG_SETMASK, &old, NULL);
+      return sv_error_errno (err, SV_EXIT_ENV, child_errno, "running %s", plan->qemu_argv[0]);
+    }
+
+  /* The supervisor only waits from here on: give back what startup
+   * freed (config parsing, netlink caches) so it stays small. */
+  malloc_trim (0);
+
+  /* A dnsmasq that died before the signalfd existed left no queued
+   * SIGCHLD: look once. */
+  reap_children (&s);
+  int r = supervise (&s);
+  if (!s.qemu_done)
+    {
+      int st;
+      TEMP_FAILURE_RETRY (waitpid (s.qemu, &st, 0));
+      s.qemu_done = true;
+      s.qemu_status = st;
+    }
+  s.winding_down = true;
+  stop_dnsmasq (&s);
+  reap_children (&s);
+  if (r < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, EIO, "supervising QEMU");
+  /* The signals stay blocked: a late SIGTERM must not replace QEMU's
+   * status with "killed by SIGTERM" between here and exit(). */
+  return exit_status (&s);
+}

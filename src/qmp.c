@@ -1,0 +1,406 @@
+/* Minimal QMP client (see qmp.h).  QEMU's QMP server talks one client at a
+ * time: a second client is accepted by the kernel but gets no greeting
+ * until the first one leaves, so every wait here has a deadline. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "qmp.h"
+#include "util.h"
+
+int64_t
+sv_qmp_now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+sv_qmp_init (struct sv_qmp *q, int intr_fd)
+{
+  q->fd = -1;
+  q->intr_fd = intr_fd;
+  q->len = 0;
+}
+
+void
+sv_qmp_close (struct sv_qmp *q)
+{
+  if (q->fd >= 0)
+    close (q->fd);
+  q->fd = -1;
+  q->len = 0;
+}
+
+/* ---- JSON scanning: just enough structure to find top-level members ---- */
+
+static const char *
+skip_ws (const char *p, const char *end)
+{
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+    p++;
+  return p;
+}
+
+/* p at the opening quote; returns the position after the closing one. */
+static const char *
+skip_string (const char *p, const char *end)
+{
+  for (p++; p < end; p++)
+    {
+      if (*p == '\\')
+        p++;
+      else if (*p == '"')
+        return p + 1;
+    }
+  return NULL;
+}
+
+/* Returns the position after the value starting at p, or NULL. */
+static const char *
+skip_value (const char *p, const char *end)
+{
+  if (p >= end)
+    return NULL;
+  if (*p == '"')
+    return skip_string (p, end);
+  if (*p == '{' || *p == '[')
+    {
+      int depth = 0;
+      while (p < end)
+        {
+          if (*p == '"')
+            {
+              p = skip_string (p, end);
+              if (p == NULL)
+                return NULL;
+              continue;
+            }
+          if (*p == '{' || *p == '[')
+            depth++;
+          else if (*p == '}' || *p == ']')
+            {
+              if (--depth == 0)
+                return p + 1;
+            }
+          p++;
+        }
+      return NULL;
+    }
+  const char *s = p;
+  while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' && *p != '\r'
+         && *p != '\n')
+    p++;
+  return p > s ? p : NULL;
+}
+
+/* Walk the members of the object at json[0..len).  Returns 1 when key
+ * (not NULL) was found, 0 when the object is well-formed and has no such
+ * member, -1 when it is not a well-formed object. */
+static int
+walk_object (const char *json, size_t len, const char *key, const char **val, size_t *vlen)
+{
+  const char *end = json + len;
+  const char *p = skip_ws (json, end);
+  size_t klen = key ? strlen (key) : 0;
+  if (p >= end || *p != '{')
+    return -1;
+  p = skip_ws (p + 1, end);
+  if (p < end && *p == '}')
+    return 0;
+  for (;;)
+    {
+      p = skip_ws (p, end);
+      if (p >= end || *p != '"')
+        return -1;
+      const char *k = p + 1;
+      p = skip_string (p, end);
+      if (p == NULL)
+        return -1;
+      /* Our keys never need escapes: compare the raw text. */
+      bool match = key && (size_t)(p - 1 - k) == klen && memcmp (k, key, klen) == 0;
+      p = skip_ws (p, end);
+      if (p >= end || *p != ':')
+        return -1;
+      p = skip_ws (p + 1, end);
+      const char *v = p;
+      p = skip_value (p, end);
+      if (p == NULL)
+        return -1;
+      if (match)
+        {
+          *val = v;
+          *vlen = (size_t)(p - v);
+          return 1;
+        }
+      p = skip_ws (p, end);
+      if (p < end && *p == ',')
+        {
+          p++;
+          continue;
+        }
+      return p < end && *p == '}' ? 0 : -1;
+    }
+}
+
+bool
+sv_qmp_member (const char *json, size_t len, const char *key, const char **val, size_t *vlen)
+{
+  return walk_object (json, len, key, val, vlen) == 1;
+}
+
+static bool
+has_member (const char *line, size_t len, const char *key)
+{
+  const char *v;
+  size_t vl;
+  return sv_qmp_member (line, len, key, &v, &vl);
+}
+
+enum sv_qmp_kind
+sv_qmp_classify (const char *line)
+{
+  size_t len = strlen (line);
+  const char *end = line + len;
+  const char *p = skip_ws (line, end);
+  if (p >= end || *p != '{')
+    return SV_QMP_INVALID;
+  const char *after = skip_value (p, end);
+  if (after == NULL || skip_ws (after, end) != end || walk_object (line, len, NULL, NULL, NULL) < 0)
+    return SV_QMP_INVALID;
+  if (has_member (line, len, "return"))
+    return SV_QMP_RETURN;
+  if (has_member (line, len, "error"))
+    return SV_QMP_ERROR;
+  if (has_member (line, len, "event"))
+    return SV_QMP_EVENT;
+  if (has_member (line, len, "QMP"))
+    return SV_QMP_GREETING;
+  return SV_QMP_OTHER;
+}
+
+bool
+sv_qmp_get_string (const char *line, const char *const *path, char *out, size_t outlen)
+{
+  const char *v = line;
+  size_t vl = strlen (line);
+  for (; *path; path++)
+    if (!sv_qmp_member (v, vl, *path, &v, &vl))
+      return false;
+  if (vl < 2 || v[0] != '"' || outlen == 0)
+    return false;
+  size_t o = 0;
+  for (size_t i = 1; i + 1 < vl && o + 1 < outlen; i++)
+    {
+      char c = v[i];
+      if (c == '\\' && i + 2 < vl)
+        {
+          c = v[++i];
+          switch (c)
+            {
+            case 'n':
+              c = '\n';
+              break;
+            case 't':
+              c = '\t';
+              break;
+            case 'r':
+              c = '\r';
+              break;
+            case 'b':
+              c = '\b';
+              break;
+            case 'f':
+              c = '\f';
+              break;
+            case 'u':
+              /* Never needed for our messages; keep the output ASCII. */
+              for (int k = 0; k < 4 && i + 2 < vl; k++)
+                i++;
+              c = '?';
+              break;
+            default: /* \" \\ \/ */
+              break;
+            }
+        }
+      out[o++] = c;
+    }
+  out[o] = '\0';
+  return true;
+}
+
+/* ---- I/O ---- */
+
+/* Wait until fd has events or the deadline passes.  Returns 0 when ready,
+ * -1 with *err (ETIMEDOUT, EINTR for intr_fd, or poll's errno). */
+static int
+wait_fd (struct sv_qmp *q, short events, int64_t deadline_ms, const char *what, sv_error_t *err)
+{
+  for (;;)
+    {
+      struct pollfd p[2]
+          = { { .fd = q->fd, .events = events }, { .fd = q->intr_fd, .events = POLLIN } };
+      int64_t left = deadline_ms - sv_qmp_now_ms ();
+      if (left <= 0)
+        return sv_error_errno (err, SV_EXIT_ENV, ETIMEDOUT, "QMP: %s", what);
+      int r = poll (p, q->intr_fd >= 0 ? 2 : 1, left > 60000 ? 60000 : (int)left);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        return sv_error_errno (err, SV_EXIT_ENV, errno, "QMP: poll");
+      if (q->intr_fd >= 0 && (p[1].revents & POLLIN))
+        return sv_error_errno (err, SV_EXIT_ENV, EINTR, "QMP: %s", what);
+      if (p[0].revents)
+        return 0;
+    }
+}
+
+/* Next line (without "\r\n") into a malloc'd string. */
+static int
+read_line (struct sv_qmp *q, int64_t deadline_ms, char **line, sv_error_t *err)
+{
+  for (;;)
+    {
+      char *nl = memchr (q->buf, '\n', q->len);
+      if (nl)
+        {
+          size_t n = (size_t)(nl - q->buf);
+          size_t keep = n;
+          while (keep > 0 && q->buf[keep - 1] == '\r')
+            keep--;
+          char *s = sv_xmalloc (keep + 1);
+          memcpy (s, q->buf, keep);
+          s[keep] = '\0';
+          q->len -= n + 1;
+          memmove (q->buf, nl + 1, q->len);
+          *line = s;
+          return 0;
+        }
+      if (q->len == sizeof q->buf)
+        return sv_error_errno (err, SV_EXIT_ENV, EMSGSIZE, "QMP: line longer than %zu bytes",
+                               sizeof q->buf);
+      if (wait_fd (q, POLLIN, deadline_ms, "waiting for QEMU", err) < 0)
+        return -1;
+      ssize_t r = recv (q->fd, q->buf + q->len, sizeof q->buf - q->len, MSG_DONTWAIT);
+      if (r < 0 && (errno == EINTR || errno == EAGAIN))
+        continue;
+      if (r < 0)
+        return sv_error_errno (err, SV_EXIT_ENV, errno, "QMP: read");
+      if (r == 0)
+        return sv_error_errno (err, SV_EXIT_ENV, ECONNRESET, "QMP: QEMU closed the connection");
+      q->len += (size_t)r;
+    }
+}
+
+static int
+send_all (struct sv_qmp *q, const char *s, int64_t deadline_ms, sv_error_t *err)
+{
+  size_t n = strlen (s);
+  while (n > 0)
+    {
+      /* MSG_NOSIGNAL: a QEMU that just died must not kill us with SIGPIPE. */
+      ssize_t r = send (q->fd, s, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (r < 0 && errno == EAGAIN)
+        {
+          if (wait_fd (q, POLLOUT, deadline_ms, "sending", err) < 0)
+            return -1;
+          continue;
+        }
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        return sv_error_errno (err, SV_EXIT_ENV, errno, "QMP: write");
+      s += r;
+      n -= (size_t)r;
+    }
+  return 0;
+}
+
+int
+sv_qmp_execute (struct sv_qmp *q, const char *command, int64_t deadline_ms, char **reply,
+                sv_error_t *err)
+{
+  struct sv_buf b = { 0 };
+  sv_buf_add (&b, "{\"execute\": ");
+  sv_buf_add_json_string (&b, command);
+  sv_buf_add (&b, "}\n");
+  int r = send_all (q, b.data, deadline_ms, err);
+  sv_buf_free (&b);
+  if (r < 0)
+    return sv_error_wrap (err, "%s", command);
+  for (;;)
+    {
+      cleanup_free char *line = NULL;
+      if (read_line (q, deadline_ms, &line, err) < 0)
+        return sv_error_wrap (err, "%s", command);
+      switch (sv_qmp_classify (line))
+        {
+        case SV_QMP_RETURN:
+          if (reply)
+            *reply = steal_pointer (&line);
+          return 0;
+        case SV_QMP_ERROR:
+          {
+            static const char *const desc[] = { "error", "desc", NULL };
+            char text[256];
+            if (!sv_qmp_get_string (line, desc, text, sizeof text))
+              snprintf (text, sizeof text, "%s", line);
+            return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0, "QMP: %s: %s", command, text);
+          }
+        default:
+          /* Events (and anything unknown) may come at any time. */
+          continue;
+        }
+    }
+}
+
+int
+sv_qmp_connect (struct sv_qmp *q, const char *path, int64_t deadline_ms, sv_error_t *err)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  if (strlen (path) >= sizeof sa.sun_path)
+    return sv_error_errno (err, SV_EXIT_ENV, ENAMETOOLONG, "QMP socket %s", path);
+  strcpy (sa.sun_path, path);
+
+  sv_qmp_close (q);
+  q->fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (q->fd < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "QMP: socket");
+  if (TEMP_FAILURE_RETRY (connect (q->fd, (struct sockaddr *)&sa, sizeof sa)) < 0)
+    {
+      int e = errno;
+      sv_qmp_close (q);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "QMP: connecting to %s", path);
+    }
+  for (;;)
+    {
+      cleanup_free char *line = NULL;
+      if (read_line (q, deadline_ms, &line, err) < 0)
+        {
+          sv_qmp_close (q);
+          return sv_error_wrap (err, "greeting from %s", path);
+        }
+      enum sv_qmp_kind k = sv_qmp_classify (line);
+      if (k == SV_QMP_GREETING)
+        break;
+      if (k != SV_QMP_EVENT)
+        {
+          sv_qmp_close (q);
+          return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0,
+                                "QMP: %s: expected a greeting, got: %.80s", path, line);
+        }
+    }
+  if (sv_qmp_execute (q, "qmp_capabilities", deadline_ms, NULL, err) < 0)
+    {
+      sv_qmp_close (q);
+      return -1;
+    }
+  return 0;
+}

@@ -1,0 +1,65 @@
+/* A minimal QMP client: enough to ask the guest to power down and to ask
+ * QEMU how it is.  QMP is line-based JSON: one greeting, then one reply per
+ * command, with asynchronous events ({"event": ...}) interleaved anywhere.
+ * Every wait has an absolute deadline on the monotonic clock. */
+#ifndef SV_QMP_H
+#define SV_QMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct sv_qmp
+{
+  int fd;
+  int intr_fd; /* -1, or an fd whose readability aborts any wait with EINTR */
+  size_t len;  /* bytes buffered in buf */
+  char buf[16384];
+};
+
+/* Milliseconds on CLOCK_MONOTONIC: the clock every deadline here uses. */
+int64_t sv_qmp_now_ms (void);
+
+/* Prepare *q (no I/O).  intr_fd lets a caller that waits on a signalfd
+ * keep its signals live during a QMP exchange. */
+void sv_qmp_init (struct sv_qmp *q, int intr_fd);
+
+/* Connect to the unix socket at path, read the greeting and negotiate
+ * capabilities (qmp_capabilities).  Errors: errno-based, exit class 3;
+ * code EINTR when intr_fd became readable, ETIMEDOUT at the deadline. */
+int sv_qmp_connect (struct sv_qmp *q, const char *path, int64_t deadline_ms, sv_error_t *err);
+
+/* Send {"execute": command} and wait for its reply, skipping events.
+ * On success *reply (if not NULL) gets the reply line (caller frees).
+ * A QMP error reply is an error whose message carries QEMU's "desc". */
+int sv_qmp_execute (struct sv_qmp *q, const char *command, int64_t deadline_ms, char **reply,
+                    sv_error_t *err);
+
+void sv_qmp_close (struct sv_qmp *q);
+
+/* ---- pure helpers over one JSON line (unit-tested) ---- */
+enum sv_qmp_kind
+{
+  SV_QMP_INVALID = 0, /* not a JSON object */
+  SV_QMP_GREETING,    /* {"QMP": ...} */
+  SV_QMP_RETURN,      /* {"return": ...} */
+  SV_QMP_ERROR,       /* {"error": {"class": ..., "desc": ...}} */
+  SV_QMP_EVENT,       /* {"event": ..., "timestamp": ...} */
+  SV_QMP_OTHER,       /* an object with none of those members */
+};
+/* Classify by top-level members only: "return" nested in data is not a
+ * reply. */
+enum sv_qmp_kind sv_qmp_classify (const char *line);
+
+/* Find member key of the JSON object at json[0..len) (top level of that
+ * object only).  val and vlen get the raw value text. */
+bool sv_qmp_member (const char *json, size_t len, const char *key, const char **val, size_t *vlen);
+
+/* Follow a path of member names (NULL-terminated) to a string value and
+ * copy it unescaped (\" \\ \/ \n \t \r \b \f; \uXXXX becomes '?') into
+ * out.  False when absent or not a string. */
+bool sv_qmp_get_string (const char *line, const char *const *path, char *out, size_t outlen);
+
+#endif
