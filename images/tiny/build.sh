@@ -46,9 +46,9 @@ flock 9
 inputs_hash() {
   (
     cd "$here"
-    # Everything in images/tiny except the disk engineer's Dockerfile feeds
+    # Everything in images/tiny but the Dockerfile and docs feeds
     # the initramfs or the build itself.
-    find . -type f ! -name Dockerfile -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+    find . -type f ! -name Dockerfile ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
     echo "kernel_meta=$kernel_meta modules=${modules[*]}"
   ) | sha256sum | cut -d' ' -f1
 }
