@@ -1,6 +1,535 @@
-/* STUB: replaced by the module's real implementation. */
-#include <stdlib.h>
-#include "error.h"
+/* plan_print: the plan as --dry-run shows it, as text for people and as
+ * JSON for programs.  Both formats are stable (golden-file tests in
+ * tests/golden/): change them on purpose, and regenerate the goldens. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "plan.h"
-char *sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host) { return sv_xstrdup (""); }
-char *sv_plan_format_json (const struct sv_plan *p, const struct sv_host *host) { return sv_xstrdup ("{}"); }
+#include "util.h"
+
+#define RT_SCOPE_LINK_ID 253
+
+static const char *
+accel_name (enum sv_accel a)
+{
+  return a == SV_ACCEL_KVM ? "kvm" : a == SV_ACCEL_TCG ? "tcg" : "auto";
+}
+
+static const char *
+disk_op_name (enum sv_disk_op_kind k)
+{
+  switch (k)
+    {
+    case SV_DISK_CREATE_OVERLAY:
+      return "create-overlay";
+    case SV_DISK_CREATE_EMPTY:
+      return "create-empty";
+    case SV_DISK_GROW:
+      return "grow";
+    default:
+      return "unknown";
+    }
+}
+
+static const char *
+net_op_name (enum sv_net_op_kind k)
+{
+  switch (k)
+    {
+    case SV_OP_LINK_DOWN:
+      return "link-down";
+    case SV_OP_LINK_SET_MAC:
+      return "link-set-mac";
+    case SV_OP_ADDR_DEL:
+      return "addr-del";
+    case SV_OP_BRIDGE_ADD:
+      return "bridge-add";
+    case SV_OP_TAP_ADD:
+      return "tap-add";
+    case SV_OP_SET_MASTER:
+      return "set-master";
+    case SV_OP_LINK_SET_MTU:
+      return "link-set-mtu";
+    case SV_OP_LINK_UP:
+      return "link-up";
+    case SV_OP_ADDR_ADD:
+      return "addr-add";
+    default:
+      return "unknown";
+    }
+}
+
+/* One route the way `ip route` reads. */
+static void
+format_route (const struct sv_route *r, struct sv_buf *b)
+{
+  char a[SV_IP4_STRLEN];
+  if (r->dst_len == 0)
+    sv_buf_add (b, "default");
+  else
+    sv_buf_addf (b, "%s/%u", sv_ip4_format (r->dst, a), r->dst_len);
+  if (r->gateway)
+    sv_buf_addf (b, " via %s", sv_ip4_format (r->gateway, a));
+  if (r->onlink)
+    sv_buf_add (b, " onlink");
+  if (r->gateway == 0 && r->scope == RT_SCOPE_LINK_ID)
+    sv_buf_add (b, " scope link");
+  if (r->metric)
+    sv_buf_addf (b, " metric %u", r->metric);
+}
+
+/* Observed strings (hostname, interface names) can hold anything; the
+ * text output shows control bytes as \xNN so a name cannot rewrite the
+ * terminal or fake a line of the plan. */
+static void
+add_visible (struct sv_buf *b, const char *s)
+{
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    {
+      if (*p < 0x20 || *p == 0x7f || *p == '\\')
+        sv_buf_addf (b, "\\x%02x", *p);
+      else
+        sv_buf_addc (b, (char)*p);
+    }
+}
+
+/* ---------------------------------------------------------------- text */
+
+static void
+text_observed (const struct sv_host *host, struct sv_buf *b)
+{
+  const struct sv_net_state *net = &host->net;
+  char a[SV_IP4_STRLEN], m[SV_MAC_STRLEN];
+  sv_buf_add (b, "Observed network:\n");
+  if (net->n_ifaces == 0)
+    sv_buf_add (b, "  (no interface to hand off: the VM gets no network card)\n");
+  for (size_t i = 0; i < net->n_ifaces && i < SV_MAX_IFACES; i++)
+    {
+      const struct sv_iface *ifc = &net->ifaces[i];
+      sv_buf_add (b, "  ");
+      add_visible (b, ifc->name);
+      sv_buf_addf (b, ": mac %s, %s/%u", sv_mac_format (ifc->mac, m), sv_ip4_format (ifc->addr, a),
+                   ifc->prefix);
+      if (ifc->gateway)
+        sv_buf_addf (b, ", gateway %s", sv_ip4_format (ifc->gateway, a));
+      else
+        sv_buf_add (b, ", no gateway");
+      sv_buf_addf (b, ", mtu %u\n", ifc->mtu);
+      for (size_t r = 0; r < ifc->n_routes && r < SV_MAX_ROUTES; r++)
+        {
+          sv_buf_add (b, "    route ");
+          format_route (&ifc->routes[r], b);
+          sv_buf_add (b, "\n");
+        }
+    }
+  sv_buf_add (b, "  dns:");
+  if (net->n_dns == 0)
+    sv_buf_add (b, " (none)");
+  for (size_t i = 0; i < net->n_dns && i < SV_MAX_DNS; i++)
+    sv_buf_addf (b, " %s", sv_ip4_format (net->dns[i], a));
+  sv_buf_add (b, "\n  search:");
+  if (net->n_search == 0)
+    sv_buf_add (b, " (none)");
+  for (size_t i = 0; i < net->n_search && i < SV_MAX_SEARCH; i++)
+    {
+      sv_buf_add (b, " ");
+      add_visible (b, net->search[i]);
+    }
+  sv_buf_add (b, "\n  hostname: ");
+  if (net->hostname[0])
+    add_visible (b, net->hostname);
+  else
+    sv_buf_add (b, "(none)");
+  sv_buf_add (b, "\n");
+}
+
+char *
+sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
+{
+  struct sv_buf b = { 0 };
+  sv_buf_add (&b, "# startvm --dry-run: the plan, nothing was changed\n\n");
+  text_observed (host, &b);
+
+  sv_buf_add (&b, "\nWarnings:\n");
+  if (p->n_warnings == 0)
+    sv_buf_add (&b, "  (none)\n");
+  for (size_t i = 0; i < p->n_warnings; i++)
+    {
+      sv_buf_add (&b, "  - ");
+      add_visible (&b, p->warnings[i]);
+      sv_buf_add (&b, "\n");
+    }
+
+  sv_buf_addf (&b, "\nAccelerator: %s\n", accel_name (p->accel));
+  sv_buf_add (&b, "Run directory: ");
+  sv_buf_add_shell_word (&b, p->run_dir ? p->run_dir : "");
+  sv_buf_add (&b, "\n");
+
+  sv_buf_add (&b, "\nDisk steps:\n");
+  if (p->n_disk_ops == 0)
+    sv_buf_add (&b, "  (none)\n");
+  for (size_t i = 0; i < p->n_disk_ops; i++)
+    {
+      sv_buf_addf (&b, "  %zu. ", i + 1);
+      for (char **a = p->disk_ops[i].argv; a && *a; a++)
+        {
+          if (a != p->disk_ops[i].argv)
+            sv_buf_addc (&b, ' ');
+          sv_buf_add_shell_word (&b, *a);
+        }
+      sv_buf_add (&b, "\n");
+    }
+  if (p->seed_dir)
+    {
+      sv_buf_add (&b, "  cloud-init seed (disk labelled cidata) from ");
+      sv_buf_add_shell_word (&b, p->seed_dir);
+      sv_buf_add (&b, ":");
+      for (size_t i = 0; i < p->n_seed_files; i++)
+        {
+          sv_buf_add (&b, " ");
+          sv_buf_add_shell_word (&b, p->seed_files[i].name);
+        }
+      sv_buf_add (&b, "\n");
+    }
+
+  sv_buf_add (&b, "\nNetwork steps:\n");
+  if (p->n_net_ops == 0)
+    sv_buf_add (&b, "  (none)\n");
+  for (size_t i = 0; i < p->n_net_ops; i++)
+    {
+      struct sv_buf op = { 0 };
+      sv_net_op_format (&p->net_ops[i], &op);
+      sv_buf_addf (&b, "  %2zu. ", i + 1);
+      add_visible (&b, op.data);
+      sv_buf_add (&b, "\n");
+      sv_buf_free (&op);
+    }
+
+  sv_buf_add (&b, "\nDHCP (dnsmasq):\n");
+  if (p->dnsmasq_conf == NULL)
+    sv_buf_add (&b, "  (none: no interface, or DHCP is off)\n");
+  else
+    {
+      sv_buf_add (&b, "  command:");
+      for (char **a = p->dnsmasq_argv; a && *a; a++)
+        {
+          sv_buf_add (&b, " ");
+          sv_buf_add_shell_word (&b, *a);
+        }
+      sv_buf_add (&b, "\n  ");
+      sv_buf_add_shell_word (&b, p->dnsmasq_conf_path ? p->dnsmasq_conf_path : "");
+      sv_buf_add (&b, ":\n");
+      sv_buf_add (&b, p->dnsmasq_conf);
+    }
+
+  /* Pasteable: one shell-quoted argument a line, continued with '\'. */
+  sv_buf_add (&b, "\nQEMU command:\n");
+  for (size_t i = 0; i < p->qemu_argc; i++)
+    {
+      if (i > 0)
+        sv_buf_add (&b, "  ");
+      sv_buf_add_shell_word (&b, p->qemu_argv[i]);
+      sv_buf_add (&b, i + 1 < p->qemu_argc ? " \\\n" : "\n");
+    }
+  return sv_buf_steal (&b);
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/* JSON needs valid UTF-8; observed names are bytes.  A byte that does not
+ * start a well-formed sequence becomes U+FFFD, so the output always
+ * parses. */
+static size_t
+utf8_seq_len (const unsigned char *s)
+{
+  unsigned char c = s[0];
+  size_t n;
+  unsigned min;
+  unsigned cp;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xc2 && c <= 0xdf)
+    n = 2, cp = c & 0x1f, min = 0x80;
+  else if (c >= 0xe0 && c <= 0xef)
+    n = 3, cp = c & 0x0f, min = 0x800;
+  else if (c >= 0xf0 && c <= 0xf4)
+    n = 4, cp = c & 0x07, min = 0x10000;
+  else
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    {
+      if ((s[i] & 0xc0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (s[i] & 0x3f);
+    }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
+static void
+json_str (struct sv_buf *b, const char *s)
+{
+  if (s == NULL)
+    {
+      sv_buf_add (b, "null");
+      return;
+    }
+  sv_buf_addc (b, '"');
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p)
+    {
+      size_t n = utf8_seq_len (p);
+      if (n == 0)
+        {
+          sv_buf_add (b, "\\ufffd");
+          p++;
+          continue;
+        }
+      if (n > 1)
+        {
+          sv_buf_addn (b, (const char *)p, n);
+          p += n;
+          continue;
+        }
+      switch (*p)
+        {
+        case '"':
+          sv_buf_add (b, "\\\"");
+          break;
+        case '\\':
+          sv_buf_add (b, "\\\\");
+          break;
+        case '\n':
+          sv_buf_add (b, "\\n");
+          break;
+        case '\t':
+          sv_buf_add (b, "\\t");
+          break;
+        case '\r':
+          sv_buf_add (b, "\\r");
+          break;
+        default:
+          if (*p < 0x20 || *p == 0x7f)
+            sv_buf_addf (b, "\\u%04x", *p);
+          else
+            sv_buf_addc (b, (char)*p);
+        }
+      p++;
+    }
+  sv_buf_addc (b, '"');
+}
+
+static void
+json_ip (struct sv_buf *b, uint32_t a)
+{
+  char s[SV_IP4_STRLEN];
+  json_str (b, sv_ip4_format (a, s));
+}
+
+static void
+json_ip_or_null (struct sv_buf *b, uint32_t a)
+{
+  if (a == 0)
+    sv_buf_add (b, "null");
+  else
+    json_ip (b, a);
+}
+
+static void
+json_mac (struct sv_buf *b, const uint8_t mac[6])
+{
+  char s[SV_MAC_STRLEN];
+  json_str (b, sv_mac_format (mac, s));
+}
+
+static void
+json_strv (struct sv_buf *b, char *const *v, const char *indent)
+{
+  if (v == NULL || v[0] == NULL)
+    {
+      sv_buf_add (b, "[]");
+      return;
+    }
+  sv_buf_add (b, "[\n");
+  for (size_t i = 0; v[i]; i++)
+    {
+      sv_buf_addf (b, "%s  ", indent);
+      json_str (b, v[i]);
+      sv_buf_add (b, v[i + 1] ? ",\n" : "\n");
+    }
+  sv_buf_addf (b, "%s]", indent);
+}
+
+static void
+json_observed (const struct sv_host *host, struct sv_buf *b)
+{
+  const struct sv_net_state *net = &host->net;
+  sv_buf_add (b, "  \"observed\": {\n    \"interfaces\": [");
+  size_t n = net->n_ifaces < SV_MAX_IFACES ? net->n_ifaces : SV_MAX_IFACES;
+  for (size_t i = 0; i < n; i++)
+    {
+      const struct sv_iface *ifc = &net->ifaces[i];
+      sv_buf_add (b, i ? ",\n      {\n" : "\n      {\n");
+      sv_buf_add (b, "        \"name\": ");
+      json_str (b, ifc->name);
+      sv_buf_add (b, ",\n        \"mac\": ");
+      json_mac (b, ifc->mac);
+      sv_buf_add (b, ",\n        \"address\": ");
+      json_ip (b, ifc->addr);
+      sv_buf_addf (b, ",\n        \"prefix\": %u,\n        \"gateway\": ", ifc->prefix);
+      json_ip_or_null (b, ifc->gateway);
+      sv_buf_addf (b, ",\n        \"mtu\": %u,\n        \"routes\": [", ifc->mtu);
+      size_t nr = ifc->n_routes < SV_MAX_ROUTES ? ifc->n_routes : SV_MAX_ROUTES;
+      for (size_t r = 0; r < nr; r++)
+        {
+          const struct sv_route *rt = &ifc->routes[r];
+          char d[SV_IP4_STRLEN];
+          struct sv_buf text = { 0 };
+          format_route (rt, &text);
+          sv_buf_add (b, r ? ",\n          {" : "\n          {");
+          sv_buf_addf (b, "\"dst\": \"%s/%u\", \"gateway\": ", sv_ip4_format (rt->dst, d),
+                       rt->dst_len);
+          json_ip_or_null (b, rt->gateway);
+          sv_buf_addf (b, ", \"onlink\": %s, \"metric\": %u, \"text\": ",
+                       rt->onlink ? "true" : "false", rt->metric);
+          json_str (b, text.data ? text.data : "");
+          sv_buf_add (b, "}");
+          sv_buf_free (&text);
+        }
+      sv_buf_add (b, nr ? "\n        ]\n      }" : "]\n      }");
+    }
+  sv_buf_add (b, n ? "\n    ],\n    \"dns\": [" : "],\n    \"dns\": [");
+  for (size_t i = 0; i < net->n_dns && i < SV_MAX_DNS; i++)
+    {
+      if (i)
+        sv_buf_add (b, ", ");
+      json_ip (b, net->dns[i]);
+    }
+  sv_buf_add (b, "],\n    \"search\": [");
+  for (size_t i = 0; i < net->n_search && i < SV_MAX_SEARCH; i++)
+    {
+      if (i)
+        sv_buf_add (b, ", ");
+      json_str (b, net->search[i]);
+    }
+  sv_buf_add (b, "],\n    \"hostname\": ");
+  json_str (b, net->hostname[0] ? net->hostname : NULL);
+  sv_buf_add (b, "\n  },\n");
+}
+
+static void
+json_net_op (const struct sv_net_op *op, struct sv_buf *b)
+{
+  struct sv_buf text = { 0 };
+  sv_net_op_format (op, &text);
+  sv_buf_add (b, "{\"op\": ");
+  json_str (b, net_op_name (op->kind));
+  sv_buf_add (b, ", \"ifname\": ");
+  json_str (b, op->ifname);
+  switch (op->kind)
+    {
+    case SV_OP_LINK_SET_MAC:
+      sv_buf_add (b, ", \"mac\": ");
+      json_mac (b, op->mac);
+      break;
+    case SV_OP_ADDR_DEL:
+    case SV_OP_ADDR_ADD:
+      sv_buf_add (b, ", \"address\": ");
+      json_ip (b, op->addr);
+      sv_buf_addf (b, ", \"prefix\": %u", op->prefix);
+      break;
+    case SV_OP_BRIDGE_ADD:
+    case SV_OP_TAP_ADD:
+    case SV_OP_LINK_SET_MTU:
+      sv_buf_addf (b, ", \"mtu\": %u", op->mtu);
+      break;
+    case SV_OP_SET_MASTER:
+      sv_buf_add (b, ", \"master\": ");
+      json_str (b, op->master);
+      break;
+    default:
+      break;
+    }
+  sv_buf_addf (b, ", \"index\": %d, \"text\": ", op->index);
+  json_str (b, text.data ? text.data : "");
+  sv_buf_add (b, "}");
+  sv_buf_free (&text);
+}
+
+char *
+sv_plan_format_json (const struct sv_plan *p, const struct sv_host *host)
+{
+  struct sv_buf b = { 0 };
+  sv_buf_add (&b, "{\n");
+  json_observed (host, &b);
+
+  sv_buf_add (&b, "  \"warnings\": ");
+  json_strv (&b, p->warnings, "  ");
+  sv_buf_add (&b, ",\n  \"accel\": ");
+  json_str (&b, accel_name (p->accel));
+  sv_buf_add (&b, ",\n  \"run_dir\": ");
+  json_str (&b, p->run_dir);
+  sv_buf_add (&b, ",\n  \"qmp_path\": ");
+  json_str (&b, p->qmp_path);
+  sv_buf_add (&b, ",\n  \"vnc_path\": ");
+  json_str (&b, p->vnc_path);
+
+  sv_buf_add (&b, ",\n  \"disk_steps\": [");
+  for (size_t i = 0; i < p->n_disk_ops; i++)
+    {
+      sv_buf_add (&b, i ? ",\n    {\"op\": " : "\n    {\"op\": ");
+      json_str (&b, disk_op_name (p->disk_ops[i].kind));
+      sv_buf_add (&b, ", \"file\": ");
+      json_str (&b, p->disk_ops[i].file);
+      sv_buf_add (&b, ", \"argv\": ");
+      json_strv (&b, p->disk_ops[i].argv, "    ");
+      sv_buf_add (&b, "}");
+    }
+  sv_buf_add (&b, p->n_disk_ops ? "\n  ],\n" : "],\n");
+  sv_buf_add (&b, "  \"cloud_init_seed\": ");
+  if (p->seed_dir == NULL)
+    sv_buf_add (&b, "null");
+  else
+    {
+      sv_buf_add (&b, "{\"dir\": ");
+      json_str (&b, p->seed_dir);
+      sv_buf_add (&b, ", \"files\": [");
+      for (size_t i = 0; i < p->n_seed_files; i++)
+        {
+          if (i)
+            sv_buf_add (&b, ", ");
+          json_str (&b, p->seed_files[i].name);
+        }
+      sv_buf_add (&b, "]}");
+    }
+
+  sv_buf_add (&b, ",\n  \"network_steps\": [");
+  for (size_t i = 0; i < p->n_net_ops; i++)
+    {
+      sv_buf_add (&b, i ? ",\n    " : "\n    ");
+      json_net_op (&p->net_ops[i], &b);
+    }
+  sv_buf_add (&b, p->n_net_ops ? "\n  ],\n" : "],\n");
+  sv_buf_addf (&b, "  \"taps\": %zu,\n", p->n_taps);
+
+  sv_buf_add (&b, "  \"dnsmasq\": ");
+  if (p->dnsmasq_conf == NULL)
+    sv_buf_add (&b, "null");
+  else
+    {
+      sv_buf_add (&b, "{\n    \"conf_path\": ");
+      json_str (&b, p->dnsmasq_conf_path);
+      sv_buf_add (&b, ",\n    \"argv\": ");
+      json_strv (&b, p->dnsmasq_argv, "    ");
+      sv_buf_add (&b, ",\n    \"conf\": ");
+      json_str (&b, p->dnsmasq_conf);
+      sv_buf_add (&b, "\n  }");
+    }
+
+  sv_buf_add (&b, ",\n  \"qemu_argv\": ");
+  json_strv (&b, p->qemu_argv, "  ");
+  sv_buf_add (&b, "\n}\n");
+  return sv_buf_steal (&b);
+}

@@ -1,0 +1,544 @@
+/* plan_net: the network half of the plan (DESIGN.md "Network handoff"):
+ * per observed interface N, the steps that move the container NIC onto
+ * bridge brN next to tapN, the -netdev/-device arguments that give the VM
+ * the container's original MAC, and the dnsmasq.conf that hands the VM the
+ * container's address.  Pure, like plan.c.
+ *
+ * Every string written into dnsmasq.conf is either formatted by us
+ * (addresses, MACs, brN) or checked against a strict character set first
+ * (hostname, search domains): nothing observed can add a line or a field. */
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "plan.h"
+#include "plan_internal.h"
+
+#define OPS_PER_IFACE 11
+#define DEFAULT_MTU 1500
+#define RT_TABLE_MAIN_ID 254
+
+/* Bit k of an address, counted from the most significant bit, 1-based:
+ * flipping it gives the address in the sibling subnet of size /k. */
+static uint32_t
+bit_from_msb (unsigned k)
+{
+  return (uint32_t)1 << (32 - k);
+}
+
+static bool
+same_net (uint32_t a, uint32_t b, unsigned prefix)
+{
+  uint32_t m = sv_ip4_netmask (prefix);
+  return (a & m) == (b & m);
+}
+
+/* A bridge address must be a plain host address of its own /bp network:
+ * not the VM's or the gateway's, not 0.0.0.0 or 255.255.255.255, and (for
+ * networks that have them) not the network or broadcast address, which
+ * the kernel and dnsmasq treat specially. */
+static bool
+usable_bridge (uint32_t c, unsigned bp, uint32_t vm, uint32_t gw)
+{
+  if (c == vm || c == gw || c == 0 || c == 0xffffffffu)
+    return false;
+  if (bp <= 30)
+    {
+      uint32_t hostmask = ~sv_ip4_netmask (bp);
+      if ((c & hostmask) == 0 || (c & hostmask) == hostmask)
+        return false;
+    }
+  return true;
+}
+
+/* The bridge is bridged onto the container network, so its address must
+ * not be one another host on the VM's subnet could have (two VM containers
+ * on one network would answer each other's ARP), and dnsmasq must still
+ * match it to the VM's dhcp-range: it accepts the interface when the
+ * interface address and the range start share a network under the range's
+ * netmask.  So: flip bit k of the VM address, k = prefix first (the sibling
+ * /prefix subnet), and use prefix k-1, which holds both.  The only
+ * candidate that can collide is an off-subnet gateway (Calico's
+ * 169.254.1.1), and candidates for different k are all different, so the
+ * next k always does.  The mapping vm -> bridge is one-to-one for a given
+ * k, so two VMs on one network never get the same bridge address.
+ *
+ * /1 (and /2 whose sibling is the gateway) leave no sibling with a netmask
+ * dnsmasq can use (/0): then the bridge takes prefix 1, inside the VM's
+ * /1 for prefix 1 (no address outside it shares any usable network), in
+ * the sibling /2 otherwise. */
+uint32_t
+sv_plan_bridge_addr (uint32_t vm_addr, uint8_t prefix, uint32_t gateway, uint8_t *bridge_prefix)
+{
+  unsigned p = prefix < 1 ? 1 : prefix > 32 ? 32 : prefix;
+  for (unsigned k = p; k >= 2; k--)
+    {
+      uint32_t c = vm_addr ^ bit_from_msb (k);
+      if (usable_bridge (c, k - 1, vm_addr, gateway))
+        {
+          *bridge_prefix = (uint8_t)(k - 1);
+          return c;
+        }
+    }
+  uint32_t base = p >= 2 ? vm_addr ^ bit_from_msb (2) : vm_addr;
+  for (unsigned j = p >= 2 ? 3 : 2; j <= 32; j++)
+    {
+      uint32_t c = base ^ bit_from_msb (j);
+      if (usable_bridge (c, 1, vm_addr, gateway))
+        {
+          *bridge_prefix = 1;
+          return c;
+        }
+    }
+  /* Not reached: 30 distinct candidates, at most three unusable. */
+  *bridge_prefix = 1;
+  return base ^ bit_from_msb (31);
+}
+
+/* XOR with a constant is one-to-one on bytes 1..5, so containers whose
+ * MACs share byte 0 (every Docker MAC starts 02:42) never get the same
+ * derived MAC, and restarts give the same one.  The constant depends on
+ * the old locally-administered bit, so 00:xx.. and 02:xx.. (which map to
+ * the same byte 0) still differ.  Byte 1 always changes: the result never
+ * equals the original (the VM's MAC), and a Docker-assigned 02:42:.. never
+ * becomes another Docker-looking 02:42:.. address. */
+void
+sv_plan_derive_mac (const uint8_t old_mac[6], uint8_t new_mac[6])
+{
+  static const uint8_t from_universal[5] = { 0x5e, 0x3b, 0xc7, 0x19, 0xa4 };
+  static const uint8_t from_local[5] = { 0x9d, 0x6a, 0x2f, 0xe1, 0x58 };
+  const uint8_t *k = (old_mac[0] & 0x02) ? from_local : from_universal;
+  uint8_t out[6];
+  out[0] = (uint8_t)((old_mac[0] | 0x02) & ~0x01);
+  for (int i = 1; i < 6; i++)
+    out[i] = (uint8_t)(old_mac[i] ^ k[i - 1]);
+  memcpy (new_mac, out, 6);
+}
+
+void
+sv_net_op_format (const struct sv_net_op *op, struct sv_buf *b)
+{
+  char ip[SV_IP4_STRLEN], mac[SV_MAC_STRLEN];
+  switch (op->kind)
+    {
+    case SV_OP_LINK_DOWN:
+      sv_buf_addf (b, "link set %s down", op->ifname);
+      break;
+    case SV_OP_LINK_SET_MAC:
+      sv_buf_addf (b, "link set %s address %s", op->ifname, sv_mac_format (op->mac, mac));
+      break;
+    case SV_OP_ADDR_DEL:
+      sv_buf_addf (b, "addr del %s/%u dev %s", sv_ip4_format (op->addr, ip), op->prefix,
+                   op->ifname);
+      break;
+    case SV_OP_BRIDGE_ADD:
+      sv_buf_addf (b, "link add %s type bridge mtu %u", op->ifname, op->mtu);
+      break;
+    case SV_OP_TAP_ADD:
+      sv_buf_addf (b, "tuntap add %s mtu %u", op->ifname, op->mtu);
+      break;
+    case SV_OP_SET_MASTER:
+      sv_buf_addf (b, "link set %s master %s", op->ifname, op->master);
+      break;
+    case SV_OP_LINK_SET_MTU:
+      sv_buf_addf (b, "link set %s mtu %u", op->ifname, op->mtu);
+      break;
+    case SV_OP_LINK_UP:
+      sv_buf_addf (b, "link set %s up", op->ifname);
+      break;
+    case SV_OP_ADDR_ADD:
+      sv_buf_addf (b, "addr add %s/%u dev %s", sv_ip4_format (op->addr, ip), op->prefix,
+                   op->ifname);
+      break;
+    default:
+      sv_buf_addf (b, "unknown step %d on %s", (int)op->kind, op->ifname);
+      break;
+    }
+}
+
+/* ---- names that may go into dnsmasq.conf ---- */
+
+/* One DNS label as dnsmasq's legal_hostname() takes it: a letter or digit,
+ * then letters, digits, '-' or '_'.  Stops at '.' or the end. */
+static size_t
+label_len (const char *s)
+{
+  size_t n = 0;
+  if (!isalnum ((unsigned char)s[0]))
+    return 0;
+  while (s[n] && s[n] != '.')
+    {
+      unsigned char c = (unsigned char)s[n];
+      if (!(isalnum (c) || c == '-' || c == '_') || c > 0x7f)
+        return 0;
+      n++;
+    }
+  return n <= 63 ? n : 0;
+}
+
+/* A search domain for options 119 and 15.  All digits and dots would be
+ * taken by dnsmasq for an IP address, and no real domain looks like that. */
+static bool
+valid_domain (const char *s)
+{
+  size_t total = strlen (s);
+  if (total == 0 || total > 253 || strspn (s, "0123456789.") == total)
+    return false;
+  const char *p = s;
+  for (;;)
+    {
+      size_t n = label_len (p);
+      if (n == 0)
+        return false;
+      p += n;
+      if (*p == '\0')
+        return true;
+      p++; /* '.' */
+    }
+}
+
+/* The VM's hostname goes in the dhcp-host line, whose fields dnsmasq tells
+ * apart by shape: a label of digits with an optional s/m/h/d/w unit, or
+ * "infinite"/"ignore", would be read as a lease time, so those (rare as
+ * hostnames) are not sent.  Only the first label is sent: dnsmasq refuses
+ * a dhcp-host name whose domain it was not told about, and the search
+ * domains go out as options 119 and 15 anyway.  Writes it into out
+ * (>= 64 bytes) and returns true when there is one to send. */
+static bool
+dhcp_hostname (const char *hostname, char *out)
+{
+  size_t n = label_len (hostname);
+  if (n == 0 || (hostname[n] != '\0' && hostname[n] != '.'))
+    return false;
+  memcpy (out, hostname, n);
+  out[n] = '\0';
+  size_t digits = strspn (out, "0123456789");
+  if (digits == n || (digits == n - 1 && digits > 0 && strchr ("smhdwSMHDW", out[n - 1])))
+    return false;
+  if (strcmp (out, "infinite") == 0 || strcmp (out, "ignore") == 0)
+    return false;
+  return true;
+}
+
+/* ---- dnsmasq.conf ---- */
+
+static bool
+is_connected_route (const struct sv_route *r, const struct sv_iface *ifc)
+{
+  return r->gateway == 0 && r->dst_len == ifc->prefix
+         && r->dst == (ifc->addr & sv_ip4_netmask (ifc->prefix));
+}
+
+static void
+add_route_entry (struct sv_buf *b, uint32_t dst, unsigned len, uint32_t gw)
+{
+  char d[SV_IP4_STRLEN], g[SV_IP4_STRLEN];
+  sv_buf_addf (b, ",%s/%u,%s", sv_ip4_format (dst, d), len, sv_ip4_format (gw, g));
+}
+
+/* The container routes besides the default and the VM's own subnet: the
+ * ones a router option cannot express. */
+static bool
+is_extra_route (const struct sv_iface *ifc, size_t r)
+{
+  const struct sv_route *rt = &ifc->routes[r];
+  if (rt->dst_len == 0 || rt->dst_len > 32 || is_connected_route (rt, ifc)
+      || (rt->table != 0 && rt->table != RT_TABLE_MAIN_ID))
+    return false;
+  /* The same destination twice (another metric): the first one wins. */
+  uint32_t m = sv_ip4_netmask (rt->dst_len);
+  for (size_t q = 0; q < r; q++)
+    if (ifc->routes[q].dst_len == rt->dst_len && (ifc->routes[q].dst & m) == (rt->dst & m))
+      return false;
+  return true;
+}
+
+/* The classless static routes (RFC 3442) for one interface, as
+ * ",dst/len,gateway" entries; empty when option 3 says it all.  Order
+ * matters to clients that install routes one by one: on-link routes first
+ * (a gateway must be reachable before a route through it), then routes via
+ * gateways, the default last.  When this is sent, RFC 3442 tells clients
+ * to ignore option 3, so the default route is in it too. */
+static void
+classless_routes (const struct sv_iface *ifc, bool gw_on_subnet, struct sv_buf *out)
+{
+  size_t n = ifc->n_routes < SV_MAX_ROUTES ? ifc->n_routes : SV_MAX_ROUTES;
+  bool off_subnet_gw = ifc->gateway != 0 && !gw_on_subnet;
+  bool extra = false, gw_reachable = false;
+  for (size_t r = 0; r < n; r++)
+    if (is_extra_route (ifc, r))
+      {
+        extra = true;
+        if (ifc->routes[r].gateway == 0
+            && same_net (ifc->gateway, ifc->routes[r].dst, ifc->routes[r].dst_len))
+          gw_reachable = true;
+      }
+  if (!extra && !off_subnet_gw)
+    return;
+
+  /* Calico gives the pod "169.254.1.1 dev eth0 scope link"; a runtime that
+   * only marks the default route onlink does not, and the VM needs it. */
+  if (off_subnet_gw && !gw_reachable)
+    add_route_entry (out, ifc->gateway, 32, 0);
+  for (size_t r = 0; r < n; r++)
+    if (is_extra_route (ifc, r) && ifc->routes[r].gateway == 0)
+      add_route_entry (out, ifc->routes[r].dst & sv_ip4_netmask (ifc->routes[r].dst_len),
+                       ifc->routes[r].dst_len, 0);
+  for (size_t r = 0; r < n; r++)
+    if (is_extra_route (ifc, r) && ifc->routes[r].gateway != 0)
+      add_route_entry (out, ifc->routes[r].dst & sv_ip4_netmask (ifc->routes[r].dst_len),
+                       ifc->routes[r].dst_len, ifc->routes[r].gateway);
+  if (ifc->gateway != 0)
+    add_route_entry (out, 0, 0, ifc->gateway);
+}
+
+static void
+build_dnsmasq_conf (const struct sv_host *host, const uint32_t *bridge, const uint8_t *bprefix,
+                    struct sv_plan *p, struct sv_buf *c)
+{
+  const struct sv_net_state *net = &host->net;
+  char a[SV_IP4_STRLEN], m[SV_IP4_STRLEN], mac[SV_MAC_STRLEN];
+
+  sv_buf_add (c, "# Written by startvm: DHCP for the VM only, on its bridges.\n"
+                 "# No DNS service (port=0), no lease file, logs on stderr.\n"
+                 "port=0\n"
+                 "no-resolv\n"
+                 "no-hosts\n"
+                 "leasefile-ro\n"
+                 "log-facility=-\n"
+                 "log-dhcp\n"
+                 "# No pid file: startvm holds the pid.\n"
+                 "pid-file\n"
+                 "bind-interfaces\n");
+  for (size_t i = 0; i < net->n_ifaces; i++)
+    sv_buf_addf (c, "interface=br%zu\n", i);
+  sv_buf_add (c, "dhcp-authoritative\n"
+                 "# Answer only the VM's MAC, never other hosts on the container network.\n"
+                 "dhcp-ignore=tag:!known\n");
+
+  for (size_t i = 0; i < net->n_ifaces; i++)
+    {
+      const struct sv_iface *ifc = &net->ifaces[i];
+      unsigned pre = ifc->prefix;
+      uint32_t mask = sv_ip4_netmask (pre);
+      bool gw_on_subnet = ifc->gateway != 0 && ifc->gateway != ifc->addr
+                          && same_net (ifc->gateway, ifc->addr, pre);
+
+      sv_buf_addf (c, "\n# %s -> br%zu: the VM gets %s/%u\n", ifc->name, i,
+                   sv_ip4_format (ifc->addr, a), pre);
+      /* The range's netmask is the bridge's, so dnsmasq matches br<i> to
+       * it (see sv_plan_bridge_addr); the VM's real netmask goes out as
+       * option 1 below. */
+      sv_buf_addf (c, "dhcp-range=set:br%zu,%s,static,%s,infinite\n", i, a,
+                   sv_ip4_format (sv_ip4_netmask (bprefix[i]), m));
+      sv_buf_addf (c, "dhcp-host=%s,set:vm%zu,%s", sv_mac_format (ifc->mac, mac), i, a);
+      char hn[64];
+      if (i == 0 && net->hostname[0])
+        {
+          if (dhcp_hostname (net->hostname, hn))
+            sv_buf_addf (c, ",%s", hn);
+          else
+            sv_plan_add_warning (p, "hostname is not a name DHCP can carry (letters, digits, '-', "
+                                    "'_'; not all digits): the VM gets no hostname option");
+        }
+      sv_buf_add (c, ",infinite\n");
+
+      sv_buf_addf (c, "dhcp-option=tag:vm%zu,1,%s\n", i, sv_ip4_format (mask, m));
+      /* By number: dnsmasq refuses option:broadcast by name, and would
+       * otherwise derive it from the bridge's netmask.  /31 and /32 have
+       * no broadcast address of their own (RFC 3021): the limited one. */
+      uint32_t bcast = pre >= 31 ? 0xffffffffu : (ifc->addr | ~mask);
+      sv_buf_addf (c, "dhcp-option=tag:vm%zu,28,%s\n", i, sv_ip4_format (bcast, m));
+
+      /* Without an explicit router option dnsmasq offers its own (bridge)
+       * address as the router: an empty option 3 sends none. */
+      if (gw_on_subnet)
+        sv_buf_addf (c, "dhcp-option=tag:vm%zu,3,%s\n", i, sv_ip4_format (ifc->gateway, m));
+      else
+        sv_buf_addf (c, "dhcp-option=tag:vm%zu,3\n", i);
+
+      struct sv_buf routes = { 0 };
+      classless_routes (ifc, gw_on_subnet, &routes);
+      if (routes.len > 0)
+        {
+          sv_buf_addf (c, "dhcp-option=tag:vm%zu,121%s\n", i, routes.data);
+          /* 249: the same routes for Windows before Vista, which asked for
+           * Microsoft's pre-standard option.  dnsmasq sends an option only
+           * to clients that request it, so others never see it. */
+          sv_buf_addf (c, "dhcp-option=tag:vm%zu,249%s\n", i, routes.data);
+        }
+      sv_buf_free (&routes);
+
+      if (i == 0)
+        {
+          struct sv_buf dns = { 0 };
+          for (size_t d = 0; d < net->n_dns && d < SV_MAX_DNS; d++)
+            {
+              uint32_t s = net->dns[d];
+              if (s == 0 || (s >> 24) == 127)
+                {
+                  sv_plan_add_warning (p,
+                                       "nameserver %s is the container's own loopback (Docker's "
+                                       "embedded DNS on user-defined networks): the VM cannot "
+                                       "reach it, so it is not offered",
+                                       sv_ip4_format (s, a));
+                  continue;
+                }
+              sv_buf_addf (&dns, ",%s", sv_ip4_format (s, a));
+            }
+          if (dns.len > 0)
+            sv_buf_addf (c, "dhcp-option=tag:vm%zu,6%s\n", i, dns.data);
+          sv_buf_free (&dns);
+
+          struct sv_buf search = { 0 };
+          const char *first = NULL;
+          for (size_t s = 0; s < net->n_search && s < SV_MAX_SEARCH; s++)
+            {
+              if (!valid_domain (net->search[s]))
+                {
+                  sv_plan_add_warning (p,
+                                       "search domain #%zu is not a valid domain name: not "
+                                       "offered to the VM",
+                                       s + 1);
+                  continue;
+                }
+              if (first == NULL)
+                first = net->search[s];
+              sv_buf_addf (&search, ",%s", net->search[s]);
+            }
+          if (search.len > 0)
+            {
+              sv_buf_addf (c, "dhcp-option=tag:vm%zu,119%s\n", i, search.data);
+              sv_buf_addf (c, "dhcp-option=tag:vm%zu,15,%s\n", i, first);
+            }
+          sv_buf_free (&search);
+        }
+      sv_buf_addf (c, "dhcp-option=tag:vm%zu,26,%u\n", i, ifc->mtu ? ifc->mtu : DEFAULT_MTU);
+    }
+}
+
+/* ---- the handoff steps and the NICs ---- */
+
+static struct sv_net_op *
+new_op (struct sv_plan *p, enum sv_net_op_kind kind, const char *ifname, size_t index)
+{
+  struct sv_net_op *op = &p->net_ops[p->n_net_ops++];
+  memset (op, 0, sizeof *op);
+  op->kind = kind;
+  op->index = (int)index;
+  snprintf (op->ifname, sizeof op->ifname, "%s", ifname);
+  return op;
+}
+
+static bool
+is_virtio_net (const char *model)
+{
+  return strncmp (model, "virtio-net", 10) == 0;
+}
+
+int
+sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct sv_strv *argv,
+             struct sv_plan *out, sv_error_t *err)
+{
+  const struct sv_net_state *net = &host->net;
+  size_t n = net->n_ifaces;
+  if (n == 0)
+    return 0;
+  if (n > SV_MAX_IFACES)
+    return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
+                          "%zu network interfaces observed, at most %d are supported", n,
+                          SV_MAX_IFACES);
+
+  uint32_t bridge[SV_MAX_IFACES];
+  uint8_t bprefix[SV_MAX_IFACES];
+  for (size_t i = 0; i < n; i++)
+    {
+      const struct sv_iface *ifc = &net->ifaces[i];
+      char a[SV_IP4_STRLEN];
+      if (ifc->prefix < 1 || ifc->prefix > 32)
+        return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
+                              "%s: address %s has prefix length %u, expected 1 to 32", ifc->name,
+                              sv_ip4_format (ifc->addr, a), ifc->prefix);
+      if (ifc->addr == 0)
+        return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
+                              "%s: no IPv4 address to hand to the VM", ifc->name);
+      bridge[i] = sv_plan_bridge_addr (ifc->addr, ifc->prefix, ifc->gateway, &bprefix[i]);
+    }
+
+  const char *model
+      = cfg->network.model && cfg->network.model[0] ? cfg->network.model : "virtio-net-pci";
+  cleanup_free char *model_esc = sv_qemu_opt_escape (model);
+  bool dhcp = cfg->network.dhcp;
+
+  out->net_ops = sv_xcalloc (n * OPS_PER_IFACE, sizeof (struct sv_net_op));
+  for (size_t i = 0; i < n; i++)
+    {
+      const struct sv_iface *ifc = &net->ifaces[i];
+      unsigned mtu = ifc->mtu ? ifc->mtu : DEFAULT_MTU;
+      char br[IFNAMSIZ], tap[IFNAMSIZ], mac[SV_MAC_STRLEN];
+      snprintf (br, sizeof br, "br%zu", i);
+      snprintf (tap, sizeof tap, "tap%zu", i);
+      struct sv_net_op *op;
+
+      /* Down first: the MAC of a running link cannot always change, and
+       * the container stops answering on the old identity at once. */
+      new_op (out, SV_OP_LINK_DOWN, ifc->name, i);
+      op = new_op (out, SV_OP_LINK_SET_MAC, ifc->name, i);
+      sv_plan_derive_mac (ifc->mac, op->mac);
+      op = new_op (out, SV_OP_ADDR_DEL, ifc->name, i);
+      op->addr = ifc->addr;
+      op->prefix = ifc->prefix;
+      op = new_op (out, SV_OP_BRIDGE_ADD, br, i);
+      op->mtu = mtu;
+      op = new_op (out, SV_OP_SET_MASTER, ifc->name, i);
+      snprintf (op->master, sizeof op->master, "%s", br);
+      op = new_op (out, SV_OP_TAP_ADD, tap, i);
+      op->mtu = mtu;
+      op = new_op (out, SV_OP_SET_MASTER, tap, i);
+      snprintf (op->master, sizeof op->master, "%s", br);
+      new_op (out, SV_OP_LINK_UP, ifc->name, i);
+      new_op (out, SV_OP_LINK_UP, tap, i);
+      new_op (out, SV_OP_LINK_UP, br, i);
+      if (dhcp)
+        {
+          op = new_op (out, SV_OP_ADDR_ADD, br, i);
+          op->addr = bridge[i];
+          op->prefix = bprefix[i];
+        }
+
+      sv_strv_add (argv, "-netdev");
+      sv_strv_addf (argv, "tap,id=net%zu,fd=%zu%s", i, (size_t)SV_TAP_FD_BASE + i,
+                    host->vhost_net_usable ? ",vhost=on" : "");
+      /* host_mtu tells a virtio-net guest the link MTU even without DHCP;
+       * other models have no such property. */
+      sv_strv_add (argv, "-device");
+      if (is_virtio_net (model) && mtu != DEFAULT_MTU)
+        sv_strv_addf (argv, "%s,netdev=net%zu,mac=%s,host_mtu=%u", model_esc, i,
+                      sv_mac_format (ifc->mac, mac), mtu);
+      else
+        sv_strv_addf (argv, "%s,netdev=net%zu,mac=%s", model_esc, i, sv_mac_format (ifc->mac, mac));
+    }
+  out->n_taps = n;
+
+  if (!dhcp)
+    return 0;
+
+  struct sv_buf conf = { 0 };
+  build_dnsmasq_conf (host, bridge, bprefix, out, &conf);
+  out->dnsmasq_conf = sv_buf_steal (&conf);
+  struct sv_buf path = { 0 };
+  sv_buf_addf (&path, "%s/dnsmasq.conf", out->run_dir);
+  out->dnsmasq_conf_path = sv_buf_steal (&path);
+
+  struct sv_strv dargv = { 0 };
+  sv_strv_add (&dargv, "dnsmasq");
+  /* Foreground without debug mode: startvm supervises it and its log
+   * (log-facility=-) goes to the container's stderr. */
+  sv_strv_add (&dargv, "--keep-in-foreground");
+  sv_strv_addf (&dargv, "--conf-file=%s", out->dnsmasq_conf_path);
+  out->dnsmasq_argv = steal_pointer (&dargv.v);
+  return 0;
+}
