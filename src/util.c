@@ -176,6 +176,8 @@ skip_space (const char *s)
 static int
 parse_scaled (const char *s, uint64_t plain_scale, uint64_t *out)
 {
+  /* Case-insensitive, powers of 1024 whatever the spelling: "2G", "2gb"
+   * and "2GiB" all mean 2 GiB, as in QEMU and Docker. */
   static const struct
   {
     const char *suffix;
@@ -183,10 +185,10 @@ parse_scaled (const char *s, uint64_t plain_scale, uint64_t *out)
   } units[] = {
     { "", 0 }, /* plain: replaced by plain_scale */
     { "B", 1ULL },
-    { "K", 1ULL << 10 },     { "KB", 1ULL << 10 }, { "KiB", 1ULL << 10 }, { "k", 1ULL << 10 },
-    { "M", 1ULL << 20 },     { "MB", 1ULL << 20 }, { "MiB", 1ULL << 20 }, { "m", 1ULL << 20 },
-    { "G", 1ULL << 30 },     { "GB", 1ULL << 30 }, { "GiB", 1ULL << 30 }, { "g", 1ULL << 30 },
-    { "T", 1ULL << 40 },     { "TB", 1ULL << 40 }, { "TiB", 1ULL << 40 }, { "t", 1ULL << 40 },
+    { "K", 1ULL << 10 }, { "KB", 1ULL << 10 }, { "KiB", 1ULL << 10 },
+    { "M", 1ULL << 20 }, { "MB", 1ULL << 20 }, { "MiB", 1ULL << 20 },
+    { "G", 1ULL << 30 }, { "GB", 1ULL << 30 }, { "GiB", 1ULL << 30 },
+    { "T", 1ULL << 40 }, { "TB", 1ULL << 40 }, { "TiB", 1ULL << 40 },
   };
   const char *p = skip_space (s);
   if (!isdigit ((unsigned char) *p))
@@ -223,7 +225,7 @@ parse_scaled (const char *s, uint64_t plain_scale, uint64_t *out)
     return -1;
   for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
     {
-      if (strlen (units[i].suffix) != ulen || strncmp (units[i].suffix, p, ulen) != 0)
+      if (strlen (units[i].suffix) != ulen || strncasecmp (units[i].suffix, p, ulen) != 0)
         continue;
       uint64_t scale = i == 0 ? plain_scale : units[i].scale;
       if (whole != 0 && scale > UINT64_MAX / whole)
