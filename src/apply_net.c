@@ -239,6 +239,7 @@ sv_net_preflight (const struct sv_plan *plan, sv_error_t *err)
 struct undo
 {
   const struct sv_net_op *op;
+  bool done; /* the step changed something (a failed create did not) */
   int ifindex;
   uint8_t old_mac[6];
   unsigned old_mtu;
@@ -352,7 +353,10 @@ do_op (struct applier *ap, const struct sv_net_op *op, struct undo *u, sv_error_
             if (master == 0)
               return sv_error_errno (err, SV_EXIT_NET, errno, "bridge %s", op->master);
           }
-        return change_link (ap, orig, op, master, err);
+        if (change_link (ap, orig, op, master, err) < 0)
+          return -1;
+        u->done = true;
+        return 0;
       }
     case SV_OP_BRIDGE_ADD:
       {
@@ -362,6 +366,7 @@ do_op (struct applier *ap, const struct sv_net_op *op, struct undo *u, sv_error_
           r = rtnl_link_add (ap->sk, br, NLM_F_CREATE | NLM_F_EXCL);
         if (r < 0)
           return sv_error_nle (err, SV_EXIT_NET, r, "RTM_NEWLINK %s type bridge", op->ifname);
+        u->done = true;
         return 0;
       }
     case SV_OP_TAP_ADD:
@@ -375,6 +380,7 @@ do_op (struct applier *ap, const struct sv_net_op *op, struct undo *u, sv_error_
         if (open_tap (op, &fd, err) < 0)
           return -1;
         ap->tap_fds[op->index] = fd;
+        u->done = true;
         if (op->mtu)
           {
             if (get_link (ap, op->ifname, &orig, err) < 0)
@@ -400,6 +406,7 @@ do_op (struct applier *ap, const struct sv_net_op *op, struct undo *u, sv_error_
         nl_object_get ((struct nl_object *)a);
         u->old_addr = a;
         u->ifindex = ifindex;
+        u->done = true;
         return 0;
       }
     case SV_OP_ADDR_ADD:
@@ -414,6 +421,7 @@ do_op (struct applier *ap, const struct sv_net_op *op, struct undo *u, sv_error_
         if (r < 0)
           return sv_error_nle (err, SV_EXIT_NET, r, "RTM_NEWADDR");
         u->ifindex = ifindex;
+        u->done = true;
         return 0;
       }
     }
@@ -452,6 +460,8 @@ static int
 undo_one (struct applier *ap, struct undo *u, sv_error_t *err)
 {
   const struct sv_net_op *op = u->op;
+  if (!u->done)
+    return 0;
   struct sv_net_op rev = *op;
   cleanup_rtnl_link struct rtnl_link *orig = NULL;
   int r;
@@ -609,8 +619,10 @@ sv_net_apply (const struct sv_plan *plan, const struct sv_host *host, int *tap_f
           ap.n_undo = i + 1;
           continue;
         }
-      /* A half-done step is undone too: a TAP_ADD whose MTU failed still
-       * holds its fd, an ADDR_DEL that failed has nothing recorded. */
+      /* The failed step is undone too when it got halfway (a TAP_ADD
+       * whose MTU failed holds its fd); one that changed nothing (a
+       * bridge name already taken) is not: undoing it would delete the
+       * link that was in the way. */
       ap.n_undo = i + 1;
       struct sv_buf step = { 0 };
       sv_net_op_format (op, &step);

@@ -40,3 +40,8 @@ foreach(label cli e2e netns podman)
     endif()
   endforeach()
 endforeach()
+
+# sv-nettool: drives observe/apply_net directly for tests/netns/net_*.sh
+# (found as $SV_BINARY_DIR/sv-nettool).
+add_executable(sv-nettool tests/tools/sv_nettool.c)
+target_link_libraries(sv-nettool PRIVATE startvm_core)

@@ -1,0 +1,194 @@
+# Helpers for network-namespace tests: a "docker-like" network made of a
+# host-side namespace (bridge + gateway address) and per-"container"
+# namespaces with a veth named eth0, an address, a default route, a
+# resolv.conf (/etc/netns/NAME/resolv.conf, which `ip netns exec` mounts)
+# and IPv6 off (as Docker does for containers on IPv4-only networks).
+# Everything created is recorded and removed by sv_netns_cleanup, which
+# sv_netns_init installs as the EXIT trap: tests clean up even when they
+# fail.  Source it after setting `set -euo pipefail`.
+#
+#   sv_netns_init TAG           prefix names with sv<TAG><pid>
+#   sv_host NAME CIDR           host namespace with bridge "hbr" at CIDR (gateway)
+#   sv_container NAME HOST CIDR GW [IFNAME] [MTU]
+#   sv_calico NAME HOST ADDR    /32 pod, gateway 169.254.1.1 via proxy ARP
+#   sv_dump NAME                ip -d link/addr + routes (for byte-for-byte checks)
+#   sv_settle NAME              wait for carrier on up links before a dump
+#   sv_track_pid PID            killed (and waited for) at cleanup
+#   sv_skip MSG                 exit 77, or 1 under CI=true
+
+SV_NS_LIST=()
+SV_PID_LIST=()
+SV_ETC_LIST=()
+
+sv_skip ()
+{
+  if [ "${CI:-}" = true ]; then
+    echo "FAIL (prerequisite missing under CI): $*" >&2
+    exit 1
+  fi
+  echo "SKIP: $*" >&2
+  exit 77
+}
+
+sv_fail ()
+{
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+sv_netns_cleanup ()
+{
+  local rc=$?
+  set +e
+  local p
+  for p in "${SV_PID_LIST[@]}"; do
+    kill "$p" 2>/dev/null
+  done
+  for p in "${SV_PID_LIST[@]}"; do
+    # Not necessarily our child (started through ip netns exec ... &):
+    # wait until it is gone, at most 5 s.
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null
+  done
+  local ns
+  for ns in "${SV_NS_LIST[@]}"; do
+    # Kill anything still running inside (dnsmasq, QEMU) before deleting.
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    ip netns delete "$ns" 2>/dev/null
+  done
+  local d
+  for d in "${SV_ETC_LIST[@]}"; do rm -rf "$d"; done
+  exit $rc
+}
+
+sv_netns_init ()
+{
+  [ "$(id -u)" = 0 ] || sv_skip "needs root for network namespaces"
+  command -v ip >/dev/null || sv_skip "iproute2 (ip) missing"
+  SV_TAG="sv${1}$$"
+  trap sv_netns_cleanup EXIT
+  trap 'exit 130' INT TERM
+  ip netns add "${SV_TAG}probe" 2>/dev/null || sv_skip "cannot create network namespaces"
+  ip netns delete "${SV_TAG}probe"
+}
+
+sv_ns ()
+{
+  echo "${SV_TAG}$1"
+}
+
+sv_track_pid ()
+{
+  SV_PID_LIST+=("$1")
+}
+
+_sv_netns_add ()
+{
+  local ns=$1
+  ip netns add "$ns"
+  SV_NS_LIST+=("$ns")
+  ip -n "$ns" link set lo up
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+}
+
+# sv_host NAME CIDR: the "docker host" side of one network.
+sv_host ()
+{
+  local ns
+  ns=$(sv_ns "$1")
+  _sv_netns_add "$ns"
+  ip -n "$ns" link add hbr type bridge
+  ip -n "$ns" addr add "$2" brd + dev hbr
+  ip -n "$ns" link set hbr up
+  ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+}
+
+# sv_container NAME HOST CIDR GW [IFNAME] [MTU]: a container namespace
+# (created on first use) with a veth IFNAME (default eth0) plugged into
+# HOST's bridge.  Call again with eth1 and another HOST for a second
+# network.
+sv_container ()
+{
+  local name=$1 host=$2 cidr=$3 gw=$4 ifname=${5:-eth0} mtu=${6:-1500}
+  local ns hns peer
+  ns=$(sv_ns "$name")
+  hns=$(sv_ns "$host")
+  ip netns list | grep -qw "^$ns" || _sv_netns_add "$ns"
+  peer="v${name}${ifname#eth}$$"
+  peer=${peer:0:15}
+  ip link add "$peer" mtu "$mtu" netns "$hns" type veth peer name "$ifname" mtu "$mtu" netns "$ns"
+  ip -n "$hns" link set "$peer" master hbr up
+  ip -n "$ns" addr add "$cidr" brd + dev "$ifname"
+  ip -n "$ns" link set "$ifname" up
+  if [ -n "$gw" ] && ! ip -n "$ns" route show default | grep -q .; then
+    ip -n "$ns" route add default via "$gw" dev "$ifname"
+  fi
+}
+
+# sv_resolv NAME TEXT: the container's /etc/resolv.conf.
+sv_resolv ()
+{
+  local ns
+  ns=$(sv_ns "$1")
+  mkdir -p "/etc/netns/$ns"
+  SV_ETC_LIST+=("/etc/netns/$ns")
+  printf '%s\n' "$2" >"/etc/netns/$ns/resolv.conf"
+}
+
+# sv_calico NAME HOST ADDR: a Calico-style pod.  The pod has ADDR/32 and
+# reaches 169.254.1.1 as an on-link gateway; the host side answers ARP
+# for it (proxy ARP) and routes ADDR/32 to the pod's veth.
+sv_calico ()
+{
+  local name=$1 host=$2 addr=$3
+  local ns hns peer
+  ns=$(sv_ns "$name")
+  hns=$(sv_ns "$host")
+  _sv_netns_add "$ns"
+  ip netns list | grep -qw "^$hns" || _sv_netns_add "$hns"
+  peer="cali${name}$$"
+  peer=${peer:0:15}
+  ip link add "$peer" netns "$hns" type veth peer name eth0 netns "$ns"
+  ip netns exec "$hns" sysctl -qw "net.ipv4.conf.$peer.proxy_arp=1"
+  ip netns exec "$hns" sysctl -qw net.ipv4.ip_forward=1
+  ip -n "$hns" link set "$peer" up
+  ip -n "$hns" route add "$addr/32" dev "$peer" scope link
+  ip -n "$ns" addr add "$addr/32" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" route add 169.254.1.1 dev eth0 scope link
+  ip -n "$ns" route add default via 169.254.1.1 dev eth0
+}
+
+# sv_dump NAME: everything a handoff may change, for byte-for-byte
+# comparisons.  Link statistics are left out (traffic changes them).
+sv_dump ()
+{
+  local ns
+  ns=$(sv_ns "$1")
+  ip -n "$ns" -d link show
+  ip -n "$ns" -d addr show
+  ip -n "$ns" route show table all
+  ip -n "$ns" neigh show nud permanent
+}
+
+# sv_settle NAME: wait (at most 3 s) until no up link of NAME is without
+# carrier.  A veth set up again reports NO-CARRIER until the kernel's
+# linkwatch runs (up to a second later): compare dumps after that.
+sv_settle ()
+{
+  local i
+  for i in $(seq 30); do
+    ip -n "$(sv_ns "$1")" link show up | grep -q NO-CARRIER || return 0
+    sleep 0.1
+  done
+}
+
+# sv_in NAME CMD...: run CMD inside the container namespace.
+sv_in ()
+{
+  local ns
+  ns=$(sv_ns "$1")
+  shift
+  ip netns exec "$ns" "$@"
+}
