@@ -346,16 +346,19 @@ md_sections (struct sv_buf *b, const struct sv_field *mf)
       if (f->type == SV_FT_MAPS)
         {
           sv_buf_addf (b, "```yaml\n%s:\n", f->key);
+          /* The required keys, then a couple of typed ones. */
           bool dash = true;
+          int extra = 0;
           for (size_t k = 0; k < f->n_fields; k++)
-            if (f->fields[k].required || f->fields[k].example)
-              {
-                sv_buf_addf (b, "  %s %s: %s\n", dash ? "-" : " ", f->fields[k].key,
-                             f->fields[k].example ? f->fields[k].example : "...");
-                dash = false;
-                if (k >= 2)
-                  break;
-              }
+            {
+              const struct sv_field *c = &f->fields[k];
+              if (!c->required && (c->type == SV_FT_STRING || !c->example || extra >= 2))
+                continue;
+              extra += !c->required;
+              sv_buf_addf (b, "  %s %s: %s\n", dash ? "-" : " ", c->key,
+                           c->example ? c->example : "...");
+              dash = false;
+            }
           sv_buf_add (b, "```\n\n");
         }
       md_table (b, f);
