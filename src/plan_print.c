@@ -94,6 +94,82 @@ add_visible (struct sv_buf *b, const char *s)
     }
 }
 
+/* Length of the well-formed UTF-8 sequence at s, 0 when s does not start
+ * one.  Observed names and config strings are bytes: the JSON output
+ * turns a stray byte into U+FFFD, the text output escapes it. */
+static size_t
+utf8_seq_len (const unsigned char *s)
+{
+  unsigned char c = s[0];
+  size_t n;
+  unsigned min;
+  unsigned cp;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xc2 && c <= 0xdf)
+    n = 2, cp = c & 0x1f, min = 0x80;
+  else if (c >= 0xe0 && c <= 0xef)
+    n = 3, cp = c & 0x0f, min = 0x800;
+  else if (c >= 0xf0 && c <= 0xf4)
+    n = 4, cp = c & 0x07, min = 0x10000;
+  else
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    {
+      if ((s[i] & 0xc0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (s[i] & 0x3f);
+    }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
+/* The QEMU command must paste into a shell and show one argument a line.
+ * Plain words use sv_buf_add_shell_word ('...'); a word with a control
+ * byte (a newline in -append, an escape sequence in a name) or bytes that
+ * are not UTF-8 is written as bash's $'...' with \xNN escapes, so it
+ * stays on its line and cannot drive the terminal. */
+static void
+add_shell_word (struct sv_buf *b, const char *w)
+{
+  bool plain = true;
+  for (const unsigned char *p = (const unsigned char *)w; *p && plain;)
+    {
+      size_t n = utf8_seq_len (p);
+      plain = n > 0 && !(n == 1 && (*p < 0x20 || *p == 0x7f));
+      p += n ? n : 1;
+    }
+  if (plain)
+    {
+      sv_buf_add_shell_word (b, w);
+      return;
+    }
+  sv_buf_add (b, "$'");
+  for (const unsigned char *p = (const unsigned char *)w; *p;)
+    {
+      size_t n = utf8_seq_len (p);
+      if (n > 1)
+        {
+          sv_buf_addn (b, (const char *)p, n);
+          p += n;
+          continue;
+        }
+      if (*p == '\\' || *p == '\'')
+        sv_buf_addf (b, "\\%c", *p);
+      else if (*p == '\n')
+        sv_buf_add (b, "\\n");
+      else if (*p == '\t')
+        sv_buf_add (b, "\\t");
+      else if (*p < 0x20 || *p >= 0x7f)
+        sv_buf_addf (b, "\\x%02x", *p);
+      else
+        sv_buf_addc (b, (char)*p);
+      p++;
+    }
+  sv_buf_addc (b, '\'');
+}
+
 /* ---------------------------------------------------------------- text */
 
 static void
@@ -163,7 +239,7 @@ sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
 
   sv_buf_addf (&b, "\nAccelerator: %s\n", accel_name (p->accel));
   sv_buf_add (&b, "Run directory: ");
-  sv_buf_add_shell_word (&b, p->run_dir ? p->run_dir : "");
+  add_shell_word (&b, p->run_dir ? p->run_dir : "");
   sv_buf_add (&b, "\n");
 
   sv_buf_add (&b, "\nDisk steps:\n");
@@ -176,19 +252,19 @@ sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
         {
           if (a != p->disk_ops[i].argv)
             sv_buf_addc (&b, ' ');
-          sv_buf_add_shell_word (&b, *a);
+          add_shell_word (&b, *a);
         }
       sv_buf_add (&b, "\n");
     }
   if (p->seed_dir)
     {
       sv_buf_add (&b, "  cloud-init seed (disk labelled cidata) from ");
-      sv_buf_add_shell_word (&b, p->seed_dir);
+      add_shell_word (&b, p->seed_dir);
       sv_buf_add (&b, ":");
       for (size_t i = 0; i < p->n_seed_files; i++)
         {
           sv_buf_add (&b, " ");
-          sv_buf_add_shell_word (&b, p->seed_files[i].name);
+          add_shell_word (&b, p->seed_files[i].name);
         }
       sv_buf_add (&b, "\n");
     }
@@ -215,10 +291,10 @@ sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
       for (char **a = p->dnsmasq_argv; a && *a; a++)
         {
           sv_buf_add (&b, " ");
-          sv_buf_add_shell_word (&b, *a);
+          add_shell_word (&b, *a);
         }
       sv_buf_add (&b, "\n  ");
-      sv_buf_add_shell_word (&b, p->dnsmasq_conf_path ? p->dnsmasq_conf_path : "");
+      add_shell_word (&b, p->dnsmasq_conf_path ? p->dnsmasq_conf_path : "");
       sv_buf_add (&b, ":\n");
       sv_buf_add (&b, p->dnsmasq_conf);
     }
@@ -229,44 +305,13 @@ sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
     {
       if (i > 0)
         sv_buf_add (&b, "  ");
-      sv_buf_add_shell_word (&b, p->qemu_argv[i]);
+      add_shell_word (&b, p->qemu_argv[i]);
       sv_buf_add (&b, i + 1 < p->qemu_argc ? " \\\n" : "\n");
     }
   return sv_buf_steal (&b);
 }
 
 /* ---------------------------------------------------------------- JSON */
-
-/* JSON needs valid UTF-8; observed names are bytes.  A byte that does not
- * start a well-formed sequence becomes U+FFFD, so the output always
- * parses. */
-static size_t
-utf8_seq_len (const unsigned char *s)
-{
-  unsigned char c = s[0];
-  size_t n;
-  unsigned min;
-  unsigned cp;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf)
-    n = 2, cp = c & 0x1f, min = 0x80;
-  else if (c >= 0xe0 && c <= 0xef)
-    n = 3, cp = c & 0x0f, min = 0x800;
-  else if (c >= 0xf0 && c <= 0xf4)
-    n = 4, cp = c & 0x07, min = 0x10000;
-  else
-    return 0;
-  for (size_t i = 1; i < n; i++)
-    {
-      if ((s[i] & 0xc0) != 0x80)
-        return 0;
-      cp = (cp << 6) | (s[i] & 0x3f);
-    }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  return n;
-}
 
 static void
 json_str (struct sv_buf *b, const char *s)
