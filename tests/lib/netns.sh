@@ -4,8 +4,8 @@
 # resolv.conf (/etc/netns/NAME/resolv.conf, which `ip netns exec` mounts)
 # and IPv6 off (as Docker does for containers on IPv4-only networks).
 # Everything created is recorded and removed by sv_netns_cleanup, which
-# sv_netns_init installs as the EXIT trap: tests clean up even when they
-# fail.  Source it after setting `set -euo pipefail`.
+# sv_netns_init installs as the EXIT trap (or registers with on_exit when
+# tests/lib/common.sh is loaded first): tests clean up even when they fail.
 #
 #   sv_netns_init TAG           prefix names with sv<TAG><pid>
 #   sv_host NAME CIDR           host namespace with bridge "hbr" at CIDR (gateway)
@@ -36,11 +36,12 @@ sv_fail ()
   exit 1
 }
 
-sv_netns_cleanup ()
+# The cleanup itself (no exit): processes first, then namespaces, then
+# the /etc/netns files.
+_sv_netns_cleanup_body ()
 {
-  local rc=$?
   set +e
-  local p
+  local p ns d
   for p in "${SV_PID_LIST[@]}"; do
     kill "$p" 2>/dev/null
   done
@@ -50,14 +51,19 @@ sv_netns_cleanup ()
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null
   done
-  local ns
   for ns in "${SV_NS_LIST[@]}"; do
-    # Kill anything still running inside (dnsmasq, QEMU) before deleting.
+    # Anything still running inside (dnsmasq, QEMU) goes before the netns.
     for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
     ip netns delete "$ns" 2>/dev/null
   done
-  local d
   for d in "${SV_ETC_LIST[@]}"; do rm -rf "$d"; done
+  return 0
+}
+
+sv_netns_cleanup ()
+{
+  local rc=$?
+  _sv_netns_cleanup_body
   exit $rc
 }
 
@@ -66,8 +72,14 @@ sv_netns_init ()
   [ "$(id -u)" = 0 ] || sv_skip "needs root for network namespaces"
   command -v ip >/dev/null || sv_skip "iproute2 (ip) missing"
   SV_TAG="sv${1}$$"
-  trap sv_netns_cleanup EXIT
-  trap 'exit 130' INT TERM
+  # tests/lib/common.sh owns the EXIT trap when it is loaded: register
+  # with it instead of replacing it.
+  if declare -F on_exit >/dev/null; then
+    on_exit _sv_netns_cleanup_body
+  else
+    trap sv_netns_cleanup EXIT
+    trap 'exit 130' INT TERM
+  fi
   ip netns add "${SV_TAG}probe" 2>/dev/null || sv_skip "cannot create network namespaces"
   ip netns delete "${SV_TAG}probe"
 }
