@@ -635,7 +635,7 @@ read_seed (const char *dir, const char *name, char *buf, bool *has, sv_error_t *
         return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
                               "cloud-init %s is larger than %d KiB (put it in vm.yaml "
                               "cloud_init instead)",
-                              path, SV_SEED_MAX / 1024 - 1);
+                              path, SV_SEED_MAX / 1024);
     }
   buf[len] = '\0';
   *has = true;
@@ -871,7 +871,12 @@ sv_disks_apply (const struct sv_plan *plan, sv_error_t *err)
       sv_buf_addf (&p, "%s/", plan->seed_dir);
       cleanup_free char *with_slash = sv_buf_steal (&p);
       /* The seed may hold passwords and keys: readable by root only. */
-      if (mkdir_parents (with_slash, 0700, err) < 0 || clear_dir (plan->seed_dir, err) < 0)
+      if (mkdir_parents (with_slash, 0700, err) < 0)
+        return sv_error_wrap (err, "cloud-init seed");
+      if (chmod (plan->seed_dir, 0700) < 0)
+        return sv_error_errno (err, SV_EXIT_ENV, errno, "cloud-init seed: chmod %s",
+                               plan->seed_dir);
+      if (clear_dir (plan->seed_dir, err) < 0)
         return sv_error_wrap (err, "cloud-init seed");
       for (size_t i = 0; i < plan->n_seed_files; i++)
         {
