@@ -150,7 +150,8 @@ sv_resolv ()
 
 # sv_calico NAME HOST ADDR: a Calico-style pod.  The pod has ADDR/32 and
 # reaches 169.254.1.1 as an on-link gateway; the host side answers ARP
-# for it (proxy ARP) and routes ADDR/32 to the pod's veth.
+# for it (proxy ARP) and routes ADDR/32 to the pod's veth.  The node's own
+# address is 192.168.200.1.
 sv_calico ()
 {
   local name=$1 host=$2 addr=$3
@@ -158,7 +159,17 @@ sv_calico ()
   ns=$(sv_ns "$name")
   hns=$(sv_ns "$host")
   _sv_netns_add "$ns"
-  ip netns list | grep -qw "^$hns" || _sv_netns_add "$hns"
+  if ! ip netns list | grep -qw "^$hns"; then
+    # The node: an address of its own (on lo) and a default route out of
+    # an uplink.  Proxy ARP answers for 169.254.1.1 only when the node
+    # routes it out of another interface than the pod's.
+    _sv_netns_add "$hns"
+    ip -n "$hns" addr add 192.168.200.1/32 dev lo
+    ip -n "$hns" link add upl type veth peer name uplp
+    ip -n "$hns" link set uplp up
+    ip -n "$hns" link set upl up
+    ip -n "$hns" route add default dev upl
+  fi
   peer="cali${name}$$"
   peer=${peer:0:15}
   ip link add "$peer" netns "$hns" type veth peer name eth0 netns "$ns"
@@ -203,4 +214,34 @@ sv_in ()
   ns=$(sv_ns "$1")
   shift
   ip netns exec "$ns" "$@"
+}
+
+# ---- with tests/lib/common.sh: the tiny guest in a "container" ----
+
+# sv_vm_start NAME LOG YAML [HOSTNAME]: start startvm inside container
+# NAME (in the background, its own process group, killed at exit), with
+# HOSTNAME as the container's hostname (own UTS namespace).  Sets
+# STARTVM_PID.  Extra environment: set SV_VM_ENV=(VAR=value ...).
+sv_vm_start ()
+{
+  local name=$1 log=$2 yaml=$3 host=${4:-$1}
+  SV_WRAP=(ip netns exec "$(sv_ns "$name")" env "${SV_VM_ENV[@]}" unshare --uts
+    sh -c 'hostname "$0" && exec "$@"' "$host")
+  run_startvm_bg "$log" --config "$yaml"
+  sv_track_pid "$STARTVM_PID"
+}
+SV_VM_ENV=(ACCEL=tcg)
+
+# sv_lease_check LOG IFACE WORD...: the guest's lease line for IFACE has
+# every WORD (key=value) in it.
+sv_lease_check ()
+{
+  local log=$1 ifc=$2 lease w
+  shift 2
+  lease=$(tiny_line "$log" "lease $ifc")
+  [ -n "$lease" ] || fail "no lease for $ifc in $log"
+  info "lease $ifc: $lease"
+  for w in "$@"; do
+    grep -qw -- "$w" <<<"$lease" || fail "lease $ifc lacks $w: $lease"
+  done
 }
