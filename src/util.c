@@ -246,7 +246,7 @@ sv_parse_size_bytes (const char *s, const char *what, uint64_t *out_bytes, sv_er
   uint64_t v = 0;
   int r = parse_scaled (s, 1ULL << 20, &v);
   if (r == -2)
-    return sv_error_config (err, "%s: size '%s' is too large (e.g. 20G)", what, s);
+    return sv_error_config (err, "%s: size '%s' is too large (e.g. 2G)", what, s);
   if (r < 0 || strchr (s, '-'))
     return sv_error_config (err,
                             "%s: '%s' is not a size (accepted: 512M, 2G, 1.5G, 512MiB, or a "
