@@ -3,8 +3,8 @@
 # 169.254.1.1, which the host side answers by proxy ARP.  The guest gets
 # the /32 and the gateway as classless static routes (option 121), and the
 # host reaches it through its /32 route to the pod's veth.
-. "$SV_SOURCE_DIR/tests/lib/common.sh"
-. "$SV_SOURCE_DIR/tests/lib/netns.sh"
+. "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
+. "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
 need_root
 need_netns
 need_startvm

@@ -5,8 +5,8 @@
 # container's original MAC, and answers ping and TCP from the "host" at the
 # container's address.  The container NIC keeps running as a bridge port
 # with a derived MAC.
-. "$SV_SOURCE_DIR/tests/lib/common.sh"
-. "$SV_SOURCE_DIR/tests/lib/netns.sh"
+. "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
+. "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
 need_root
 need_netns
 need_startvm

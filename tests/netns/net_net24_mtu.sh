@@ -3,8 +3,8 @@
 # every prefix but /16) with MTU 1400 on eth0: the guest gets its address
 # with mask 24, the gateway, MTU 1400 on its NIC, DNS and search domains,
 # and answers ping with a full 1400-byte packet (no fragmentation: DF set).
-. "$SV_SOURCE_DIR/tests/lib/common.sh"
-. "$SV_SOURCE_DIR/tests/lib/netns.sh"
+. "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
+. "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
 need_root
 need_netns
 need_startvm

@@ -5,7 +5,7 @@
 # link named like the tap or the bridge already exists.  Also checks
 # that a successful apply builds what the steps say.
 set -euo pipefail
-source "$SV_SOURCE_DIR/tests/lib/netns.sh"
+source "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
 TOOL="$SV_BINARY_DIR/sv-nettool"
 [ -x "$TOOL" ] || sv_skip "sv-nettool not built"
 sv_netns_init netrb
