@@ -496,6 +496,38 @@ same_file (const char *a, const char *b)
          && sa.st_ino == sb.st_ino;
 }
 
+/* QEMU's image locking (file-posix.c): a user holds a shared OFD lock on
+ * byte 100+bit for each permission it has and on byte 200+bit for each
+ * one it denies to others (bits: consistent read, write, write
+ * unchanged, resize).  A write lock test on those bytes finds any such
+ * user; qemu-img info alone does not for raw images, which it opens
+ * without asking for a permission the holder denies. */
+static int
+check_image_lock (const char *file, bool readonly, sv_error_t *err)
+{
+  cleanup_close int fd = open (file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "disk %s", file);
+  /* Read-only use conflicts only with a user that denies consistent
+   * reads; read-write use with anyone who uses or denies it at all. */
+  static const off_t rw_bytes[] = { 100, 101, 102, 103, 200, 201, 202, 203 };
+  static const off_t ro_bytes[] = { 200 };
+  const off_t *bytes = readonly ? ro_bytes : rw_bytes;
+  size_t n = readonly ? 1 : sizeof rw_bytes / sizeof rw_bytes[0];
+  for (size_t i = 0; i < n; i++)
+    {
+      struct flock fl
+          = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = bytes[i], .l_len = 1 };
+      if (fcntl (fd, F_OFD_GETLK, &fl) < 0)
+        return 0; /* no OFD locks here: QEMU could not lock either */
+      if (fl.l_type != F_UNLCK)
+        return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
+                              "disk %s is in use by another QEMU (it holds the image's lock)",
+                              file);
+    }
+  return 0;
+}
+
 static bool
 format_explicit (const char *f)
 {
@@ -503,8 +535,8 @@ format_explicit (const char *f)
 }
 
 static int
-observe_disk (const char *file, const char *base, const char *format, struct sv_disk_state *st,
-              sv_error_t *err)
+observe_disk (const char *file, const char *base, const char *format, bool readonly,
+              struct sv_disk_state *st, sv_error_t *err)
 {
   if (absolute_path (file, st->file, sizeof st->file, "disk", err) < 0)
     return -1;
@@ -526,6 +558,8 @@ observe_disk (const char *file, const char *base, const char *format, struct sv_
   else
     {
       st->exists = true;
+      if (check_image_lock (st->file, readonly, err) < 0)
+        return -1;
       struct img_info info;
       if (qemu_img_info (st->file, format_explicit (format) ? format : NULL, "disk", &info, err)
           < 0)
@@ -674,7 +708,8 @@ sv_disks_observe (const struct sv_vm_config *cfg, struct sv_host *host, sv_error
           *st = (struct sv_disk_state){ 0 };
           if (c->file == NULL || c->file[0] == '\0')
             return sv_error_config (err, "disks[%zu]: file is required", i);
-          if (observe_disk (c->file, c->base, c->format, st, err) < 0)
+          bool ro = c->readonly || (c->media && strcmp (c->media, "cdrom") == 0);
+          if (observe_disk (c->file, c->base, c->format, ro, st, err) < 0)
             return -1;
         }
     }
@@ -695,7 +730,7 @@ sv_disks_observe (const struct sv_vm_config *cfg, struct sv_host *host, sv_error
           snprintf (base, sizeof base, "%s/%s", dir, names.v[0]);
           struct sv_disk_state *st = &host->disks[host->n_disks++];
           *st = (struct sv_disk_state){ .implicit = true };
-          if (observe_disk (file, base, "qcow2", st, err) < 0)
+          if (observe_disk (file, base, "qcow2", false, st, err) < 0)
             {
               sv_strv_free (&names);
               return -1;
@@ -720,7 +755,7 @@ sv_disks_observe (const struct sv_vm_config *cfg, struct sv_host *host, sv_error
           snprintf (file, sizeof file, "%s/%s", dir, names.v[i]);
           struct sv_disk_state *st = &host->disks[host->n_disks++];
           *st = (struct sv_disk_state){ .implicit = true };
-          if (observe_disk (file, NULL, NULL, st, err) < 0)
+          if (observe_disk (file, NULL, NULL, false, st, err) < 0)
             {
               sv_strv_free (&names);
               return -1;

@@ -2,6 +2,7 @@
  * convention in a temporary root, apply the plan (overlay + sidecar,
  * empty disk, grow, seed), observe again, and check that nothing existing
  * is ever overwritten. */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -306,6 +307,36 @@ test_apply_never_overwrites (void **state)
 }
 
 static void
+test_locked_by_qemu (void **state)
+{
+  struct fixture *f = *state;
+  char path[512];
+  snprintf (path, sizeof path, "%s/held.img", f->root);
+  assert_int_equal (sh ("qemu-img create -q -f raw '%s' 1M", path), 0);
+  struct sv_disk_config d = { .file = path, .format = "auto", .bus = "virtio", .boot_index = -1 };
+  f->cfg.disks = &d;
+  f->cfg.n_disks = 1;
+  /* What a running QEMU holds on a disk it writes: a shared OFD lock on
+   * byte 101 (write permission).  OFD locks of another open file
+   * description conflict even within one process. */
+  int fd = open (path, O_RDWR | O_CLOEXEC);
+  assert_true (fd >= 0);
+  struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 101, .l_len = 1 };
+  assert_int_equal (fcntl (fd, F_OFD_SETLK, &fl), 0);
+  assert_int_equal (observe (f), -1);
+  assert_err (f, 3, "held.img is in use by another QEMU");
+  /* Read-only use does not conflict with a writer that shares reads. */
+  reset_plan (f);
+  d.readonly = true;
+  assert_int_equal (observe (f), 0);
+  close (fd);
+  d.readonly = false;
+  assert_int_equal (observe (f), 0);
+  f->cfg.disks = NULL;
+  f->cfg.n_disks = 0;
+}
+
+static void
 test_cloud_init_dir_and_seed (void **state)
 {
   struct fixture *f = *state;
@@ -349,9 +380,14 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown (name, setup, teardown)
-    T (test_no_base_dir),      T (test_convention_lifecycle),   T (test_base_dir_problems),
-    T (test_configured_disks), T (test_apply_never_overwrites), T (test_cloud_init_dir_and_seed),
-    T (test_seed_too_big),
+    T (test_no_base_dir),             //
+    T (test_convention_lifecycle),    //
+    T (test_base_dir_problems),       //
+    T (test_configured_disks),        //
+    T (test_apply_never_overwrites),  //
+    T (test_locked_by_qemu),          //
+    T (test_cloud_init_dir_and_seed), //
+    T (test_seed_too_big),            //
 #undef T
   };
   return cmocka_run_group_tests (tests, setup_group, NULL);
