@@ -28,6 +28,8 @@
 #                                   EXIT_STATUS; returns 1 on timeout
 #   kill_pid PID [GRACE_S]          TERM, wait, then KILL (and its group)
 #   assert_eq EXPECTED ACTUAL [MSG]
+#   assert_no_process STRING        no process has STRING in its command line
+#                                   (QEMU or dnsmasq left behind)
 #   assert_line FILE REGEX [MSG]    some line matches (extended regex; the
 #                                   serial console's \r is ignored, so $ works)
 #   assert_no_line FILE REGEX [MSG] no line matches
@@ -224,6 +226,18 @@ assert_no_line() {
   info "unexpected line(s) in $1:"
   _sv_grep "" "$2" "$1" >&2
   fail "${3:-no line should match /$2/ in $1}"
+}
+
+assert_no_process() {
+  local i pids
+  # A process that just got its SIGKILL may need a moment to disappear.
+  for ((i = 0; i < 20; i++)); do
+    pids=$(pgrep -f -- "$1" | grep -vx "$$" || true)
+    [ -z "$pids" ] && return 0
+    sleep 0.1
+  done
+  ps -o pid,args -p "$(echo $pids | tr ' ' ',')" >&2
+  fail "process(es) left behind matching '$1'"
 }
 
 # --- the tiny guest -------------------------------------------------------
