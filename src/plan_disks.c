@@ -207,6 +207,12 @@ plan_one (const struct disk_spec *d, struct sv_plan *out, struct sv_strv *warnin
 
   if (st->is_dir)
     return env_error (err, "disk %s is a directory, not a disk image", d->file);
+  /* QEMU's ide-hd refuses a read-only node ("Block node is read-only"). */
+  if (d->readonly && !d->cdrom && (strcmp (d->bus, "sata") == 0 || strcmp (d->bus, "ide") == 0))
+    return sv_error_config (err,
+                            "disk %s: a %s disk cannot be read-only in QEMU (use bus virtio or "
+                            "scsi, or media cdrom)",
+                            d->file, d->bus);
 
   if (st->exists)
     {

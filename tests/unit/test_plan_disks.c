@@ -482,6 +482,24 @@ test_too_many_ide (void **state)
 }
 
 static void
+test_readonly_ide (void **state)
+{
+  struct fixture *f = *state;
+  f->disks[0].file = "/d/ro";
+  f->disks[0].bus = "sata";
+  f->disks[0].readonly = true;
+  f->cfg.disks = f->disks;
+  f->cfg.n_disks = 1;
+  disk (f, 0, "/d/ro", true, "raw", GiB);
+  expect_error (f, 2, "disk /d/ro: a sata disk cannot be read-only");
+  sv_error_release (&f->err);
+  /* A cdrom on the same bus is read-only by nature. */
+  f->disks[0].media = "cdrom";
+  assert_int_equal (run (f), 0);
+  assert_non_null (strstr (f->args, "ide-cd,bus=ide.0,drive=disk0"));
+}
+
+static void
 test_injection (void **state)
 {
   struct fixture *f = *state;
@@ -640,6 +658,7 @@ main (void)
     T (test_buses_q35),
     T (test_buses_pc),
     T (test_too_many_ide),
+    T (test_readonly_ide),
     T (test_injection),
     T (test_format_auto_unknown),
     T (test_explicit_format_wins),
