@@ -376,7 +376,7 @@ do_op (struct applier *ap, const struct sv_net_op *op, struct undo *u, sv_error_
           return sv_error_make (err, SV_EXIT_NET, SV_SRC_NONE, 0,
                                 "tap index %d out of range (plan has %zu taps)", op->index,
                                 ap->plan->n_taps);
-        int fd;
+        int fd = -1;
         if (open_tap (op, &fd, err) < 0)
           return -1;
         ap->tap_fds[op->index] = fd;
