@@ -36,14 +36,18 @@ same_net (uint32_t a, uint32_t b, unsigned prefix)
   return (a & m) == (b & m);
 }
 
-/* A bridge address must be a plain host address of its own /bp network:
- * not the VM's or the gateway's, not 0.0.0.0 or 255.255.255.255, and (for
- * networks that have them) not the network or broadcast address, which
- * the kernel and dnsmasq treat specially. */
+/* A bridge address must be a plain unicast host address of its own /bp
+ * network: not the VM's or the gateway's, not in 0.0.0.0/8 ("this
+ * network"), 127.0.0.0/8 (loopback) or 224.0.0.0/3 (multicast, reserved,
+ * broadcast), which flipping a high bit can reach, and (for networks that
+ * have them) not the network or broadcast address, which the kernel and
+ * dnsmasq treat specially. */
 static bool
 usable_bridge (uint32_t c, unsigned bp, uint32_t vm, uint32_t gw)
 {
-  if (c == vm || c == gw || c == 0 || c == 0xffffffffu)
+  if (c == vm || c == gw)
+    return false;
+  if ((c >> 24) == 0 || (c >> 24) == 127 || (c >> 29) == 7)
     return false;
   if (bp <= 30)
     {
@@ -66,10 +70,10 @@ usable_bridge (uint32_t c, unsigned bp, uint32_t vm, uint32_t gw)
  * next k always does.  The mapping vm -> bridge is one-to-one for a given
  * k, so two VMs on one network never get the same bridge address.
  *
- * /1 (and /2 whose sibling is the gateway) leave no sibling with a netmask
- * dnsmasq can use (/0): then the bridge takes prefix 1, inside the VM's
- * /1 for prefix 1 (no address outside it shares any usable network), in
- * the sibling /2 otherwise. */
+ * /1 (and a /2 or /3 whose siblings are the gateway or not unicast, such
+ * as 236.x.x.x for 172.x.x.x/2) leave no sibling with a netmask dnsmasq
+ * can use (/0): then the bridge takes prefix 1, inside the VM's /1 (for
+ * prefix 1 no address outside it shares any usable network). */
 uint32_t
 sv_plan_bridge_addr (uint32_t vm_addr, uint8_t prefix, uint32_t gateway, uint8_t *bridge_prefix)
 {
@@ -83,19 +87,21 @@ sv_plan_bridge_addr (uint32_t vm_addr, uint8_t prefix, uint32_t gateway, uint8_t
           return c;
         }
     }
-  uint32_t base = p >= 2 ? vm_addr ^ bit_from_msb (2) : vm_addr;
-  for (unsigned j = p >= 2 ? 3 : 2; j <= 32; j++)
-    {
-      uint32_t c = base ^ bit_from_msb (j);
-      if (usable_bridge (c, 1, vm_addr, gateway))
-        {
-          *bridge_prefix = 1;
-          return c;
-        }
-    }
-  /* Not reached: 30 distinct candidates, at most three unusable. */
+  /* Prefix 1 is the widest network dnsmasq can use, so from here on any
+   * unicast address of the VM's /1 will do (outside the VM's own subnet
+   * when that is smaller): search the neighbouring /8s, nearest first. */
+  for (uint32_t hi = 1; hi < 128; hi++)
+    for (uint32_t lo = 0; lo < 2; lo++)
+      {
+        uint32_t c = vm_addr ^ (hi << 24) ^ lo;
+        if ((p >= 2 && same_net (c, vm_addr, p)) || !usable_bridge (c, 1, vm_addr, gateway))
+          continue;
+        *bridge_prefix = 1;
+        return c;
+      }
+  /* Not reached: the /8s next to any address hold usable ones. */
   *bridge_prefix = 1;
-  return base ^ bit_from_msb (31);
+  return vm_addr ^ 0x01000000u;
 }
 
 /* XOR with a constant is one-to-one on bytes 1..5, so containers whose

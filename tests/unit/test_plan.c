@@ -102,8 +102,8 @@ check_bridge (uint32_t vm, unsigned prefix, uint32_t gw)
     fail_msg ("%s/%u gw %s: bridge equals the VM address", a, prefix, g);
   if (gw != 0 && br == gw)
     fail_msg ("%s/%u gw %s: bridge equals the gateway", a, prefix, g);
-  if (br == 0 || br == 0xffffffffu)
-    fail_msg ("%s/%u gw %s: bridge %s", a, prefix, g, b);
+  if ((br >> 24) == 0 || (br >> 24) == 127 || (br >> 29) == 7)
+    fail_msg ("%s/%u gw %s: bridge %s is not a unicast host address", a, prefix, g, b);
   /* dnsmasq matches the range when both share the /bp network. */
   uint32_t m = sv_ip4_netmask (bp);
   if ((br & m) != (vm & m))
@@ -213,6 +213,21 @@ test_bridge_addr_known_values (void **state)
   /* /31 whose sibling would be a /30 broadcast address: skipped. */
   sv_plan_bridge_addr (SV_IP4 (10, 0, 0, 1), 31, SV_IP4 (10, 0, 0, 0), &bp);
   assert_int_equal (bp, 29);
+  /* /2 whose sibling /2 is multicast (236.x): a unicast address of the
+   * VM's /1 outside its /2, and not the gateway either. */
+  assert_string_equal (sv_ip4_format (sv_plan_bridge_addr (SV_IP4 (172, 17, 0, 2), 2, 0, &bp), s),
+                       "204.17.0.2");
+  assert_int_equal (bp, 1);
+  assert_string_equal (
+      sv_ip4_format (sv_plan_bridge_addr (SV_IP4 (172, 17, 0, 2), 2, SV_IP4 (204, 17, 0, 2), &bp),
+                     s),
+      "204.17.0.3");
+  assert_int_equal (bp, 1);
+  /* /8 next to loopback: not 127.x. */
+  assert_string_equal (
+      sv_ip4_format (sv_plan_bridge_addr (SV_IP4 (126, 1, 2, 3), 8, SV_IP4 (126, 0, 0, 1), &bp), s),
+      "124.1.2.3");
+  assert_int_equal (bp, 6);
   /* /1: inside the VM's /1, prefix 1. */
   sv_plan_bridge_addr (SV_IP4 (10, 0, 0, 5), 1, 0, &bp);
   assert_int_equal (bp, 1);
