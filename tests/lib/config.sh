@@ -1,0 +1,85 @@
+# Helpers for the config CLI tests (tests/cli/config_*.sh).  Source after
+# common.sh:   . "$SV_SOURCE_DIR/tests/lib/config.sh"
+#
+#   cfg_setup                 temp dir ($SV_TMP), $STATE (a state_dir that must
+#                             never appear), needs strace
+#   expect_refused MSG CONFIG [VAR=VALUE...]
+#                             startvm --config CONFIG with --check, --dry-run and
+#                             --print-config: each must exit exactly 2, print
+#                             exactly "startvm: MSG" on stderr and nothing on
+#                             stdout, and write nothing anywhere: its cwd (an
+#                             empty temp dir) stays empty, $STATE is not
+#                             created, and strace sees no open for writing,
+#                             mkdir, unlink, rename or similar (first mode).
+#                             CFG_MODES overrides the list of modes.
+#   expect_valid CONFIG [VAR=VALUE...]   --check exits 0
+# shellcheck shell=bash
+
+# The caller's own overrides must not leak into the cases.
+_cfg_unset="-u MEMORY -u MEMORY_MB -u CPUS -u ACCEL -u DISKS -u NO_DHCP -u IP_PREFIX"
+
+cfg_setup() {
+  need_startvm
+  need strace
+  tmpdir
+  STATE=$SV_TMP/state
+}
+
+# Fails when the strace log shows the file system being changed.
+_cfg_check_trace() {
+  local log=$1 what=$2 bad
+  bad=$(grep -E 'O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|^[0-9]+ +(mkdir|mkdirat|unlink|unlinkat|rename|renameat2?|rmdir|creat|link|linkat|symlink|symlinkat|truncate|ftruncate|chmod|fchmodat|mknod|mknodat)\(' "$log" |
+    grep -vE '= -1 E' | head -3)
+  [ -z "$bad" ] || fail "$what changed the file system: $bad"
+}
+
+_cfg_run() {
+  # _cfg_run WORKDIR MODE CONFIG [VAR=VALUE...]: stdout/stderr/rc in $SV_TMP
+  local work=$1 mode=$2 cfg=$3
+  shift 3
+  : >"$SV_TMP/trace"
+  if [ "${_cfg_strace:-1}" = 0 ]; then
+    (cd "$work" && env -u RANCHERVM_CONFIG $_cfg_unset "$@" "$STARTVM" --config "$cfg" "$mode" >"$SV_TMP/out" 2>"$SV_TMP/err")
+    echo $? >"$SV_TMP/rc"
+    return
+  fi
+  (cd "$work" && env -u RANCHERVM_CONFIG $_cfg_unset "$@" strace -f -qq -o "$SV_TMP/trace" \
+    -e trace=open,openat,creat,mkdir,mkdirat,unlink,unlinkat,rename,renameat,renameat2,rmdir,link,linkat,symlink,symlinkat,truncate,ftruncate,chmod,fchmodat,mknod,mknodat \
+    "$STARTVM" --config "$cfg" "$mode" >"$SV_TMP/out" 2>"$SV_TMP/err")
+  echo $? >"$SV_TMP/rc"
+}
+
+expect_refused() {
+  local msg=$1 cfg=$2 mode work rc _cfg_strace=1
+  shift 2
+  # strace (slow) watches the first mode; the others check cwd and state_dir.
+  for mode in ${CFG_MODES:---check --dry-run --print-config}; do
+    work=$(mktemp -d "$SV_TMP/cwd.XXXXXX")
+    _cfg_run "$work" "$mode" "$cfg" "$@"
+    _cfg_strace=0
+    rc=$(cat "$SV_TMP/rc")
+    [ "$rc" = 2 ] || fail "$mode on $(basename "$cfg") $*: exit $rc, expected 2 (stderr: $(cat "$SV_TMP/err"))"
+    [ "$(cat "$SV_TMP/err")" = "startvm: $msg" ] ||
+      fail "$mode $*: wrong message
+  expected: startvm: $msg
+  got:      $(cat "$SV_TMP/err")"
+    [ ! -s "$SV_TMP/out" ] || fail "$mode $*: printed on stdout: $(head -3 "$SV_TMP/out")"
+    [ -z "$(ls -A "$work")" ] || fail "$mode $*: created files in its cwd: $(ls -A "$work")"
+    [ ! -e "$STATE" ] || fail "$mode $*: created the state_dir $STATE"
+    _cfg_check_trace "$SV_TMP/trace" "$mode $*"
+    rmdir "$work"
+  done
+  info "ok: $msg"
+}
+
+expect_valid() {
+  local cfg=$1 work rc
+  shift
+  work=$(mktemp -d "$SV_TMP/cwd.XXXXXX")
+  _cfg_run "$work" --check "$cfg" "$@"
+  rc=$(cat "$SV_TMP/rc")
+  [ "$rc" = 0 ] || fail "--check on $(basename "$cfg") $*: exit $rc (stderr: $(cat "$SV_TMP/err"))"
+  [ -z "$(ls -A "$work")" ] || fail "--check created files in its cwd"
+  _cfg_check_trace "$SV_TMP/trace" "--check $*"
+  rmdir "$work"
+}
