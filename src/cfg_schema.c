@@ -493,7 +493,7 @@ struct schema_store
 static struct schema_store *store;
 static pthread_once_t store_once = PTHREAD_ONCE_INIT;
 
-static int
+__attribute__ ((format (printf, 3, 4))) static int
 schema_fail (struct sv_buf *e, const char *path, const char *fmt, ...)
 {
   va_list ap;
