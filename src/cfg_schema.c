@@ -572,7 +572,23 @@ static int
 load_field (struct schema_store *st, config_setting_t *s, struct sv_field *f,
             struct sv_field *parent)
 {
-  static const char *const attrs[]
+  enum
+  {
+    A_TYPE,
+    A_DOC,
+    A_DEFAULT,
+    A_UNSET,
+    A_MIN,
+    A_MAX,
+    A_VALUES,
+    A_ENV,
+    A_CHECK,
+    A_REQUIRED,
+    A_FIELDS,
+    A_EXAMPLE,
+    N_ATTRS
+  };
+  static const char *const attrs[N_ATTRS]
       = { "type",   "doc", "default", "unset",    "min",    "max",
           "values", "env", "check",   "required", "fields", "example" };
   static const char *const types[]
@@ -594,34 +610,38 @@ load_field (struct schema_store *st, config_setting_t *s, struct sv_field *f,
     f->path = f->key;
   if (!config_setting_is_group (s))
     return schema_fail (&st->err, f->path, "a field must be a group { type = ...; }");
+  /* One pass over the members (libconfig's lookups are linear each). */
+  config_setting_t *a[N_ATTRS] = { 0 };
   for (int i = 0; i < config_setting_length (s); i++)
     {
-      const char *name = config_setting_name (config_setting_get_elem (s, (unsigned)i));
-      bool known = false;
-      for (size_t k = 0; k < sizeof attrs / sizeof attrs[0]; k++)
-        known |= strcmp (attrs[k], name) == 0;
-      if (!known)
+      config_setting_t *m = config_setting_get_elem (s, (unsigned)i);
+      const char *name = config_setting_name (m);
+      size_t k = 0;
+      while (k < N_ATTRS && strcmp (attrs[k], name) != 0)
+        k++;
+      if (k == N_ATTRS)
         return schema_fail (&st->err, f->path, "unknown attribute '%s'", name);
+      a[k] = m;
     }
-  const char *type = member_string (s, "type");
+#define ATTR_STRING(k) (a[k] ? config_setting_get_string (a[k]) : NULL)
+  const char *type = ATTR_STRING (A_TYPE);
   size_t t = 0;
   while (type && t < sizeof types / sizeof types[0] && strcmp (types[t], type) != 0)
     t++;
   if (type == NULL || t == sizeof types / sizeof types[0])
     return schema_fail (&st->err, f->path, "missing or unknown type");
   f->type = (enum sv_ftype)t;
-  f->doc = member_string (s, "doc");
+  f->doc = ATTR_STRING (A_DOC);
   if (f->doc == NULL)
     return schema_fail (&st->err, f->path, "every field needs a doc");
-  f->dflt = member_string (s, "default");
-  f->unset = member_string (s, "unset");
-  f->example = member_string (s, "example");
-  f->min_text = member_string (s, "min");
-  f->max_text = member_string (s, "max");
-  int req = 0;
-  if (config_setting_lookup_bool (s, "required", &req) == CONFIG_TRUE)
-    f->required = req;
-  const char *check = member_string (s, "check");
+  f->dflt = ATTR_STRING (A_DEFAULT);
+  f->unset = ATTR_STRING (A_UNSET);
+  f->example = ATTR_STRING (A_EXAMPLE);
+  f->min_text = ATTR_STRING (A_MIN);
+  f->max_text = ATTR_STRING (A_MAX);
+  if (a[A_REQUIRED])
+    f->required = config_setting_get_bool (a[A_REQUIRED]);
+  const char *check = ATTR_STRING (A_CHECK);
   if (check)
     {
       size_t c = 1;
@@ -632,7 +652,7 @@ load_field (struct schema_store *st, config_setting_t *s, struct sv_field *f,
       f->check = (enum sv_fcheck)c;
     }
 
-  config_setting_t *values = config_setting_get_member (s, "values");
+  config_setting_t *values = a[A_VALUES];
   if ((values != NULL) != (f->type == SV_FT_ENUM))
     return schema_fail (&st->err, f->path, "values go with type enum, and only there");
   if (values)
@@ -673,11 +693,11 @@ load_field (struct schema_store *st, config_setting_t *s, struct sv_field *f,
   else if (f->min_text || f->max_text)
     return schema_fail (&st->err, f->path, "min/max only go with int, size and duration");
 
-  config_setting_t *env = config_setting_get_member (s, "env");
+  config_setting_t *env = a[A_ENV];
   if (env && load_env (st, env, f) < 0)
     return -1;
 
-  config_setting_t *sub = config_setting_get_member (s, "fields");
+  config_setting_t *sub = a[A_FIELDS];
   if ((sub != NULL) != (f->type == SV_FT_MAP || f->type == SV_FT_MAPS))
     return schema_fail (&st->err, f->path, "fields go with map and maps, and only there");
   if (sub && load_fields (st, sub, f) < 0)
@@ -706,6 +726,7 @@ bad_value:
   schema_fail (&st->err, f->path, "%s", e->msg);
   sv_error_release (&e);
   return -1;
+#undef ATTR_STRING
 }
 
 static int

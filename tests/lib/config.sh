@@ -43,7 +43,9 @@ _cfg_run() {
     echo $? >"$SV_TMP/rc"
     return
   fi
-  (cd "$work" && env -u RANCHERVM_CONFIG $_cfg_unset "$@" strace -f -qq -o "$SV_TMP/trace" \
+  # LeakSanitizer cannot run under ptrace; the unstraced modes keep it.
+  (cd "$work" && env -u RANCHERVM_CONFIG $_cfg_unset "$@" \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -qq -o "$SV_TMP/trace" \
     -e trace=open,openat,creat,mkdir,mkdirat,unlink,unlinkat,rename,renameat,renameat2,rmdir,link,linkat,symlink,symlinkat,truncate,ftruncate,chmod,fchmodat,mknod,mknodat \
     "$STARTVM" --config "$cfg" "$mode" >"$SV_TMP/out" 2>"$SV_TMP/err")
   echo $? >"$SV_TMP/rc"
