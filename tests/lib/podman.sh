@@ -15,8 +15,8 @@
 #
 # Caching: the mmdebstrap base is tagged with a hash of its inputs and
 # reused while that tag exists (`podman rmi` it to refresh the packages);
-# the other two are rebuilt at each run, which podman's layer cache makes
-# cheap when nothing changed.
+# the other two carry a label with the hash of their inputs (context,
+# Dockerfile, base image id) and are rebuilt only when it differs.
 # shellcheck shell=bash
 
 SV_PODMAN_FLAGS=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
@@ -45,6 +45,29 @@ _sv_podman_base() {
     podman import --quiet - "$tag" >/dev/null || fail "mmdebstrap | podman import failed"
 }
 
+# Hash of a directory's contents (names, modes, bytes), for build caching.
+_sv_tree_hash() {
+  (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum &&
+    find . -printf '%p %m\n' | LC_ALL=C sort) | sha256sum | cut -c1-16
+}
+
+# podman build unless the tagged image carries the same inputs label.
+_sv_podman_build() { # tag dockerfile context base log
+  local tag=$1 file=$2 ctx=$3 base=$4 log=$5 inputs have
+  inputs=$( (_sv_tree_hash "$ctx" && sha256sum <"$file" &&
+    podman image inspect -f '{{.Id}}' "$base") | sha256sum | cut -c1-16)
+  have=$(podman image inspect -f '{{index .Labels "sv.inputs"}}' "$tag" 2>/dev/null)
+  if [ "$have" = "$inputs" ]; then
+    info "$tag: up to date"
+    return 0
+  fi
+  podman build "${SV_PODMAN_FLAGS[@]}" --label "sv.inputs=$inputs" --build-arg "BASE=$base" \
+    -f "$file" -t "$tag" "$ctx" >"$log" 2>&1 || {
+    tail -n 40 "$log" >&2
+    fail "podman build -f $file failed"
+  }
+}
+
 podman_images() {
   local t0=$SECONDS ctx
   _sv_podman_base
@@ -56,24 +79,16 @@ podman_images() {
   (cd "$SV_SOURCE_DIR" && git ls-files -co --exclude-standard -- CMakeLists.txt cmake schemas src tests |
     tar -cf - -T -) | tar -xf - -C "$ctx" || fail "staging the build context failed"
   SV_PODMAN_STARTVM=localhost/startvm:test
-  podman build "${SV_PODMAN_FLAGS[@]}" --quiet --build-arg "BASE=$SV_PODMAN_BASE" \
-    -f "$SV_SOURCE_DIR/images/base/Dockerfile" -t "$SV_PODMAN_STARTVM" "$ctx" \
-    >"$_sv_podman_ctx/base.log" 2>&1 || {
-    tail -n 40 "$_sv_podman_ctx/base.log" >&2
-    fail "podman build images/base failed"
-  }
+  _sv_podman_build "$SV_PODMAN_STARTVM" "$SV_SOURCE_DIR/images/base/Dockerfile" "$ctx" \
+    "$SV_PODMAN_BASE" "$_sv_podman_ctx/base.log"
   need_tiny
   ctx=$_sv_podman_ctx/tiny
   mkdir -p "$ctx"
   cp "$SV_TINY_DIR/vmlinuz" "$SV_TINY_DIR/initrd.img" "$ctx/" || fail "copying the tiny guest"
   cp "$SV_SOURCE_DIR/images/tiny/container-vm.yaml" "$ctx/vm.yaml"
   SV_PODMAN_TINY=localhost/startvm-tiny:test
-  podman build "${SV_PODMAN_FLAGS[@]}" --quiet --build-arg "BASE=$SV_PODMAN_STARTVM" \
-    -f "$SV_SOURCE_DIR/images/tiny/Dockerfile" -t "$SV_PODMAN_TINY" "$ctx" \
-    >"$_sv_podman_ctx/tiny.log" 2>&1 || {
-    tail -n 40 "$_sv_podman_ctx/tiny.log" >&2
-    fail "podman build images/tiny failed"
-  }
+  _sv_podman_build "$SV_PODMAN_TINY" "$SV_SOURCE_DIR/images/tiny/Dockerfile" "$ctx" \
+    "$SV_PODMAN_STARTVM" "$_sv_podman_ctx/tiny.log"
   info "images ready in $((SECONDS - t0))s: $SV_PODMAN_STARTVM, $SV_PODMAN_TINY"
 }
 
