@@ -137,7 +137,7 @@ moddir=$work/k/lib/modules/$kver
 # depends field and in the file names of most, but not all, modules.
 declare -A modpath
 while IFS= read -r f; do
-  n=$(basename "$f")
+  n=${f##*/}
   n=${n%%.ko*}
   modpath[${n//-/_}]=$f
 done < <(find "$moddir" -name '*.ko*')
