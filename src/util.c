@@ -88,16 +88,16 @@ sv_buf_addf (struct sv_buf *b, const char *fmt, ...)
   va_end (ap);
   if (n < 0)
     return;
-  if ((size_t) n < sizeof tmp)
+  if ((size_t)n < sizeof tmp)
     {
-      sv_buf_addn (b, tmp, (size_t) n);
+      sv_buf_addn (b, tmp, (size_t)n);
       return;
     }
-  buf_reserve (b, (size_t) n);
+  buf_reserve (b, (size_t)n);
   va_start (ap, fmt);
-  vsnprintf (b->data + b->len, (size_t) n + 1, fmt, ap);
+  vsnprintf (b->data + b->len, (size_t)n + 1, fmt, ap);
   va_end (ap);
-  b->len += (size_t) n;
+  b->len += (size_t)n;
 }
 
 char *
@@ -185,33 +185,41 @@ parse_scaled (const char *s, uint64_t plain_scale, uint64_t *out)
   } units[] = {
     { "", 0 }, /* plain: replaced by plain_scale */
     { "B", 1ULL },
-    { "K", 1ULL << 10 }, { "KB", 1ULL << 10 }, { "KiB", 1ULL << 10 },
-    { "M", 1ULL << 20 }, { "MB", 1ULL << 20 }, { "MiB", 1ULL << 20 },
-    { "G", 1ULL << 30 }, { "GB", 1ULL << 30 }, { "GiB", 1ULL << 30 },
-    { "T", 1ULL << 40 }, { "TB", 1ULL << 40 }, { "TiB", 1ULL << 40 },
+    { "K", 1ULL << 10 },
+    { "KB", 1ULL << 10 },
+    { "KiB", 1ULL << 10 },
+    { "M", 1ULL << 20 },
+    { "MB", 1ULL << 20 },
+    { "MiB", 1ULL << 20 },
+    { "G", 1ULL << 30 },
+    { "GB", 1ULL << 30 },
+    { "GiB", 1ULL << 30 },
+    { "T", 1ULL << 40 },
+    { "TB", 1ULL << 40 },
+    { "TiB", 1ULL << 40 },
   };
   const char *p = skip_space (s);
-  if (!isdigit ((unsigned char) *p))
+  if (!isdigit ((unsigned char)*p))
     return -1;
   uint64_t whole = 0;
-  while (isdigit ((unsigned char) *p))
+  while (isdigit ((unsigned char)*p))
     {
       if (whole > (UINT64_MAX - 9) / 10)
         return -2;
-      whole = whole * 10 + (uint64_t) (*p - '0');
+      whole = whole * 10 + (uint64_t)(*p - '0');
       p++;
     }
   uint64_t frac = 0, frac_div = 1;
   if (*p == '.')
     {
       p++;
-      if (!isdigit ((unsigned char) *p))
+      if (!isdigit ((unsigned char)*p))
         return -1;
-      while (isdigit ((unsigned char) *p))
+      while (isdigit ((unsigned char)*p))
         {
           if (frac_div < 1000000000ULL)
             {
-              frac = frac * 10 + (uint64_t) (*p - '0');
+              frac = frac * 10 + (uint64_t)(*p - '0');
               frac_div *= 10;
             }
           p++;
@@ -220,7 +228,7 @@ parse_scaled (const char *s, uint64_t plain_scale, uint64_t *out)
   const char *unit_end = p;
   while (*unit_end && *unit_end != ' ' && *unit_end != '\t')
     unit_end++;
-  size_t ulen = (size_t) (unit_end - p);
+  size_t ulen = (size_t)(unit_end - p);
   if (*skip_space (unit_end) != '\0')
     return -1;
   for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
@@ -280,7 +288,7 @@ sv_parse_duration_ms (const char *s, const char *what, uint64_t *out_ms, sv_erro
 {
   const char *p = skip_space (s);
   char *end = NULL;
-  if (!isdigit ((unsigned char) *p))
+  if (!isdigit ((unsigned char)*p))
     goto bad;
   errno = 0;
   unsigned long long n = strtoull (p, &end, 10);
@@ -291,7 +299,7 @@ sv_parse_duration_ms (const char *s, const char *what, uint64_t *out_ms, sv_erro
   const char *ue = u;
   while (*ue && *ue != ' ' && *ue != '\t')
     ue++;
-  size_t ul = (size_t) (ue - u);
+  size_t ul = (size_t)(ue - u);
   if (*skip_space (ue) != '\0')
     goto bad;
   if (ul == 0 || (ul == 1 && *u == 's'))
@@ -364,7 +372,7 @@ sv_buf_add_shell_word (struct sv_buf *b, const char *w)
 {
   bool safe = *w != '\0';
   for (const char *p = w; *p && safe; p++)
-    safe = isalnum ((unsigned char) *p) || strchr ("@%+=:,./_-", *p) != NULL;
+    safe = isalnum ((unsigned char)*p) || strchr ("@%+=:,./_-", *p) != NULL;
   if (safe)
     {
       sv_buf_add (b, w);
@@ -385,7 +393,7 @@ void
 sv_buf_add_json_string (struct sv_buf *b, const char *s)
 {
   sv_buf_addc (b, '"');
-  for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
     {
       switch (*p)
         {
@@ -408,7 +416,7 @@ sv_buf_add_json_string (struct sv_buf *b, const char *s)
           if (*p < 0x20)
             sv_buf_addf (b, "\\u%04x", *p);
           else
-            sv_buf_addc (b, (char) *p);
+            sv_buf_addc (b, (char)*p);
         }
     }
   sv_buf_addc (b, '"');
@@ -431,13 +439,13 @@ sv_ip4_parse (const char *s, uint32_t *out)
   const char *p = s;
   for (int i = 0; i < 4; i++)
     {
-      if (!isdigit ((unsigned char) *p))
+      if (!isdigit ((unsigned char)*p))
         return -1;
       unsigned n = 0;
       int digits = 0;
-      while (isdigit ((unsigned char) *p))
+      while (isdigit ((unsigned char)*p))
         {
-          n = n * 10 + (unsigned) (*p++ - '0');
+          n = n * 10 + (unsigned)(*p++ - '0');
           if (++digits > 3 || n > 255)
             return -1;
         }
@@ -474,10 +482,9 @@ sv_mac_parse (const char *s, uint8_t mac[6])
 {
   unsigned v[6];
   char tail;
-  if (sscanf (s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail)
-      != 6)
+  if (sscanf (s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
     return -1;
   for (int i = 0; i < 6; i++)
-    mac[i] = (uint8_t) v[i];
+    mac[i] = (uint8_t)v[i];
   return 0;
 }
