@@ -14,7 +14,6 @@
 # Nothing here touches the machine's own network namespace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 die() {

@@ -168,6 +168,7 @@ run_startvm_bg() {
   info "started startvm (pid $STARTVM_PID): ${wrap[*]} $STARTVM $*"
 }
 
+# shellcheck disable=SC2034 # EXIT_STATUS is for the caller
 wait_exit() {
   local pid=$1 timeout=$2 i
   for ((i = 0; i < timeout * 10; i++)); do
