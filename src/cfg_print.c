@@ -45,6 +45,14 @@ plain_safe (const char *s)
   return true;
 }
 
+/* U+2028, U+2029 (E2 80 A8/A9) or U+FEFF (EF BB BF) at p. */
+static bool
+is_special_u2 (const unsigned char *p)
+{
+  return (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+         || (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf);
+}
+
 /* A literal block keeps multi-line text (cloud-init) readable; only used
  * when the text survives it unchanged. */
 static bool
@@ -70,8 +78,10 @@ literal_safe (const char *s)
         }
       if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
         return false;
-      /* C1 controls (U+0080..U+009F, encoded C2 80..C2 9F) are not printable YAML. */
-      if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+      /* C1 controls (U+0080..U+009F, C2 80..C2 9F) are not printable YAML;
+       * U+0085, U+2028 and U+2029 are line breaks to YAML 1.1 (libyaml) and
+       * would end the block's line early; U+FEFF is a byte order mark. */
+      if ((*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) || is_special_u2 (p))
         return false;
     }
   return true;
@@ -98,6 +108,13 @@ add_double_quoted (struct sv_buf *b, const char *s)
         {
           sv_buf_addf (b, "\\u%04x", p[1]);
           p++;
+        }
+      else if (is_special_u2 (p))
+        {
+          /* Raw, a double-quoted line break would be folded. */
+          sv_buf_addf (b, "\\u%02x%02x", ((p[0] & 0x0f) << 4) | ((p[1] >> 2) & 0x0f),
+                       ((p[1] & 0x03) << 6) | (p[2] & 0x3f));
+          p += 2;
         }
       else
         sv_buf_addc (b, (char)*p);
