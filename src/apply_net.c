@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -170,13 +171,20 @@ effective_caps (uint64_t *caps, sv_error_t *err)
   return 0;
 }
 
+static bool
+is_executable_file (const char *path)
+{
+  struct stat st;
+  return stat (path, &st) == 0 && S_ISREG (st.st_mode) && access (path, X_OK) == 0;
+}
+
 /* execvp's search, without executing: the first PATH entry holding an
- * executable regular file. */
+ * executable regular file (access() alone says yes to directories). */
 static bool
 find_on_path (const char *file)
 {
   if (strchr (file, '/'))
-    return access (file, X_OK) == 0;
+    return is_executable_file (file);
   const char *path = getenv ("PATH");
   if (path == NULL || *path == '\0')
     path = "/usr/local/bin:/usr/bin:/bin";
@@ -187,7 +195,7 @@ find_on_path (const char *file)
       cleanup_free char *full = NULL;
       if (asprintf (&full, "%s/%s", *dir ? dir : ".", file) < 0)
         abort ();
-      if (access (full, X_OK) == 0)
+      if (is_executable_file (full))
         return true;
     }
   return false;
@@ -225,6 +233,12 @@ sv_net_preflight (const struct sv_plan *plan, sv_error_t *err)
                                TUN_PATH);
       close (fd);
     }
+  /* Without QEMU the handoff would leave the container without network
+   * and without a VM: check it here, before anything changes. */
+  if (plan->qemu_argv && plan->qemu_argv[0] && !find_on_path (plan->qemu_argv[0]))
+    return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0,
+                          "%s: not found on PATH (install qemu-system-x86, or set qemu.binary)",
+                          plan->qemu_argv[0]);
   if (plan->dnsmasq_argv && plan->dnsmasq_argv[0] && !find_on_path (plan->dnsmasq_argv[0]))
     return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0,
                           "%s: not found on PATH; DHCP for the VM needs it (install the "

@@ -2,7 +2,8 @@
 # What must leave the container's network untouched, byte for byte:
 #   --dry-run;
 #   exit 3 before any change: no /dev/net/tun, no CAP_NET_ADMIN, no
-#     CAP_NET_RAW (with DHCP), dnsmasq not on PATH;
+#     CAP_NET_RAW (with DHCP), dnsmasq not on PATH, qemu.binary not a
+#     program (a directory);
 #   exit 4 after a failure halfway (a link named tap0 already exists, so
 #     the tap cannot be made after the bridge was): everything undone.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
@@ -52,9 +53,14 @@ run 3 "CAP_NET_ADMIN" "no CAP_NET_ADMIN" \
 run 3 "CAP_NET_RAW" "no CAP_NET_RAW" \
   ip netns exec "$NS" setpriv --inh-caps=-net_raw --bounding-set=-net_raw \
   "$STARTVM" --config "$SV_TMP/vm.yaml"
-mkdir -p "$SV_TMP/emptybin"
-run 3 "dnsmasq" "dnsmasq missing" \
-  ip netns exec "$NS" env PATH="$SV_TMP/emptybin" "$STARTVM" --config "$SV_TMP/vm.yaml"
+# A PATH with QEMU but no dnsmasq.
+mkdir -p "$SV_TMP/bin"
+ln -s "$(command -v qemu-system-x86_64 || echo /usr/bin/qemu-system-x86_64)" "$SV_TMP/bin/"
+run 3 "dnsmasq: not found" "dnsmasq missing" \
+  ip netns exec "$NS" env PATH="$SV_TMP/bin" "$STARTVM" --config "$SV_TMP/vm.yaml"
+printf 'accel: tcg\nstate_dir: %s/state\nqemu:\n  binary: %s\n' "$SV_TMP" "$SV_TMP" >"$SV_TMP/noqemu.yaml"
+run 3 "not found on PATH" "qemu.binary not a program" \
+  ip netns exec "$NS" "$STARTVM" --config "$SV_TMP/noqemu.yaml"
 
 # Halfway: tap0 is taken by a veth, so step 6 (the tap) fails after the
 # container NIC was taken down, re-addressed and put in br0.
