@@ -131,9 +131,22 @@ add_indent (struct sv_buf *b, int n)
 
 /* After "key:" (or "- "): the value and its comment, then a newline. */
 static void
-add_scalar (struct sv_buf *b, const struct sv_node *n, int indent)
+add_scalar (struct sv_buf *b, const struct sv_field *f, const struct sv_node *n, int indent)
 {
   const char *s = n->scalar;
+  /* Integers and booleans must stay plain to load back, so print them in
+   * their canonical form ("+2" would need quotes, which make a string). */
+  if (f->type == SV_FT_INT || f->type == SV_FT_BOOL)
+    {
+      bool v = false;
+      if (f->type == SV_FT_INT)
+        sv_buf_addf (b, " %lld", strtoll (s, NULL, 10));
+      else
+        sv_buf_add (b, sv_parse_bool (s, "", &v, NULL) == 0 && v ? " true" : " false");
+      add_origin_comment (b, &n->origin);
+      sv_buf_addc (b, '\n');
+      return;
+    }
   if (plain_safe (s))
     {
       sv_buf_addf (b, " %s", s);
@@ -192,7 +205,7 @@ add_entry (struct sv_buf *b, const struct sv_field *f, const struct sv_node *n, 
       sv_buf_addc (b, '\n');
       return;
     case SV_NODE_SCALAR:
-      add_scalar (b, n, indent);
+      add_scalar (b, f, n, indent);
       return;
     case SV_NODE_MAP:
       if (n->n == 0)
@@ -225,7 +238,7 @@ add_entry (struct sv_buf *b, const struct sv_field *f, const struct sv_node *n, 
           add_indent (b, indent + 2);
           sv_buf_add (b, "-");
           if (it->kind == SV_NODE_SCALAR)
-            add_scalar (b, it, indent + 2);
+            add_scalar (b, f, it, indent + 2);
           else
             {
               sv_buf_add (b, it->kind == SV_NODE_MAP ? " {}" : " ~");

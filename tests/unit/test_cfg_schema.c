@@ -444,6 +444,9 @@ test_print (void **state)
                     "name: \"multi\\nline\"\n",
                     NULL);
   check_round_trip ("network: {interfaces: []}\nqemu: {extra_args: []}\n", NULL);
+  /* Found by the fuzzer: "+2" is a valid integer but needs no quotes. */
+  check_round_trip ("cpus: +2\nconsole: {vnc: On, qmp: 0}\ndisks: [{file: a, boot_index: 007}]\n",
+                    NULL);
 }
 
 static void
