@@ -71,8 +71,21 @@ sv_dnsmasq_start (const struct sv_plan *plan, pid_t *pid_out, sv_error_t *err)
   posix_spawnattr_setsigmask (&attr, &none);
   posix_spawnattr_setsigdefault (&attr, &all);
   posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  /* dnsmasq logs through a dup of stderr.  QEMU later makes its stdout
+   * O_NONBLOCK (its char-fd backend does), and that flag lives in the open
+   * file description that a plain dup would share: with Docker's log pipe
+   * full, dnsmasq's lease lines would meet EAGAIN.  A description of its
+   * own keeps dnsmasq's writes blocking (O_APPEND: on a regular file it
+   * must not write over the others).  Sockets cannot be reopened through
+   * /proc; dnsmasq then shares the description. */
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init (&fa);
+  cleanup_close int own_err = open ("/proc/self/fd/2", O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (own_err >= 0)
+    posix_spawn_file_actions_adddup2 (&fa, own_err, STDERR_FILENO);
   pid_t pid;
-  int r = posix_spawnp (&pid, plan->dnsmasq_argv[0], NULL, &attr, plan->dnsmasq_argv, environ);
+  int r = posix_spawnp (&pid, plan->dnsmasq_argv[0], &fa, &attr, plan->dnsmasq_argv, environ);
+  posix_spawn_file_actions_destroy (&fa);
   posix_spawnattr_destroy (&attr);
   if (r != 0)
     return sv_error_errno (err, SV_EXIT_ENV, r, "starting %s", plan->dnsmasq_argv[0]);
