@@ -125,7 +125,7 @@ utf8_seq_len (const unsigned char *s)
   return n;
 }
 
-/* The QEMU command must paste into a shell and show one argument a line.
+/* The QEMU command must paste into a shell and show one word (or option and value) a line.
  * Plain words use sv_buf_add_shell_word ('...'); a word with a control
  * byte (a newline in -append, an escape sequence in a name) or bytes that
  * are not UTF-8 is written as bash's $'...' with \xNN escapes, so it
@@ -300,12 +300,21 @@ sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
     }
 
   /* Pasteable: one shell-quoted argument a line, continued with '\'. */
+  /* An option and its value share a line ("-m 1024"), the way people
+   * write QEMU commands; a lone word (the binary, -nodefaults, a CMD
+   * argument) has a line of its own. */
   sv_buf_add (&b, "\nQEMU command:\n");
   for (size_t i = 0; i < p->qemu_argc; i++)
     {
+      const char *w = p->qemu_argv[i];
       if (i > 0)
         sv_buf_add (&b, "  ");
-      add_shell_word (&b, p->qemu_argv[i]);
+      add_shell_word (&b, w);
+      if (i > 0 && w[0] == '-' && i + 1 < p->qemu_argc && p->qemu_argv[i + 1][0] != '-')
+        {
+          sv_buf_addc (&b, ' ');
+          add_shell_word (&b, p->qemu_argv[++i]);
+        }
       sv_buf_add (&b, i + 1 < p->qemu_argc ? " \\\n" : "\n");
     }
   return sv_buf_steal (&b);

@@ -29,7 +29,7 @@ python3 -m json.tool "$SV_TMP/a.json" >/dev/null || fail "--format json is not v
 
 assert_line "$SV_TMP/a.txt" '^QEMU command:$'
 assert_line "$SV_TMP/a.txt" '^Network steps:$'
-assert_line "$SV_TMP/a.txt" '^  -accel \\$'
+assert_line "$SV_TMP/a.txt" '^  -accel tcg \\$'
 grep -qxF "  '\$(touch /tmp/sv-pwned)' \\" "$SV_TMP/a.txt" || fail "the CMD word is not shell-quoted on its own line"
 
 python3 - "$SV_TMP/a.json" "$state" <<'PY' || fail "JSON plan is not what basic.yaml asks for"

@@ -65,7 +65,7 @@ has_line "$tmp/c.conf" "dhcp-host=$mac,set:vm0,172.17.0.2,myvm,infinite"
 has_line "$tmp/c.conf" "dhcp-option=tag:vm0,3,172.17.0.1"
 has_line "$tmp/c.conf" "dhcp-option=tag:vm0,6,10.0.0.53"
 has_line "$tmp/c.conf" "dhcp-option=tag:vm0,119,example.com"
-grep -qE -- "^  virtio-net-pci,netdev=net0,mac=$mac( \\\\)?\$" "$tmp/c.text" ||
+grep -qE -- "^  -device virtio-net-pci,netdev=net0,mac=$mac( \\\\)?\$" "$tmp/c.text" ||
   sv_fail "the VM NIC does not get eth0's original MAC $mac: $(grep virtio-net "$tmp/c.text")"
 
 # NO_DHCP: plain L2, no dnsmasq, no bridge address.
