@@ -219,6 +219,15 @@ plan_machine (const struct sv_vm_config *cfg, const struct sv_host *host, struct
       sv_strv_add (argv, "-qmp");
       sv_strv_addf (argv, "unix:%s,server=on,wait=off", qmp);
     }
+  if (cfg->shutdown.mode == SV_SHUTDOWN_ACPI)
+    {
+      p->control_path = join_path (p->run_dir, "startvm.qmp");
+      if (check_socket_path (p->control_path, "control QMP", err) < 0)
+        return -1;
+      cleanup_free char *ctl = sv_qemu_opt_escape (p->control_path);
+      sv_strv_add (argv, "-qmp");
+      sv_strv_addf (argv, "unix:%s,server=on,wait=off", ctl);
+    }
   return 0;
 }
 
@@ -272,6 +281,7 @@ sv_plan_free (struct sv_plan *p)
   sv_strv_free_raw (p->warnings);
   free (p->run_dir);
   free (p->qmp_path);
+  free (p->control_path);
   free (p->vnc_path);
   memset (p, 0, sizeof *p);
 }

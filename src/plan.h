@@ -85,8 +85,13 @@ struct sv_plan
   size_t n_seed_files;
   char **warnings; /* NULL-terminated list of one-line warnings (may be empty) */
   size_t n_warnings;
-  char *run_dir;       /* <state_dir>/<container id> */
-  char *qmp_path;      /* NULL when console.qmp is false */
+  char *run_dir;  /* <state_dir>/<container id> */
+  char *qmp_path; /* NULL when console.qmp is false */
+  /* startvm's own QMP socket, for the graceful stop (shutdown.mode acpi;
+   * NULL in exec mode).  QEMU serves one client per QMP socket, so a user
+   * who stays connected to qmp_path must not turn `docker stop` into a
+   * hard stop. */
+  char *control_path;
   char *vnc_path;      /* NULL when console.vnc is false */
   enum sv_accel accel; /* resolved: KVM or TCG */
 };

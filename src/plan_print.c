@@ -527,6 +527,8 @@ sv_plan_format_json (const struct sv_plan *p, const struct sv_host *host)
   json_str (&b, p->run_dir);
   sv_buf_add (&b, ",\n  \"qmp_path\": ");
   json_str (&b, p->qmp_path);
+  sv_buf_add (&b, ",\n  \"control_path\": ");
+  json_str (&b, p->control_path);
   sv_buf_add (&b, ",\n  \"vnc_path\": ");
   json_str (&b, p->vnc_path);
 

@@ -87,6 +87,7 @@ static void
 announce_sockets (const struct sv_plan *plan)
 {
   remove_stale_socket (plan->qmp_path);
+  remove_stale_socket (plan->control_path);
   remove_stale_socket (plan->vnc_path);
   if (plan->qmp_path)
     sv_log ("QMP socket: %s", plan->qmp_path);
@@ -337,11 +338,11 @@ on_stop_signal (struct super *s, int sig)
           hard_stop (s, SIGTERM);
           return;
         }
-      if (s->plan->qmp_path == NULL)
+      if (s->plan->control_path == NULL)
         {
-          /* console.qmp off: no way to ask the guest; QEMU quits at once
-           * on SIGTERM (its own handler), like the original RancherVM. */
-          sv_log ("SIG%s: QMP is off: passing SIGTERM to QEMU", name);
+          /* No control socket: no way to ask the guest; QEMU quits at
+           * once on SIGTERM (its own handler), like the original RancherVM. */
+          sv_log ("SIG%s: no QMP control socket: passing SIGTERM to QEMU", name);
           kill (s->qemu, SIGTERM);
           s->phase = PHASE_TERM;
           s->deadline = s->stop_started + KILL_GRACE_MS;
@@ -374,7 +375,9 @@ try_powerdown (struct super *s)
   cleanup_error sv_error_t err = NULL;
   struct sv_qmp q;
   sv_qmp_init (&q, s->sfd);
-  int r = sv_qmp_connect (&q, s->plan->qmp_path, s->deadline, &err);
+  /* The control socket, never the user's: QEMU serves one client per
+   * QMP socket, and a user attached to qmp must not block the stop. */
+  int r = sv_qmp_connect (&q, s->plan->control_path, s->deadline, &err);
   if (r == 0)
     r = sv_qmp_execute (&q, "system_powerdown", s->deadline, NULL, &err);
   sv_qmp_close (&q);

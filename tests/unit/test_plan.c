@@ -427,12 +427,22 @@ test_argv_basics (void **state)
   assert_string_equal (argv_value (&p, "-name"), "guest=vm");
   assert_string_equal (argv_value (&p, "-vga"), "none");
   assert_int_equal (argv_find (&p, "-vnc"), -1);
-  assert_int_equal (argv_find (&p, "-qmp"), -1);
+  /* Only startvm's own control socket remains (shutdown.mode acpi). */
+  assert_string_equal (argv_value (&p, "-qmp"),
+                       "unix:/state/" FIX_CONTAINER_ID "/startvm.qmp,server=on,wait=off");
+  assert_string_equal (p.control_path, "/state/" FIX_CONTAINER_ID "/startvm.qmp");
   assert_int_equal (argv_find (&p, "-chardev"), -1);
   assert_int_equal (argv_find (&p, "-serial"), -1);
   assert_null (p.qmp_path);
   assert_null (p.vnc_path);
   assert_string_equal (p.run_dir, "/state/" FIX_CONTAINER_ID);
+  sv_plan_free (&p);
+
+  /* exec mode: QEMU is PID 1, nobody uses a control socket. */
+  cfg.shutdown.mode = SV_SHUTDOWN_EXEC;
+  p = build_ok (&cfg, &host, NULL);
+  assert_int_equal (argv_find (&p, "-qmp"), -1);
+  assert_null (p.control_path);
   sv_plan_free (&p);
 }
 
