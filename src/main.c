@@ -228,6 +228,19 @@ run_plan (const struct sv_vm_config *cfg, const struct sv_host *host, const stru
     return -1;
   if (sv_disks_apply (plan, err) < 0)
     return -1;
+  /* What was done goes to the log (docker logs), in --dry-run's words. */
+  for (size_t i = 0; i < plan->n_disk_ops; i++)
+    {
+      struct sv_buf b = { 0 };
+      for (char **a = plan->disk_ops[i].argv; a && *a; a++)
+        {
+          if (a != plan->disk_ops[i].argv)
+            sv_buf_addc (&b, ' ');
+          sv_buf_add_shell_word (&b, *a);
+        }
+      fprintf (stderr, "startvm: %s\n", b.data ? b.data : "");
+      sv_buf_free (&b);
+    }
   if (plan->n_net_ops > 0)
     {
       if (sv_net_apply (plan, host, tap_fds, err) < 0)

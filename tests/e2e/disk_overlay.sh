@@ -61,6 +61,9 @@ side_sum=$(sha256sum <"$root/image/sda.qcow2.startvm-base")
 # 2. Second start: the same overlay, the marker is still there.
 boot "$SV_TMP/boot2.log" "tinyvm.marker=$w1 tinyvm.datadisk=vda"
 assert_line "$SV_TMP/boot2.log" "^TINYVM: marker-found $w1\$" "the overlay lost the guest's data"
+# The first start logged the overlay it created; the second created nothing.
+assert_line "$SV_TMP/boot1.log" '^startvm: qemu-img create -f qcow2 ' "the overlay creation was not logged"
+assert_no_line "$SV_TMP/boot2.log" '^startvm: qemu-img ' "the second start ran qemu-img"
 assert_eq "$ino" "$(stat -c %i "$root/image/sda.qcow2")" "the overlay was recreated"
 assert_eq "$side_sum" "$(sha256sum <"$root/image/sda.qcow2.startvm-base")" "the sidecar was rewritten"
 assert_eq "$base_sum" "$(sha256sum <"$root/base_image/base.qcow2")" "the base image changed"
