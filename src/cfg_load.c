@@ -152,42 +152,10 @@ find_invalid_utf8 (const unsigned char *s, size_t len)
   size_t i = 0;
   while (i < len)
     {
-      unsigned char c = s[i];
-      if (c < 0x80)
-        {
-          i++;
-          continue;
-        }
-      size_t n;
-      unsigned lo = 0x80, hi = 0xbf;
-      if (c >= 0xc2 && c <= 0xdf)
-        n = 1;
-      else if (c >= 0xe0 && c <= 0xef)
-        {
-          n = 2;
-          if (c == 0xe0)
-            lo = 0xa0;
-          else if (c == 0xed)
-            hi = 0x9f;
-        }
-      else if (c >= 0xf0 && c <= 0xf4)
-        {
-          n = 3;
-          if (c == 0xf0)
-            lo = 0x90;
-          else if (c == 0xf4)
-            hi = 0x8f;
-        }
-      else
+      size_t n = sv_utf8_seq_len (s + i, len - i);
+      if (n == 0)
         return i;
-      if (n >= len - i)
-        return i;
-      if (s[i + 1] < lo || s[i + 1] > hi)
-        return i;
-      for (size_t k = 2; k <= n; k++)
-        if ((s[i + k] & 0xc0) != 0x80)
-          return i;
-      i += n + 1;
+      i += n;
     }
   return len;
 }

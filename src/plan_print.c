@@ -94,37 +94,6 @@ add_visible (struct sv_buf *b, const char *s)
     }
 }
 
-/* Length of the well-formed UTF-8 sequence at s, 0 when s does not start
- * one.  Observed names and config strings are bytes: the JSON output
- * turns a stray byte into U+FFFD, the text output escapes it. */
-static size_t
-utf8_seq_len (const unsigned char *s)
-{
-  unsigned char c = s[0];
-  size_t n;
-  unsigned min;
-  unsigned cp;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf)
-    n = 2, cp = c & 0x1f, min = 0x80;
-  else if (c >= 0xe0 && c <= 0xef)
-    n = 3, cp = c & 0x0f, min = 0x800;
-  else if (c >= 0xf0 && c <= 0xf4)
-    n = 4, cp = c & 0x07, min = 0x10000;
-  else
-    return 0;
-  for (size_t i = 1; i < n; i++)
-    {
-      if ((s[i] & 0xc0) != 0x80)
-        return 0;
-      cp = (cp << 6) | (s[i] & 0x3f);
-    }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  return n;
-}
-
 /* The QEMU command must paste into a shell and show one word (or option and value) a line.
  * Plain words use sv_buf_add_shell_word ('...'); a word with a control
  * byte (a newline in -append, an escape sequence in a name) or bytes that
@@ -136,7 +105,7 @@ add_shell_word (struct sv_buf *b, const char *w)
   bool plain = true;
   for (const unsigned char *p = (const unsigned char *)w; *p && plain;)
     {
-      size_t n = utf8_seq_len (p);
+      size_t n = sv_utf8_seq_len (p, SIZE_MAX);
       plain = n > 0 && !(n == 1 && (*p < 0x20 || *p == 0x7f));
       p += n ? n : 1;
     }
@@ -148,7 +117,7 @@ add_shell_word (struct sv_buf *b, const char *w)
   sv_buf_add (b, "$'");
   for (const unsigned char *p = (const unsigned char *)w; *p;)
     {
-      size_t n = utf8_seq_len (p);
+      size_t n = sv_utf8_seq_len (p, SIZE_MAX);
       if (n > 1)
         {
           sv_buf_addn (b, (const char *)p, n);
@@ -326,53 +295,9 @@ static void
 json_str (struct sv_buf *b, const char *s)
 {
   if (s == NULL)
-    {
-      sv_buf_add (b, "null");
-      return;
-    }
-  sv_buf_addc (b, '"');
-  const unsigned char *p = (const unsigned char *)s;
-  while (*p)
-    {
-      size_t n = utf8_seq_len (p);
-      if (n == 0)
-        {
-          sv_buf_add (b, "\\ufffd");
-          p++;
-          continue;
-        }
-      if (n > 1)
-        {
-          sv_buf_addn (b, (const char *)p, n);
-          p += n;
-          continue;
-        }
-      switch (*p)
-        {
-        case '"':
-          sv_buf_add (b, "\\\"");
-          break;
-        case '\\':
-          sv_buf_add (b, "\\\\");
-          break;
-        case '\n':
-          sv_buf_add (b, "\\n");
-          break;
-        case '\t':
-          sv_buf_add (b, "\\t");
-          break;
-        case '\r':
-          sv_buf_add (b, "\\r");
-          break;
-        default:
-          if (*p < 0x20 || *p == 0x7f)
-            sv_buf_addf (b, "\\u%04x", *p);
-          else
-            sv_buf_addc (b, (char)*p);
-        }
-      p++;
-    }
-  sv_buf_addc (b, '"');
+    sv_buf_add (b, "null");
+  else
+    sv_buf_add_json_string (b, s);
 }
 
 static void

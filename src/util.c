@@ -389,12 +389,58 @@ sv_buf_add_shell_word (struct sv_buf *b, const char *w)
   sv_buf_addc (b, '\'');
 }
 
+size_t
+sv_utf8_seq_len (const unsigned char *s, size_t avail)
+{
+  unsigned char c = s[0];
+  size_t n;
+  unsigned min, cp;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xc2 && c <= 0xdf)
+    n = 2, cp = c & 0x1f, min = 0x80;
+  else if (c >= 0xe0 && c <= 0xef)
+    n = 3, cp = c & 0x0f, min = 0x800;
+  else if (c >= 0xf0 && c <= 0xf4)
+    n = 4, cp = c & 0x07, min = 0x10000;
+  else
+    return 0;
+  if (n > avail)
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    {
+      /* A NUL is no continuation byte: NUL-terminated callers never read
+       * past their string. */
+      if ((s[i] & 0xc0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (s[i] & 0x3f);
+    }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
 void
 sv_buf_add_json_string (struct sv_buf *b, const char *s)
 {
   sv_buf_addc (b, '"');
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p)
     {
+      size_t n = sv_utf8_seq_len (p, SIZE_MAX);
+      if (n == 0)
+        {
+          /* Observed names and config strings are bytes; JSON is text. */
+          sv_buf_add (b, "\\ufffd");
+          p++;
+          continue;
+        }
+      if (n > 1)
+        {
+          sv_buf_addn (b, (const char *)p, n);
+          p += n;
+          continue;
+        }
       switch (*p)
         {
         case '"':
@@ -413,11 +459,12 @@ sv_buf_add_json_string (struct sv_buf *b, const char *s)
           sv_buf_add (b, "\\t");
           break;
         default:
-          if (*p < 0x20)
+          if (*p < 0x20 || *p == 0x7f)
             sv_buf_addf (b, "\\u%04x", *p);
           else
             sv_buf_addc (b, (char)*p);
         }
+      p++;
     }
   sv_buf_addc (b, '"');
 }

@@ -64,8 +64,11 @@ int sv_parse_int (const char *s, const char *what, long long min, long long max,
 /* ---- quoting ---- */
 /* Shell-quote one word for display ('…' with '\'' escapes; bare when safe). */
 void sv_buf_add_shell_word (struct sv_buf *b, const char *word);
-/* JSON string literal with quotes. */
+/* JSON string literal with quotes; bytes that are not UTF-8 become U+FFFD. */
 void sv_buf_add_json_string (struct sv_buf *b, const char *s);
+/* Length of the valid UTF-8 sequence at s (1..4), 0 when invalid or
+ * longer than avail bytes. */
+size_t sv_utf8_seq_len (const unsigned char *s, size_t avail);
 
 /* ---- IPv4 / MAC (addresses are host byte order uint32_t) ---- */
 #define SV_IP4(a, b, c, d)                                                                         \
