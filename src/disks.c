@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "json.h"
 #include "util.h"
 
 extern char **environ;
@@ -139,197 +140,13 @@ exited_ok (const struct capture *c)
   return WIFEXITED (c->status) && WEXITSTATUS (c->status) == 0;
 }
 
-/* ---- a small reader for qemu-img's JSON: top-level scalars only ---- */
-
-static const char *
-skip_ws (const char *p)
-{
-  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-    p++;
-  return p;
-}
-
-static void
-add_utf8 (struct sv_buf *b, unsigned cp)
-{
-  if (cp < 0x80)
-    sv_buf_addc (b, (char)cp);
-  else if (cp < 0x800)
-    {
-      sv_buf_addc (b, (char)(0xc0 | (cp >> 6)));
-      sv_buf_addc (b, (char)(0x80 | (cp & 0x3f)));
-    }
-  else if (cp < 0x10000)
-    {
-      sv_buf_addc (b, (char)(0xe0 | (cp >> 12)));
-      sv_buf_addc (b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-      sv_buf_addc (b, (char)(0x80 | (cp & 0x3f)));
-    }
-  else
-    {
-      sv_buf_addc (b, (char)(0xf0 | (cp >> 18)));
-      sv_buf_addc (b, (char)(0x80 | ((cp >> 12) & 0x3f)));
-      sv_buf_addc (b, (char)(0x80 | ((cp >> 6) & 0x3f)));
-      sv_buf_addc (b, (char)(0x80 | (cp & 0x3f)));
-    }
-}
-
+/* The top-level string member key of qemu-img's JSON, decoded into out. */
 static bool
-parse_hex4 (const char *p, unsigned *out)
+json_get_string (const struct sv_buf *json, const char *key, struct sv_buf *out)
 {
-  unsigned v = 0;
-  for (int i = 0; i < 4; i++)
-    {
-      char c = p[i];
-      v <<= 4;
-      if (c >= '0' && c <= '9')
-        v |= (unsigned)(c - '0');
-      else if (c >= 'a' && c <= 'f')
-        v |= (unsigned)(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F')
-        v |= (unsigned)(c - 'A' + 10);
-      else
-        return false;
-    }
-  *out = v;
-  return true;
-}
-
-/* p at the opening quote; returns the position after the closing quote,
- * NULL when malformed.  b (may be NULL) receives the unescaped text. */
-static const char *
-parse_string (const char *p, struct sv_buf *b)
-{
-  p++;
-  while (*p && *p != '"')
-    {
-      if (*p != '\\')
-        {
-          if (b)
-            sv_buf_addc (b, *p);
-          p++;
-          continue;
-        }
-      p++;
-      char c = *p;
-      unsigned cp;
-      switch (c)
-        {
-        case 'n':
-          cp = '\n';
-          break;
-        case 't':
-          cp = '\t';
-          break;
-        case 'r':
-          cp = '\r';
-          break;
-        case 'b':
-          cp = '\b';
-          break;
-        case 'f':
-          cp = '\f';
-          break;
-        case 'u':
-          if (!parse_hex4 (p + 1, &cp))
-            return NULL;
-          p += 4;
-          if (cp >= 0xd800 && cp < 0xdc00 && p[1] == '\\' && p[2] == 'u')
-            {
-              unsigned lo;
-              if (parse_hex4 (p + 3, &lo) && lo >= 0xdc00 && lo < 0xe000)
-                {
-                  cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                  p += 6;
-                }
-            }
-          break;
-        case '\0':
-          return NULL;
-        default:
-          cp = (unsigned char)c;
-        }
-      if (b)
-        add_utf8 (b, cp);
-      p++;
-    }
-  return *p == '"' ? p + 1 : NULL;
-}
-
-/* Skips any JSON value; NULL when malformed. */
-static const char *
-skip_value (const char *p)
-{
-  p = skip_ws (p);
-  if (*p == '"')
-    return parse_string (p, NULL);
-  if (*p == '{' || *p == '[')
-    {
-      int depth = 0;
-      while (*p)
-        {
-          if (*p == '"')
-            {
-              p = parse_string (p, NULL);
-              if (p == NULL)
-                return NULL;
-              continue;
-            }
-          if (*p == '{' || *p == '[')
-            depth++;
-          else if (*p == '}' || *p == ']')
-            {
-              if (--depth == 0)
-                return p + 1;
-            }
-          p++;
-        }
-      return NULL;
-    }
-  while (*p && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n')
-    p++;
-  return p;
-}
-
-/* Copies the top-level member `key` (a string, unescaped, or a literal's
- * text) into *out.  Returns false when absent or malformed. */
-static bool
-json_get (const char *json, const char *key, struct sv_buf *out)
-{
-  const char *p = skip_ws (json);
-  if (*p != '{')
-    return false;
-  p = skip_ws (p + 1);
-  while (*p == '"')
-    {
-      struct sv_buf k = { 0 };
-      p = parse_string (p, &k);
-      bool match = p && k.data && strcmp (k.data, key) == 0;
-      sv_buf_free (&k);
-      if (p == NULL)
-        return false;
-      p = skip_ws (p);
-      if (*p != ':')
-        return false;
-      p = skip_ws (p + 1);
-      if (match)
-        {
-          const char *e = *p == '"' ? parse_string (p, out) : skip_value (p);
-          if (e == NULL)
-            return false;
-          if (*p != '"')
-            sv_buf_addn (out, p, (size_t)(e - p));
-          sv_buf_add (out, ""); /* "" for an empty string, not NULL */
-          return true;
-        }
-      p = skip_value (p);
-      if (p == NULL)
-        return false;
-      p = skip_ws (p);
-      if (*p == ',')
-        p = skip_ws (p + 1);
-    }
-  return false;
+  const char *v;
+  size_t vl;
+  return sv_json_member (json->data, json->len, key, &v, &vl) && sv_json_string (v, vl, out);
 }
 
 /* ---- observing ---- */
@@ -378,7 +195,7 @@ qemu_img_info (const char *file, const char *format, const char *what, struct im
       return rc;
     }
   struct sv_buf v = { 0 };
-  if (!json_get (c.out.data, "format", &v) || v.len == 0 || v.len >= sizeof info->format)
+  if (!json_get_string (&c.out, "format", &v) || v.len == 0 || v.len >= sizeof info->format)
     {
       sv_buf_free (&v);
       capture_free (&c);
@@ -387,16 +204,18 @@ qemu_img_info (const char *file, const char *format, const char *what, struct im
     }
   snprintf (info->format, sizeof info->format, "%s", v.data);
   sv_buf_free (&v);
-  if (json_get (c.out.data, "virtual-size", &v))
-    info->virtual_size = strtoull (v.data, NULL, 10);
-  sv_buf_free (&v);
+  const char *size;
+  size_t size_len;
+  info->virtual_size = 0;
+  if (sv_json_member (c.out.data, c.out.len, "virtual-size", &size, &size_len))
+    sv_json_u64 (size, size_len, &info->virtual_size);
   info->backing[0] = '\0';
   /* full-backing-filename is the one resolved against the image's
    * directory; older images may only have the raw name. */
-  if (json_get (c.out.data, "full-backing-filename", &v))
+  if (json_get_string (&c.out, "full-backing-filename", &v))
     snprintf (info->backing, sizeof info->backing, "%s", v.data);
   sv_buf_free (&v);
-  if (info->backing[0] == '\0' && json_get (c.out.data, "backing-filename", &v))
+  if (info->backing[0] == '\0' && json_get_string (&c.out, "backing-filename", &v))
     snprintf (info->backing, sizeof info->backing, "%s", v.data);
   sv_buf_free (&v);
   capture_free (&c);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "json.h"
 #include "qmp.h"
 #include "util.h"
 
@@ -39,141 +40,19 @@ sv_qmp_close (struct sv_qmp *q)
   q->len = 0;
 }
 
-/* ---- JSON scanning: just enough structure to find top-level members ---- */
-
-static const char *
-skip_ws (const char *p, const char *end)
-{
-  while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-    p++;
-  return p;
-}
-
-/* p at the opening quote; returns the position after the closing one. */
-static const char *
-skip_string (const char *p, const char *end)
-{
-  for (p++; p < end; p++)
-    {
-      if (*p == '\\')
-        p++;
-      else if (*p == '"')
-        return p + 1;
-    }
-  return NULL;
-}
-
-/* Returns the position after the value starting at p, or NULL. */
-static const char *
-skip_value (const char *p, const char *end)
-{
-  if (p >= end)
-    return NULL;
-  if (*p == '"')
-    return skip_string (p, end);
-  if (*p == '{' || *p == '[')
-    {
-      int depth = 0;
-      while (p < end)
-        {
-          if (*p == '"')
-            {
-              p = skip_string (p, end);
-              if (p == NULL)
-                return NULL;
-              continue;
-            }
-          if (*p == '{' || *p == '[')
-            depth++;
-          else if (*p == '}' || *p == ']')
-            {
-              if (--depth == 0)
-                return p + 1;
-            }
-          p++;
-        }
-      return NULL;
-    }
-  const char *s = p;
-  while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' && *p != '\r'
-         && *p != '\n')
-    p++;
-  return p > s ? p : NULL;
-}
-
-/* Walk the members of the object at json[0..len).  Returns 1 when key
- * (not NULL) was found, 0 when the object is well-formed and has no such
- * member, -1 when it is not a well-formed object. */
-static int
-walk_object (const char *json, size_t len, const char *key, const char **val, size_t *vlen)
-{
-  const char *end = json + len;
-  const char *p = skip_ws (json, end);
-  size_t klen = key ? strlen (key) : 0;
-  if (p >= end || *p != '{')
-    return -1;
-  p = skip_ws (p + 1, end);
-  if (p < end && *p == '}')
-    return 0;
-  for (;;)
-    {
-      p = skip_ws (p, end);
-      if (p >= end || *p != '"')
-        return -1;
-      const char *k = p + 1;
-      p = skip_string (p, end);
-      if (p == NULL)
-        return -1;
-      /* Our keys never need escapes: compare the raw text. */
-      bool match = key && (size_t)(p - 1 - k) == klen && memcmp (k, key, klen) == 0;
-      p = skip_ws (p, end);
-      if (p >= end || *p != ':')
-        return -1;
-      p = skip_ws (p + 1, end);
-      const char *v = p;
-      p = skip_value (p, end);
-      if (p == NULL)
-        return -1;
-      if (match)
-        {
-          *val = v;
-          *vlen = (size_t)(p - v);
-          return 1;
-        }
-      p = skip_ws (p, end);
-      if (p < end && *p == ',')
-        {
-          p++;
-          continue;
-        }
-      return p < end && *p == '}' ? 0 : -1;
-    }
-}
-
-bool
-sv_qmp_member (const char *json, size_t len, const char *key, const char **val, size_t *vlen)
-{
-  return walk_object (json, len, key, val, vlen) == 1;
-}
-
 static bool
 has_member (const char *line, size_t len, const char *key)
 {
   const char *v;
   size_t vl;
-  return sv_qmp_member (line, len, key, &v, &vl);
+  return sv_json_member (line, len, key, &v, &vl);
 }
 
 enum sv_qmp_kind
 sv_qmp_classify (const char *line)
 {
   size_t len = strlen (line);
-  const char *end = line + len;
-  const char *p = skip_ws (line, end);
-  if (p >= end || *p != '{')
-    return SV_QMP_INVALID;
-  const char *after = skip_value (p, end);
-  if (after == NULL || skip_ws (after, end) != end || walk_object (line, len, NULL, NULL, NULL) < 0)
+  if (!sv_json_is_object (line, len))
     return SV_QMP_INVALID;
   if (has_member (line, len, "return"))
     return SV_QMP_RETURN;
@@ -192,47 +71,22 @@ sv_qmp_get_string (const char *line, const char *const *path, char *out, size_t 
   const char *v = line;
   size_t vl = strlen (line);
   for (; *path; path++)
-    if (!sv_qmp_member (v, vl, *path, &v, &vl))
+    if (!sv_json_member (v, vl, *path, &v, &vl))
       return false;
-  if (vl < 2 || v[0] != '"' || outlen == 0)
-    return false;
-  size_t o = 0;
-  for (size_t i = 1; i + 1 < vl && o + 1 < outlen; i++)
+  struct sv_buf s = { 0 };
+  if (outlen == 0 || !sv_json_string (v, vl, &s))
     {
-      char c = v[i];
-      if (c == '\\' && i + 2 < vl)
-        {
-          c = v[++i];
-          switch (c)
-            {
-            case 'n':
-              c = '\n';
-              break;
-            case 't':
-              c = '\t';
-              break;
-            case 'r':
-              c = '\r';
-              break;
-            case 'b':
-              c = '\b';
-              break;
-            case 'f':
-              c = '\f';
-              break;
-            case 'u':
-              /* Never needed for our messages; keep the output ASCII. */
-              for (int k = 0; k < 4 && i + 2 < vl; k++)
-                i++;
-              c = '?';
-              break;
-            default: /* \" \\ \/ */
-              break;
-            }
-        }
-      out[o++] = c;
+      sv_buf_free (&s);
+      return false;
     }
-  out[o] = '\0';
+  size_t n = s.len < outlen - 1 ? s.len : outlen - 1;
+  /* Truncate between UTF-8 sequences, not inside one. */
+  if (n < s.len)
+    while (n > 0 && ((unsigned char)s.data[n] & 0xc0) == 0x80)
+      n--;
+  memcpy (out, s.data, n);
+  out[n] = '\0';
+  sv_buf_free (&s);
   return true;
 }
 

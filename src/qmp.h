@@ -53,13 +53,9 @@ enum sv_qmp_kind
  * reply. */
 enum sv_qmp_kind sv_qmp_classify (const char *line);
 
-/* Find member key of the JSON object at json[0..len) (top level of that
- * object only).  val and vlen get the raw value text. */
-bool sv_qmp_member (const char *json, size_t len, const char *key, const char **val, size_t *vlen);
-
 /* Follow a path of member names (NULL-terminated) to a string value and
- * copy it unescaped (\" \\ \/ \n \t \r \b \f; \uXXXX becomes '?') into
- * out.  False when absent or not a string. */
+ * copy it decoded (UTF-8, see sv_json_string) into out, truncated between
+ * UTF-8 sequences to fit.  False when absent or not a well-formed string. */
 bool sv_qmp_get_string (const char *line, const char *const *path, char *out, size_t outlen);
 
 #endif
