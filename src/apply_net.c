@@ -316,6 +316,13 @@ open_tap (const struct sv_net_op *op, int *fd_out, sv_error_t *err)
        * EINVAL for any other kind of link: name the real reason. */
       if (e == EINVAL && if_nametoindex (op->ifname) != 0)
         return sv_error_errno (err, SV_EXIT_NET, EEXIST, "TUNSETIFF %s", op->ifname);
+      /* A tap still attached to a process: an earlier QEMU that did not
+       * go away with its container. */
+      if (e == EBUSY)
+        return sv_error_errno (err, SV_EXIT_NET, e,
+                               "TUNSETIFF %s (still held open by another process, an earlier "
+                               "QEMU?)",
+                               op->ifname);
       return sv_error_errno (err, SV_EXIT_NET, e, "TUNSETIFF %s", op->ifname);
     }
   *fd_out = steal_fd (&fd);
@@ -381,6 +388,19 @@ do_op (struct applier *ap, const struct sv_net_op *op, struct undo *u, sv_error_
         if (r < 0)
           return sv_error_nle (err, SV_EXIT_NET, r, "RTM_NEWLINK %s type bridge", op->ifname);
         u->done = true;
+        if (op->alias[0] == '\0')
+          return 0;
+        /* The kernel ignores IFLA_IFALIAS when it creates a link: set it
+         * on the new bridge, before the port loses its address, so the
+         * facts are in the namespace before anything needs them. */
+        cleanup_rtnl_link struct rtnl_link *ch = rtnl_link_alloc ();
+        if (ch == NULL)
+          return sv_error_nle (err, SV_EXIT_NET, NLE_NOMEM, "alias of %s", op->ifname);
+        rtnl_link_set_ifalias (ch, op->alias);
+        if (get_link (ap, op->ifname, &orig, err) < 0)
+          return -1;
+        if ((r = rtnl_link_change (ap->sk, orig, ch, 0)) < 0)
+          return sv_error_nle (err, SV_EXIT_NET, r, "setting the alias of %s", op->ifname);
         return 0;
       }
     case SV_OP_TAP_ADD:
@@ -598,7 +618,10 @@ rollback (struct applier *ap, sv_error_t *first)
     {
       const struct sv_iface *ifc = &ap->host->net.ifaces[i];
       cleanup_error sv_error_t e = NULL;
-      if (iface_touched (ap, ifc->name) && restore_routes (ap, ifc, &e) < 0 && ret == 0)
+      /* A resumed interface had no address or routes when this run began:
+       * nothing to put back. */
+      if (!ifc->resumed && iface_touched (ap, ifc->name) && restore_routes (ap, ifc, &e) < 0
+          && ret == 0)
         {
           *first = steal_pointer (&e);
           ret = -1;

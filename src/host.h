@@ -39,6 +39,13 @@ struct sv_iface
   uint32_t gateway; /* default gateway via this iface, 0 = none */
   size_t n_routes;  /* every IPv4 route of the main table through this iface, */
   struct sv_route routes[SV_MAX_ROUTES]; /* default included (for restore) */
+  /* An earlier startvm in this network namespace (a Kubernetes container
+   * restart) already handed this interface off: it is a port of `bridge`,
+   * and the facts above come from the bridge's alias (resume.h). */
+  bool resumed;
+  char bridge[IFNAMSIZ];
+  uint32_t bridge_addr; /* resumed: the bridge's IPv4 address now, 0 = none */
+  uint8_t bridge_prefix;
 };
 
 struct sv_net_state

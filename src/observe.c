@@ -26,6 +26,7 @@
 #include "nl_cleanup.h"
 #include "observe_internal.h"
 #include "resolv.h"
+#include "resume.h"
 #include "util.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
@@ -245,6 +246,60 @@ record_routes (struct nl_cache *routes, struct sv_iface *ifc, sv_error_t *err)
   return 0;
 }
 
+/* Bridges an earlier startvm left in this network namespace (a container
+ * restart in a Kubernetes pod keeps the namespace): each one's port is
+ * handed off again with the facts from the bridge's alias, since its
+ * address and routes are gone from the port. */
+static int
+resume_handoffs (struct nl_cache *links, struct nl_cache *addrs, const struct sv_vm_config *cfg,
+                 const struct want *w, struct sv_net_state *out, sv_error_t *err)
+{
+  for (struct nl_object *o = nl_cache_get_first (links); o; o = nl_cache_get_next (o))
+    {
+      struct rtnl_link *br = (struct rtnl_link *)o;
+      const char *brname = rtnl_link_get_name (br);
+      if (brname == NULL || !sv_resume_is_ours (rtnl_link_get_ifalias (br)))
+        continue;
+      struct sv_iface ifc;
+      if (sv_resume_decode (rtnl_link_get_ifalias (br), &ifc, err) < 0)
+        return sv_error_wrap (err, "%s", brname);
+      if (!name_listed (cfg, ifc.name))
+        continue;
+      cleanup_rtnl_link struct rtnl_link *port = rtnl_link_get_by_name (links, ifc.name);
+      if (port == NULL || rtnl_link_get_master (port) != rtnl_link_get_ifindex (br))
+        return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0,
+                              "%s holds an earlier startvm's handoff of %s, but %s is %s: "
+                              "delete %s (ip link del %s) to start over, or recreate the pod",
+                              brname, ifc.name, ifc.name, port ? "not its port" : "gone", brname,
+                              brname);
+      if (w->by_prefix && (ifc.addr & sv_ip4_netmask (w->len)) != w->net)
+        continue;
+      if (out->n_ifaces == SV_MAX_IFACES)
+        return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0,
+                              "more than %d interfaces to hand off; name them in "
+                              "network.interfaces",
+                              SV_MAX_IFACES);
+      ifc.ifindex = rtnl_link_get_ifindex (port);
+      ifc.resumed = true;
+      snprintf (ifc.bridge, sizeof ifc.bridge, "%s", brname);
+      struct want any = { 0 };
+      if (!pick_addr (addrs, rtnl_link_get_ifindex (br), &any, &ifc.bridge_addr,
+                      &ifc.bridge_prefix))
+        ifc.bridge_addr = 0, ifc.bridge_prefix = 0;
+      out->ifaces[out->n_ifaces++] = ifc;
+    }
+  return 0;
+}
+
+static bool
+is_resumed (const struct sv_net_state *net, const char *name)
+{
+  for (size_t i = 0; i < net->n_ifaces; i++)
+    if (net->ifaces[i].resumed && strcmp (net->ifaces[i].name, name) == 0)
+      return true;
+  return false;
+}
+
 /* One dump of links, addresses and routes into out->ifaces.  *found says
  * whether anything to hand off was seen (with IP_PREFIX: a match). */
 static int
@@ -275,11 +330,17 @@ dump_network (struct nl_sock *sk, const struct sv_vm_config *cfg, const struct w
     }
 
   out->n_ifaces = 0;
+  if (resume_handoffs (links, addrs, cfg, w, out, err) < 0)
+    return -1;
   for (struct nl_object *o = nl_cache_get_first (links); o; o = nl_cache_get_next (o))
     {
       struct rtnl_link *l = (struct rtnl_link *)o;
       const char *name = rtnl_link_get_name (l);
       if (name == NULL || (rtnl_link_get_flags (l) & IFF_LOOPBACK) || !name_listed (cfg, name))
+        continue;
+      /* A startvm bridge's address is the DHCP server's, not the
+       * container's; its port was handed off above. */
+      if (sv_resume_is_ours (rtnl_link_get_ifalias (l)) || is_resumed (out, name))
         continue;
       uint32_t addr;
       uint8_t prefix;

@@ -23,7 +23,7 @@ enum sv_net_op_kind
   SV_OP_LINK_DOWN,    /* ifname */
   SV_OP_LINK_SET_MAC, /* ifname, mac */
   SV_OP_ADDR_DEL,     /* ifname, addr/prefix */
-  SV_OP_BRIDGE_ADD,   /* ifname (brN), mtu */
+  SV_OP_BRIDGE_ADD,   /* ifname (brN), mtu, alias (the facts a restart resumes from) */
   SV_OP_TAP_ADD,      /* ifname (tapN), mtu; fd goes to QEMU as SV_TAP_FD_BASE+index */
   SV_OP_SET_MASTER,   /* ifname, master */
   SV_OP_LINK_SET_MTU, /* ifname, mtu */
@@ -40,7 +40,8 @@ struct sv_net_op
   uint32_t addr;
   uint8_t prefix;
   unsigned mtu;
-  int index; /* interface index N in the plan (eth N -> brN, tapN) */
+  int index;       /* interface index N in the plan (eth N -> brN, tapN) */
+  char alias[256]; /* BRIDGE_ADD: IFLA_IFALIAS, resume.h */
 };
 
 enum sv_disk_op_kind

@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "plan.h"
 #include "plan_internal.h"
+#include "resume.h"
 
 #define OPS_PER_IFACE 11
 #define DEFAULT_MTU 1500
@@ -142,6 +143,8 @@ sv_net_op_format (const struct sv_net_op *op, struct sv_buf *b)
       break;
     case SV_OP_BRIDGE_ADD:
       sv_buf_addf (b, "link add %s type bridge mtu %u", op->ifname, op->mtu);
+      if (op->alias[0])
+        sv_buf_addf (b, " alias '%s'", op->alias);
       break;
     case SV_OP_TAP_ADD:
       sv_buf_addf (b, "tuntap add %s mtu %u", op->ifname, op->mtu);
@@ -302,7 +305,7 @@ classless_routes (const struct sv_iface *ifc, bool gw_on_subnet, struct sv_buf *
 }
 
 static void
-build_dnsmasq_conf (const struct sv_host *host, const uint32_t *bridge, const uint8_t *bprefix,
+build_dnsmasq_conf (const struct sv_host *host, char (*brname)[IFNAMSIZ], const uint8_t *bprefix,
                     struct sv_plan *p, struct sv_buf *c)
 {
   const struct sv_net_state *net = &host->net;
@@ -320,7 +323,7 @@ build_dnsmasq_conf (const struct sv_host *host, const uint32_t *bridge, const ui
                  "pid-file\n"
                  "bind-interfaces\n");
   for (size_t i = 0; i < net->n_ifaces; i++)
-    sv_buf_addf (c, "interface=br%zu\n", i);
+    sv_buf_addf (c, "interface=%s\n", brname[i]);
   sv_buf_add (c, "dhcp-authoritative\n"
                  "# Answer only the VM's MAC, never other hosts on the container network.\n"
                  "dhcp-ignore=tag:!known\n");
@@ -333,8 +336,9 @@ build_dnsmasq_conf (const struct sv_host *host, const uint32_t *bridge, const ui
       bool gw_on_subnet = ifc->gateway != 0 && ifc->gateway != ifc->addr
                           && same_net (ifc->gateway, ifc->addr, pre);
 
-      sv_buf_addf (c, "\n# %s -> br%zu: the VM gets %s/%u\n", ifc->name, i,
-                   sv_ip4_format (ifc->addr, a), pre);
+      sv_buf_addf (c, "\n# %s -> %s: the VM gets %s/%u%s\n", ifc->name, brname[i],
+                   sv_ip4_format (ifc->addr, a), pre,
+                   ifc->resumed ? " (resumed from the bridge's alias)" : "");
       /* The range's netmask is the bridge's, so dnsmasq matches br<i> to
        * it (see sv_plan_bridge_addr); the VM's real netmask goes out as
        * option 1 below. */
@@ -460,10 +464,16 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
 
   uint32_t bridge[SV_MAX_IFACES];
   uint8_t bprefix[SV_MAX_IFACES];
+  char brname[SV_MAX_IFACES][IFNAMSIZ];
   for (size_t i = 0; i < n; i++)
     {
       const struct sv_iface *ifc = &net->ifaces[i];
       char a[SV_IP4_STRLEN];
+      /* A resumed interface keeps the bridge it is a port of. */
+      if (ifc->resumed && ifc->bridge[0])
+        snprintf (brname[i], sizeof brname[i], "%s", ifc->bridge);
+      else
+        snprintf (brname[i], sizeof brname[i], "br%zu", i);
       if (ifc->prefix < 1 || ifc->prefix > 32)
         return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
                               "%s: address %s has prefix length %u, expected 1 to 32", ifc->name,
@@ -473,6 +483,13 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
                               "%s: no IPv4 address to hand to the VM", ifc->name);
       bridge[i] = sv_plan_bridge_addr (ifc->addr, ifc->prefix, ifc->gateway, &bprefix[i]);
     }
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < i; j++)
+      if (strcmp (brname[i], brname[j]) == 0)
+        return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0,
+                              "%s and %s would both use bridge %s (an earlier handoff left "
+                              "it): delete it (ip link del %s) or restart the pod",
+                              net->ifaces[j].name, net->ifaces[i].name, brname[i], brname[i]);
 
   const char *model
       = cfg->network.model && cfg->network.model[0] ? cfg->network.model : "virtio-net-pci";
@@ -484,23 +501,37 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
     {
       const struct sv_iface *ifc = &net->ifaces[i];
       unsigned mtu = ifc->mtu ? ifc->mtu : DEFAULT_MTU;
-      char br[IFNAMSIZ], tap[IFNAMSIZ], mac[SV_MAC_STRLEN];
-      snprintf (br, sizeof br, "br%zu", i);
+      char tap[IFNAMSIZ], mac[SV_MAC_STRLEN];
+      const char *br = brname[i];
       snprintf (tap, sizeof tap, "tap%zu", i);
       struct sv_net_op *op;
 
-      /* Down first: the MAC of a running link cannot always change, and
-       * the container stops answering on the old identity at once. */
-      new_op (out, SV_OP_LINK_DOWN, ifc->name, i);
-      op = new_op (out, SV_OP_LINK_SET_MAC, ifc->name, i);
-      sv_plan_derive_mac (ifc->mac, op->mac);
-      op = new_op (out, SV_OP_ADDR_DEL, ifc->name, i);
-      op->addr = ifc->addr;
-      op->prefix = ifc->prefix;
-      op = new_op (out, SV_OP_BRIDGE_ADD, br, i);
-      op->mtu = mtu;
-      op = new_op (out, SV_OP_SET_MASTER, ifc->name, i);
-      snprintf (op->master, sizeof op->master, "%s", br);
+      /* A resumed interface already has its derived MAC, no address and
+       * its bridge: only the tap (gone with the earlier QEMU) is new. */
+      if (!ifc->resumed)
+        {
+          /* Down first: the MAC of a running link cannot always change,
+           * and the container stops answering on the old identity at once. */
+          new_op (out, SV_OP_LINK_DOWN, ifc->name, i);
+          op = new_op (out, SV_OP_LINK_SET_MAC, ifc->name, i);
+          sv_plan_derive_mac (ifc->mac, op->mac);
+          op = new_op (out, SV_OP_ADDR_DEL, ifc->name, i);
+          op->addr = ifc->addr;
+          op->prefix = ifc->prefix;
+          op = new_op (out, SV_OP_BRIDGE_ADD, br, i);
+          op->mtu = mtu;
+          /* The only storage that survives a container restart in a pod is
+           * the network namespace itself. */
+          size_t dropped = sv_resume_encode (ifc, op->alias);
+          if (dropped)
+            sv_plan_add_warning (out,
+                                 "%s: %zu route(s) do not fit in %s's alias (255 bytes): a "
+                                 "container restart in the same network namespace would not "
+                                 "offer them to the VM",
+                                 ifc->name, dropped, br);
+          op = new_op (out, SV_OP_SET_MASTER, ifc->name, i);
+          snprintf (op->master, sizeof op->master, "%s", br);
+        }
       op = new_op (out, SV_OP_TAP_ADD, tap, i);
       op->mtu = mtu;
       op = new_op (out, SV_OP_SET_MASTER, tap, i);
@@ -508,7 +539,8 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
       new_op (out, SV_OP_LINK_UP, ifc->name, i);
       new_op (out, SV_OP_LINK_UP, tap, i);
       new_op (out, SV_OP_LINK_UP, br, i);
-      if (dhcp)
+      if (dhcp
+          && !(ifc->resumed && ifc->bridge_addr == bridge[i] && ifc->bridge_prefix == bprefix[i]))
         {
           op = new_op (out, SV_OP_ADDR_ADD, br, i);
           op->addr = bridge[i];
@@ -533,7 +565,7 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
     return 0;
 
   struct sv_buf conf = { 0 };
-  build_dnsmasq_conf (host, bridge, bprefix, out, &conf);
+  build_dnsmasq_conf (host, brname, bprefix, out, &conf);
   out->dnsmasq_conf = sv_buf_steal (&conf);
   struct sv_buf path = { 0 };
   sv_buf_addf (&path, "%s/dnsmasq.conf", out->run_dir);

@@ -161,6 +161,13 @@ text_observed (const struct sv_host *host, struct sv_buf *b)
       else
         sv_buf_add (b, ", no gateway");
       sv_buf_addf (b, ", mtu %u\n", ifc->mtu);
+      if (ifc->resumed)
+        {
+          sv_buf_add (b, "    resumed: already a port of ");
+          add_visible (b, ifc->bridge);
+          sv_buf_add (b, " (an earlier startvm in this network namespace); these facts come "
+                         "from its alias\n");
+        }
       for (size_t r = 0; r < ifc->n_routes && r < SV_MAX_ROUTES; r++)
         {
           sv_buf_add (b, "    route ");
@@ -359,7 +366,15 @@ json_observed (const struct sv_host *host, struct sv_buf *b)
       json_ip (b, ifc->addr);
       sv_buf_addf (b, ",\n        \"prefix\": %u,\n        \"gateway\": ", ifc->prefix);
       json_ip_or_null (b, ifc->gateway);
-      sv_buf_addf (b, ",\n        \"mtu\": %u,\n        \"routes\": [", ifc->mtu);
+      sv_buf_addf (b, ",\n        \"mtu\": %u,\n        ", ifc->mtu);
+      /* Only for a resumed interface: the goldens of fresh handoffs stay. */
+      if (ifc->resumed)
+        {
+          sv_buf_add (b, "\"resumed_from\": ");
+          json_str (b, ifc->bridge);
+          sv_buf_add (b, ",\n        ");
+        }
+      sv_buf_add (b, "\"routes\": [");
       size_t nr = ifc->n_routes < SV_MAX_ROUTES ? ifc->n_routes : SV_MAX_ROUTES;
       for (size_t r = 0; r < nr; r++)
         {
@@ -420,6 +435,9 @@ json_net_op (const struct sv_net_op *op, struct sv_buf *b)
       sv_buf_addf (b, ", \"prefix\": %u", op->prefix);
       break;
     case SV_OP_BRIDGE_ADD:
+      sv_buf_addf (b, ", \"mtu\": %u, \"alias\": ", op->mtu);
+      json_str (b, op->alias);
+      break;
     case SV_OP_TAP_ADD:
     case SV_OP_LINK_SET_MTU:
       sv_buf_addf (b, ", \"mtu\": %u", op->mtu);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "plan.h"
+#include "resume.h"
 #include "test_plan_fixtures.h"
 
 /* ---- helpers ---- */
@@ -527,7 +528,8 @@ test_net_docker_steps (void **state)
     "link set eth0 down",
     "link set eth0 address 02:df:c6:3e:e1:5a",
     "addr del 172.17.0.2/16 dev eth0",
-    "link add br0 type bridge mtu 1500",
+    "link add br0 type bridge mtu 1500 alias 'startvm1 eth0 02:42:ac:11:00:02 172.17.0.2/16 "
+    "mtu=1500 gw=172.17.0.1'",
     "link set eth0 master br0",
     "tuntap add tap0 mtu 1500",
     "link set tap0 master br0",
@@ -816,6 +818,155 @@ test_deterministic (void **state)
   sv_plan_free (&b);
 }
 
+/* ---- a restart in the same network namespace (resume.h) ---- */
+
+static const char *
+bridge_alias (const struct sv_plan *p, size_t index)
+{
+  for (size_t i = 0; i < p->n_net_ops; i++)
+    if (p->net_ops[i].kind == SV_OP_BRIDGE_ADD && p->net_ops[i].index == (int)index)
+      return p->net_ops[i].alias;
+  return NULL;
+}
+
+/* What observe finds after the first plan was applied: each interface is a
+ * port of its bridge, its facts only in the bridge's alias. */
+static void
+resumed_host (const struct sv_host *first, const struct sv_plan *p, struct sv_host *out,
+              bool bridge_has_addr)
+{
+  *out = *first;
+  for (size_t i = 0; i < first->net.n_ifaces; i++)
+    {
+      struct sv_iface *ifc = &out->net.ifaces[i];
+      sv_error_t err = NULL;
+      const char *alias = bridge_alias (p, i);
+      assert_non_null (alias);
+      assert_int_equal (sv_resume_decode (alias, ifc, &err), 0);
+      assert_null (err);
+      ifc->ifindex = first->net.ifaces[i].ifindex;
+      ifc->resumed = true;
+      snprintf (ifc->bridge, sizeof ifc->bridge, "br%zu", i);
+      if (bridge_has_addr)
+        ifc->bridge_addr
+            = sv_plan_bridge_addr (ifc->addr, ifc->prefix, ifc->gateway, &ifc->bridge_prefix);
+    }
+}
+
+/* The resumed plan hands the VM the same network: same QEMU NICs, and the
+ * same dnsmasq.conf but for the comment saying where the facts came from. */
+static void
+expect_same_network (const struct sv_plan *a, const struct sv_plan *b)
+{
+  assert_int_equal (a->qemu_argc, b->qemu_argc);
+  for (size_t i = 0; i < a->qemu_argc; i++)
+    assert_string_equal (a->qemu_argv[i], b->qemu_argv[i]);
+  assert_non_null (b->dnsmasq_conf);
+  struct sv_buf stripped = { 0 };
+  const char *note = " (resumed from the bridge's alias)";
+  for (const char *s = b->dnsmasq_conf; *s;)
+    {
+      const char *hit = strstr (s, note);
+      if (hit == NULL)
+        {
+          sv_buf_add (&stripped, s);
+          break;
+        }
+      sv_buf_addf (&stripped, "%.*s", (int)(hit - s), s);
+      s = hit + strlen (note);
+    }
+  assert_string_equal (a->dnsmasq_conf, stripped.data);
+  sv_buf_free (&stripped);
+}
+
+static void
+test_net_resumed_docker (void **state)
+{
+  struct sv_vm_config cfg = fix_config ();
+  struct sv_host host, again;
+  fix_host_docker (&host, true);
+  struct sv_plan a = build_ok (&cfg, &host, NULL);
+  resumed_host (&host, &a, &again, false);
+  struct sv_plan b = build_ok (&cfg, &again, NULL);
+
+  static const char *want[] = {
+    "tuntap add tap0 mtu 1500", "link set tap0 master br0", "link set eth0 up",
+    "link set tap0 up",         "link set br0 up",          "addr add 172.16.0.2/15 dev br0",
+  };
+  assert_int_equal (b.n_net_ops, sizeof want / sizeof want[0]);
+  for (size_t i = 0; i < b.n_net_ops; i++)
+    {
+      struct sv_buf t = { 0 };
+      sv_net_op_format (&b.net_ops[i], &t);
+      assert_string_equal (t.data, want[i]);
+      sv_buf_free (&t);
+    }
+  assert_int_equal (b.n_taps, 1);
+  expect_same_network (&a, &b);
+  char *text = sv_plan_format_text (&b, &again);
+  assert_non_null (strstr (text, "resumed: already a port of br0"));
+  free (text);
+  char *json = sv_plan_format_json (&b, &again);
+  assert_non_null (strstr (json, "\"resumed_from\": \"br0\""));
+  free (json);
+
+  /* The bridge kept its address: it is not added twice. */
+  struct sv_plan c;
+  resumed_host (&host, &a, &again, true);
+  c = build_ok (&cfg, &again, NULL);
+  assert_int_equal (c.n_net_ops, 5);
+  assert_int_equal (c.net_ops[4].kind, SV_OP_LINK_UP);
+  expect_same_network (&a, &c);
+  sv_plan_free (&a);
+  sv_plan_free (&b);
+  sv_plan_free (&c);
+}
+
+/* Calico (off-link gateway, option 121) and two networks: the routes the
+ * VM is offered survive the round trip through the aliases. */
+static void
+test_net_resumed_routes (void **state)
+{
+  struct sv_vm_config cfg = fix_config ();
+  struct sv_host host, again;
+  fix_host_calico (&host);
+  struct sv_plan a = build_ok (&cfg, &host, NULL);
+  resumed_host (&host, &a, &again, false);
+  struct sv_plan b = build_ok (&cfg, &again, NULL);
+  expect_same_network (&a, &b);
+  sv_plan_free (&a);
+  sv_plan_free (&b);
+
+  fix_host_two (&host);
+  a = build_ok (&cfg, &host, NULL);
+  resumed_host (&host, &a, &again, true);
+  b = build_ok (&cfg, &again, NULL);
+  expect_same_network (&a, &b);
+  for (size_t i = 0; i < b.n_net_ops; i++)
+    assert_true (b.net_ops[i].kind == SV_OP_TAP_ADD || b.net_ops[i].kind == SV_OP_SET_MASTER
+                 || b.net_ops[i].kind == SV_OP_LINK_UP);
+  sv_plan_free (&a);
+  sv_plan_free (&b);
+}
+
+/* A resumed bridge whose name a new handoff would also take: exit 3. */
+static void
+test_net_resumed_bridge_clash (void **state)
+{
+  struct sv_vm_config cfg = fix_config ();
+  struct sv_host host;
+  fix_host_two (&host);
+  host.net.ifaces[1].resumed = true;
+  snprintf (host.net.ifaces[1].bridge, sizeof host.net.ifaces[1].bridge, "br0");
+  struct sv_plan p;
+  sv_error_t err = NULL;
+  assert_true (sv_plan_build (&cfg, &host, NULL, &p, &err) < 0);
+  assert_non_null (err);
+  assert_int_equal (err->exit_class, SV_EXIT_ENV);
+  assert_non_null (strstr (err->msg, "would both use bridge br0"));
+  sv_error_release (&err);
+}
+
 int
 main (void)
 {
@@ -836,6 +987,9 @@ main (void)
     cmocka_unit_test (test_net_no_dhcp_and_none),
     cmocka_unit_test (test_dnsmasq_accepts_conf),
     cmocka_unit_test (test_deterministic),
+    cmocka_unit_test (test_net_resumed_docker),
+    cmocka_unit_test (test_net_resumed_routes),
+    cmocka_unit_test (test_net_resumed_bridge_clash),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

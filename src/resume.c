@@ -1,0 +1,201 @@
+/* resume: encode and decode the handoff facts kept in the bridge's alias
+ * (see resume.h).  Every field is formatted by us on the way in and parsed
+ * strictly on the way out: the alias is writable by anyone with
+ * CAP_NET_ADMIN in the namespace, so a malformed one is an error, never a
+ * guess. */
+#include "resume.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define RT_TABLE_MAIN_ID 254
+#define RTSCOPE_LINK 253
+
+static bool
+is_connected (const struct sv_route *r, const struct sv_iface *ifc)
+{
+  return r->gateway == 0 && r->dst_len == ifc->prefix
+         && r->dst == (ifc->addr & sv_ip4_netmask (ifc->prefix));
+}
+
+/* The routes the plan offers as option 121 besides the default: the same
+ * rule as plan_net.c's is_extra_route (first one per destination). */
+static bool
+is_extra (const struct sv_iface *ifc, size_t r)
+{
+  const struct sv_route *rt = &ifc->routes[r];
+  if (rt->dst_len == 0 || rt->dst_len > 32 || is_connected (rt, ifc)
+      || (rt->table != 0 && rt->table != RT_TABLE_MAIN_ID))
+    return false;
+  uint32_t m = sv_ip4_netmask (rt->dst_len);
+  for (size_t q = 0; q < r; q++)
+    if (ifc->routes[q].dst_len == rt->dst_len && (ifc->routes[q].dst & m) == (rt->dst & m))
+      return false;
+  return true;
+}
+
+size_t
+sv_resume_encode (const struct sv_iface *ifc, char out[SV_RESUME_ALIAS_MAX])
+{
+  char mac[SV_MAC_STRLEN], a[SV_IP4_STRLEN], g[SV_IP4_STRLEN];
+  int n = snprintf (out, SV_RESUME_ALIAS_MAX, "%s %s %s %s/%u mtu=%u", SV_RESUME_MARKER, ifc->name,
+                    sv_mac_format (ifc->mac, mac), sv_ip4_format (ifc->addr, a), ifc->prefix,
+                    ifc->mtu);
+  size_t len = n < 0 ? 0 : (size_t)n;
+  if (ifc->gateway)
+    len += (size_t)snprintf (out + len, SV_RESUME_ALIAS_MAX - len, " gw=%s",
+                             sv_ip4_format (ifc->gateway, g));
+  size_t dropped = 0;
+  size_t nr = ifc->n_routes < SV_MAX_ROUTES ? ifc->n_routes : SV_MAX_ROUTES;
+  for (size_t r = 0; r < nr; r++)
+    {
+      if (!is_extra (ifc, r))
+        continue;
+      const struct sv_route *rt = &ifc->routes[r];
+      char item[64];
+      uint32_t dst = rt->dst & sv_ip4_netmask (rt->dst_len);
+      if (rt->gateway)
+        snprintf (item, sizeof item, " r=%s/%u,%s", sv_ip4_format (dst, a), rt->dst_len,
+                  sv_ip4_format (rt->gateway, g));
+      else
+        snprintf (item, sizeof item, " r=%s/%u", sv_ip4_format (dst, a), rt->dst_len);
+      size_t il = strlen (item);
+      if (len + il >= SV_RESUME_ALIAS_MAX)
+        {
+          dropped++;
+          continue;
+        }
+      memcpy (out + len, item, il + 1);
+      len += il;
+    }
+  return dropped;
+}
+
+bool
+sv_resume_is_ours (const char *alias)
+{
+  return alias && strncmp (alias, "startvm", 7) == 0 && alias[7] >= '0' && alias[7] <= '9';
+}
+
+/* "a.b.c.d/len" with len 0..32 (min..32). */
+static int
+parse_cidr (const char *s, unsigned min, uint32_t *addr, uint8_t *len)
+{
+  const char *slash = strchr (s, '/');
+  char ip[SV_IP4_STRLEN];
+  if (slash == NULL || (size_t)(slash - s) >= sizeof ip)
+    return -1;
+  memcpy (ip, s, (size_t)(slash - s));
+  ip[slash - s] = '\0';
+  long long v;
+  if (sv_ip4_parse (ip, addr) < 0 || slash[1] < '0' || slash[1] > '9'
+      || sv_parse_int (slash + 1, "prefix", min, 32, &v, NULL) < 0)
+    return -1;
+  *len = (uint8_t)v;
+  return 0;
+}
+
+static struct sv_route *
+add_route (struct sv_iface *ifc, uint32_t dst, uint8_t len, uint32_t gw)
+{
+  if (ifc->n_routes == SV_MAX_ROUTES)
+    return NULL;
+  struct sv_route *rt = &ifc->routes[ifc->n_routes++];
+  memset (rt, 0, sizeof *rt);
+  rt->dst = dst & sv_ip4_netmask (len);
+  rt->dst_len = len;
+  rt->gateway = gw;
+  rt->table = RT_TABLE_MAIN_ID;
+  rt->scope = gw ? 0 : RTSCOPE_LINK;
+  return rt;
+}
+
+static int
+decode_fields (char *s, struct sv_iface *ifc, const char **why)
+{
+  char *save = NULL;
+  char *tok[5];
+  for (int i = 0; i < 5; i++)
+    {
+      tok[i] = strtok_r (i ? NULL : s, " ", &save);
+      if (tok[i] == NULL)
+        return *why = "too few fields", -1;
+    }
+  if (strcmp (tok[0], SV_RESUME_MARKER) != 0)
+    return *why = "written by another startvm version", -1;
+  size_t nl = strlen (tok[1]);
+  if (nl == 0 || nl >= IFNAMSIZ || strpbrk (tok[1], "/:") || strcmp (tok[1], ".") == 0
+      || strcmp (tok[1], "..") == 0)
+    return *why = "bad interface name", -1;
+  memcpy (ifc->name, tok[1], nl + 1);
+  if (sv_mac_parse (tok[2], ifc->mac) < 0)
+    return *why = "bad MAC address", -1;
+  if (parse_cidr (tok[3], 1, &ifc->addr, &ifc->prefix) < 0 || ifc->addr == 0)
+    return *why = "bad address", -1;
+  long long mtu;
+  if (strncmp (tok[4], "mtu=", 4) != 0
+      || sv_parse_int (tok[4] + 4, "mtu", 0, 65535, &mtu, NULL) < 0)
+    return *why = "bad mtu", -1;
+  ifc->mtu = (unsigned)mtu;
+  if (ifc->prefix < 32)
+    add_route (ifc, ifc->addr, ifc->prefix, 0);
+
+  bool have_gw = false;
+  for (char *t = strtok_r (NULL, " ", &save); t; t = strtok_r (NULL, " ", &save))
+    {
+      if (strncmp (t, "gw=", 3) == 0 && !have_gw && ifc->n_routes <= 1)
+        {
+          if (sv_ip4_parse (t + 3, &ifc->gateway) < 0 || ifc->gateway == 0)
+            return *why = "bad gateway", -1;
+          have_gw = true;
+        }
+      else if (strncmp (t, "r=", 2) == 0)
+        {
+          char *comma = strchr (t, ',');
+          uint32_t dst, gw = 0;
+          uint8_t len;
+          if (comma)
+            *comma = '\0';
+          if (parse_cidr (t + 2, 1, &dst, &len) < 0
+              || (comma && (sv_ip4_parse (comma + 1, &gw) < 0 || gw == 0)))
+            return *why = "bad route", -1;
+          /* One slot stays free for the default route. */
+          if (ifc->n_routes + 1 >= SV_MAX_ROUTES || add_route (ifc, dst, len, gw) == NULL)
+            return *why = "too many routes", -1;
+        }
+      else
+        return *why = "unknown field", -1;
+    }
+  if (ifc->gateway)
+    add_route (ifc, 0, 0, ifc->gateway);
+  return 0;
+}
+
+int
+sv_resume_decode (const char *alias, struct sv_iface *ifc, sv_error_t *err)
+{
+  memset (ifc, 0, sizeof *ifc);
+  size_t n = alias ? strnlen (alias, SV_RESUME_ALIAS_MAX) : 0;
+  const char *why = "too long";
+  if (n < SV_RESUME_ALIAS_MAX)
+    {
+      char copy[SV_RESUME_ALIAS_MAX];
+      memcpy (copy, alias, n + 1);
+      if (decode_fields (copy, ifc, &why) == 0)
+        return 0;
+    }
+  memset (ifc, 0, sizeof *ifc);
+  /* Shown in the error: printable ASCII only, whatever the alias holds. */
+  char shown[201];
+  size_t k = 0;
+  for (; alias && k < n && k < sizeof shown - 1; k++)
+    shown[k] = alias[k] >= 0x20 && alias[k] < 0x7f ? alias[k] : '?';
+  shown[k] = '\0';
+  return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0,
+                        "bridge alias '%s' from an earlier startvm: %s (this startvm reads '%s "
+                        "...')",
+                        shown, why, SV_RESUME_MARKER);
+}
