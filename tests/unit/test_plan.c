@@ -846,7 +846,7 @@ resumed_host (const struct sv_host *first, const struct sv_plan *p, struct sv_ho
       assert_null (err);
       ifc->ifindex = first->net.ifaces[i].ifindex;
       ifc->resumed = true;
-      snprintf (ifc->bridge, sizeof ifc->bridge, "br%zu", i);
+      snprintf (ifc->bridge, sizeof ifc->bridge, "br%u", (unsigned)(uint8_t)i);
       if (bridge_has_addr)
         ifc->bridge_addr
             = sv_plan_bridge_addr (ifc->addr, ifc->prefix, ifc->gateway, &ifc->bridge_prefix);
