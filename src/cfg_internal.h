@@ -1,5 +1,6 @@
-/* Shared between the cfg_*.c files only: the parsed schema (cfg_schema.c
- * turns the embedded schemas/vm.schema into these structs once) and small
+/* Shared between the cfg_*.c files only: the schema as C structs (at build
+ * time tools/schema2c.c loads schemas/vm.schema through cfg_schema.c and
+ * writes them out as a constant table, vm_schema_table.c) and small
  * helpers for messages and nodes. */
 #ifndef SV_CFG_INTERNAL_H
 #define SV_CFG_INTERNAL_H
@@ -56,13 +57,13 @@ struct sv_field
   uint64_t umin, umax;
   bool has_min, has_max;
   bool required;
-  const char **values; /* enum */
+  const char *const *values; /* enum */
   size_t n_values;
-  struct sv_env_var *env;
+  const struct sv_env_var *env;
   size_t n_env;
   const struct sv_field *parent;
-  int bind;                /* index into cfg_schema.c's table of struct sv_vm_config members */
-  struct sv_field *fields; /* map, maps */
+  int bind; /* index into cfg_schema.c's table of struct sv_vm_config members */
+  const struct sv_field *fields; /* map, maps */
   size_t n_fields;
 };
 
@@ -71,13 +72,19 @@ struct sv_schema
   const char *title, *intro, *formats, *env_doc, *disks_env_doc;
   struct sv_field root; /* type MAP */
   /* Every env variable in schema order (pointers into the fields). */
-  const struct sv_env_var **env;
+  const struct sv_env_var *const *env;
   size_t n_env;
 };
 
-/* The parsed embedded schema, built once per process.  NULL with *err set
- * when the embedded text is broken (a build problem, exit class 1). */
+/* The schema.  At run time the generated constant table (never NULL, err
+ * untouched).  Built with SV_SCHEMA_LOADER (only tools/schema2c.c): the
+ * embedded schemas/vm.schema parsed with libconfig once per process, NULL
+ * with *err set when the text is broken or does not match struct
+ * sv_vm_config. */
 const struct sv_schema *sv_schema_get (sv_error_t *err);
+
+/* Generated from schemas/vm.schema by tools/schema2c.c. */
+extern const struct sv_schema sv_schema_table;
 
 const struct sv_field *sv_field_child (const struct sv_field *map, const char *key);
 const char *sv_ftype_name (enum sv_ftype t);

@@ -1,12 +1,13 @@
-/* The embedded schemas/vm.schema (libconfig) -> field tree, parsed once per
- * process; validation of the node tree against it (types, ranges, unknown
+/* The schema: at run time the constant field tree that tools/schema2c.c
+ * generated from schemas/vm.schema at build time (so no start pays for
+ * parsing it); with SV_SCHEMA_LOADER (only in that generator) the loader
+ * that parses the embedded libconfig text and checks it against struct
+ * sv_vm_config.  Validation of the node tree against it (types, ranges, unknown
  * keys with a "did you mean"), defaults filled into the tree, and the
  * conversion into struct sv_vm_config through a table of members. */
 #include <ctype.h>
 #include <inttypes.h>
-#include <libconfig.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,7 +20,12 @@
 #include "cleanup.h"
 #include "util.h"
 
+#ifdef SV_SCHEMA_LOADER
+#include <libconfig.h>
+#include <pthread.h>
+
 extern const char sv_vm_schema_text[];
+#endif
 
 /* ---- where each schema field lands in struct sv_vm_config ---- */
 
@@ -92,6 +98,7 @@ static const struct binding bindings[] = {
 };
 #define N_BINDINGS (sizeof bindings / sizeof bindings[0])
 
+#ifdef SV_SCHEMA_LOADER
 /* Which schema types each C representation can hold. */
 static bool
 binding_fits (enum ctype ct, enum sv_ftype t)
@@ -121,6 +128,7 @@ binding_fits (enum ctype ct, enum sv_ftype t)
     }
   return false;
 }
+#endif
 
 /* ---- small shared helpers ---- */
 
@@ -479,8 +487,9 @@ out:
   return ret;
 }
 
-/* ---- loading the schema ---- */
+/* ---- loading the schema (build time only: tools/schema2c.c) ---- */
 
+#ifdef SV_SCHEMA_LOADER
 struct schema_store
 {
   config_t cfg;
@@ -488,6 +497,7 @@ struct schema_store
   struct sv_buf err;
   char **paths; /* owned path strings */
   size_t n_paths;
+  const struct sv_env_var **env; /* s.env */
 };
 
 static struct schema_store *store;
@@ -518,15 +528,15 @@ member_string (config_setting_t *s, const char *name)
 }
 
 static void
-free_fields (struct sv_field *fields, size_t n)
+free_fields (const struct sv_field *fields, size_t n)
 {
   for (size_t i = 0; i < n; i++)
     {
-      free (fields[i].values);
-      free (fields[i].env);
+      free ((void *)fields[i].values);
+      free ((void *)fields[i].env);
       free_fields (fields[i].fields, fields[i].n_fields);
     }
-  free (fields);
+  free ((void *)fields);
 }
 
 static int load_fields (struct schema_store *st, config_setting_t *group, struct sv_field *parent);
@@ -536,19 +546,21 @@ load_env (struct schema_store *st, config_setting_t *env, struct sv_field *f)
 {
   if (config_setting_type (env) == CONFIG_TYPE_STRING)
     {
-      f->env = sv_xcalloc (1, sizeof *f->env);
-      f->env[0] = (struct sv_env_var){ .name = config_setting_get_string (env), .field = f };
+      struct sv_env_var *v = sv_xcalloc (1, sizeof *v);
+      *v = (struct sv_env_var){ .name = config_setting_get_string (env), .field = f };
+      f->env = v;
       f->n_env = 1;
       return 0;
     }
   if (!config_setting_is_list (env))
     return schema_fail (&st->err, f->path, "env must be a name or a list of groups");
   f->n_env = (size_t)config_setting_length (env);
-  f->env = sv_xcalloc (f->n_env, sizeof *f->env);
+  struct sv_env_var *vars = sv_xcalloc (f->n_env ? f->n_env : 1, sizeof *vars);
+  f->env = vars;
   for (size_t i = 0; i < f->n_env; i++)
     {
       config_setting_t *e = config_setting_get_elem (env, (unsigned)i);
-      struct sv_env_var *v = &f->env[i];
+      struct sv_env_var *v = &vars[i];
       int flag = 0;
       v->field = f;
       v->name = config_setting_is_group (e) ? member_string (e, "name") : NULL;
@@ -658,9 +670,10 @@ load_field (struct schema_store *st, config_setting_t *s, struct sv_field *f,
   if (values)
     {
       f->n_values = (size_t)config_setting_length (values);
-      f->values = sv_xcalloc (f->n_values, sizeof *f->values);
+      const char **vals = sv_xcalloc (f->n_values ? f->n_values : 1, sizeof *vals);
+      f->values = vals;
       for (size_t i = 0; i < f->n_values; i++)
-        if ((f->values[i] = config_setting_get_string_elem (values, (int)i)) == NULL)
+        if ((vals[i] = config_setting_get_string_elem (values, (int)i)) == NULL)
           return schema_fail (&st->err, f->path, "values must be strings");
       if (f->n_values == 0)
         return schema_fail (&st->err, f->path, "an enum needs values");
@@ -735,24 +748,25 @@ load_fields (struct schema_store *st, config_setting_t *group, struct sv_field *
   if (!config_setting_is_group (group))
     return schema_fail (&st->err, parent->path, "fields must be a group");
   parent->n_fields = (size_t)config_setting_length (group);
-  parent->fields = sv_xcalloc (parent->n_fields ? parent->n_fields : 1, sizeof *parent->fields);
+  struct sv_field *fields = sv_xcalloc (parent->n_fields ? parent->n_fields : 1, sizeof *fields);
+  parent->fields = fields;
   for (size_t i = 0; i < parent->n_fields; i++)
-    if (load_field (st, config_setting_get_elem (group, (unsigned)i), &parent->fields[i], parent)
-        < 0)
+    if (load_field (st, config_setting_get_elem (group, (unsigned)i), &fields[i], parent) < 0)
       return -1;
   return 0;
 }
 
 static void
-collect_env (struct sv_schema *s, const struct sv_field *f)
+collect_env (struct schema_store *st, const struct sv_field *f)
 {
   for (size_t i = 0; i < f->n_env; i++)
     {
-      s->env = sv_xrealloc (s->env, (s->n_env + 1) * sizeof *s->env);
-      s->env[s->n_env++] = &f->env[i];
+      st->env = sv_xrealloc (st->env, (st->s.n_env + 1) * sizeof *st->env);
+      st->env[st->s.n_env++] = &f->env[i];
     }
+  st->s.env = st->env;
   for (size_t i = 0; i < f->n_fields; i++)
-    collect_env (s, &f->fields[i]);
+    collect_env (st, &f->fields[i]);
 }
 
 static void
@@ -761,7 +775,7 @@ store_free (struct schema_store *st)
   if (st == NULL)
     return;
   free_fields (st->s.root.fields, st->s.root.n_fields);
-  free (st->s.env);
+  free (st->env);
   for (size_t i = 0; i < st->n_paths; i++)
     free (st->paths[i]);
   free (st->paths);
@@ -825,7 +839,7 @@ store_load (void)
           return;
         }
     }
-  collect_env (s, &s->root);
+  collect_env (st, &s->root);
   for (size_t i = 0; i < s->n_env; i++)
     for (size_t j = 0; j < i; j++)
       if (strcmp (s->env[i]->name, s->env[j]->name) == 0)
@@ -854,6 +868,13 @@ sv_schema_get (sv_error_t *err)
     }
   return &store->s;
 }
+#else
+const struct sv_schema *
+sv_schema_get (sv_error_t *err)
+{
+  return &sv_schema_table;
+}
+#endif
 
 /* ---- validation ---- */
 
