@@ -76,7 +76,7 @@ podman_images() {
   # not the build directories).
   ctx=$_sv_podman_ctx/startvm
   mkdir -p "$ctx"
-  (cd "$SV_SOURCE_DIR" && git ls-files -co --exclude-standard -- CMakeLists.txt cmake schemas src tests |
+  (cd "$SV_SOURCE_DIR" && git ls-files -co --exclude-standard -- CMakeLists.txt cmake schemas src tools tests |
     tar -cf - -T -) | tar -xf - -C "$ctx" || fail "staging the build context failed"
   SV_PODMAN_STARTVM=localhost/startvm:test
   _sv_podman_build "$SV_PODMAN_STARTVM" "$SV_SOURCE_DIR/images/base/Dockerfile" "$ctx" \
