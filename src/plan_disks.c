@@ -131,6 +131,23 @@ add_op (struct sv_plan *out, enum sv_disk_op_kind kind, const char *file)
   return op;
 }
 
+/* `qemu-img create|resize -f FORMAT FILE SIZE`: an empty disk, or a grown one. */
+static void
+add_sized_op (struct sv_plan *out, enum sv_disk_op_kind kind, const char *format, const char *file,
+              uint64_t size)
+{
+  struct sv_disk_op *op = add_op (out, kind, file);
+  struct sv_strv a = { 0 };
+  cleanup_free char *path = plain_path (file);
+  sv_strv_add (&a, "qemu-img");
+  sv_strv_add (&a, kind == SV_DISK_GROW ? "resize" : "create");
+  sv_strv_add (&a, "-f");
+  sv_strv_add (&a, format);
+  sv_strv_add (&a, path);
+  sv_strv_addf (&a, "%" PRIu64, size);
+  op->argv = a.v;
+}
+
 static char *
 sidecar_text (const char *base, const struct sv_base_fingerprint *fp)
 {
@@ -232,18 +249,7 @@ plan_one (const struct disk_spec *d, struct sv_plan *out, struct sv_strv *warnin
                                   d->file, want, have, have);
         }
       if (d->size && st->virtual_size < d->size)
-        {
-          struct sv_disk_op *op = add_op (out, SV_DISK_GROW, d->file);
-          struct sv_strv a = { 0 };
-          cleanup_free char *path = plain_path (d->file);
-          sv_strv_add (&a, "qemu-img");
-          sv_strv_add (&a, "resize");
-          sv_strv_add (&a, "-f");
-          sv_strv_add (&a, *format);
-          sv_strv_add (&a, path);
-          sv_strv_addf (&a, "%" PRIu64, d->size);
-          op->argv = a.v;
-        }
+        add_sized_op (out, SV_DISK_GROW, *format, d->file, d->size);
       return 0;
     }
 
@@ -298,16 +304,7 @@ plan_one (const struct disk_spec *d, struct sv_plan *out, struct sv_strv *warnin
   if (d->size)
     {
       *format = format_is_auto (d->format) ? format_from_name (d->file) : d->format;
-      struct sv_disk_op *op = add_op (out, SV_DISK_CREATE_EMPTY, d->file);
-      struct sv_strv a = { 0 };
-      cleanup_free char *path = plain_path (d->file);
-      sv_strv_add (&a, "qemu-img");
-      sv_strv_add (&a, "create");
-      sv_strv_add (&a, "-f");
-      sv_strv_add (&a, *format);
-      sv_strv_add (&a, path);
-      sv_strv_addf (&a, "%" PRIu64, d->size);
-      op->argv = a.v;
+      add_sized_op (out, SV_DISK_CREATE_EMPTY, *format, d->file, d->size);
       return 0;
     }
   return env_error (err,

@@ -250,8 +250,8 @@ add_route_entry (struct sv_buf *b, uint32_t dst, unsigned len, uint32_t gw)
 
 /* The container routes besides the default and the VM's own subnet: the
  * ones a router option cannot express. */
-static bool
-is_extra_route (const struct sv_iface *ifc, size_t r)
+bool
+sv_plan_is_extra_route (const struct sv_iface *ifc, size_t r)
 {
   const struct sv_route *rt = &ifc->routes[r];
   if (rt->dst_len == 0 || rt->dst_len > 32 || is_connected_route (rt, ifc)
@@ -278,7 +278,7 @@ classless_routes (const struct sv_iface *ifc, bool gw_on_subnet, struct sv_buf *
   bool off_subnet_gw = ifc->gateway != 0 && !gw_on_subnet;
   bool extra = false, gw_reachable = false;
   for (size_t r = 0; r < n; r++)
-    if (is_extra_route (ifc, r))
+    if (sv_plan_is_extra_route (ifc, r))
       {
         extra = true;
         if (ifc->routes[r].gateway == 0
@@ -293,11 +293,11 @@ classless_routes (const struct sv_iface *ifc, bool gw_on_subnet, struct sv_buf *
   if (off_subnet_gw && !gw_reachable)
     add_route_entry (out, ifc->gateway, 32, 0);
   for (size_t r = 0; r < n; r++)
-    if (is_extra_route (ifc, r) && ifc->routes[r].gateway == 0)
+    if (sv_plan_is_extra_route (ifc, r) && ifc->routes[r].gateway == 0)
       add_route_entry (out, ifc->routes[r].dst & sv_ip4_netmask (ifc->routes[r].dst_len),
                        ifc->routes[r].dst_len, 0);
   for (size_t r = 0; r < n; r++)
-    if (is_extra_route (ifc, r) && ifc->routes[r].gateway != 0)
+    if (sv_plan_is_extra_route (ifc, r) && ifc->routes[r].gateway != 0)
       add_route_entry (out, ifc->routes[r].dst & sv_ip4_netmask (ifc->routes[r].dst_len),
                        ifc->routes[r].dst_len, ifc->routes[r].gateway);
   if (ifc->gateway != 0)

@@ -9,33 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plan_internal.h"
 #include "util.h"
 
 #define RT_TABLE_MAIN_ID 254
 #define RTSCOPE_LINK 253
-
-static bool
-is_connected (const struct sv_route *r, const struct sv_iface *ifc)
-{
-  return r->gateway == 0 && r->dst_len == ifc->prefix
-         && r->dst == (ifc->addr & sv_ip4_netmask (ifc->prefix));
-}
-
-/* The routes the plan offers as option 121 besides the default: the same
- * rule as plan_net.c's is_extra_route (first one per destination). */
-static bool
-is_extra (const struct sv_iface *ifc, size_t r)
-{
-  const struct sv_route *rt = &ifc->routes[r];
-  if (rt->dst_len == 0 || rt->dst_len > 32 || is_connected (rt, ifc)
-      || (rt->table != 0 && rt->table != RT_TABLE_MAIN_ID))
-    return false;
-  uint32_t m = sv_ip4_netmask (rt->dst_len);
-  for (size_t q = 0; q < r; q++)
-    if (ifc->routes[q].dst_len == rt->dst_len && (ifc->routes[q].dst & m) == (rt->dst & m))
-      return false;
-  return true;
-}
 
 size_t
 sv_resume_encode (const struct sv_iface *ifc, char out[SV_RESUME_ALIAS_MAX])
@@ -52,7 +30,7 @@ sv_resume_encode (const struct sv_iface *ifc, char out[SV_RESUME_ALIAS_MAX])
   size_t nr = ifc->n_routes < SV_MAX_ROUTES ? ifc->n_routes : SV_MAX_ROUTES;
   for (size_t r = 0; r < nr; r++)
     {
-      if (!is_extra (ifc, r))
+      if (!sv_plan_is_extra_route (ifc, r))
         continue;
       const struct sv_route *rt = &ifc->routes[r];
       char item[64];
