@@ -335,6 +335,21 @@ write_cache (const char *cache)
   return "on";
 }
 
+/* The options both nodes of a disk share, the closing brace, and the
+ * -blockdev argument itself. */
+static void
+finish_blockdev (struct sv_strv *argv, struct sv_buf *b, bool ro, const char *cache)
+{
+  sv_buf_addf (b, ",\"read-only\":%s", ro ? "true" : "false");
+  add_cache_json (b, cache);
+  if (!ro)
+    sv_buf_add (b, ",\"discard\":\"unmap\"");
+  sv_buf_add (b, "}");
+  sv_strv_add (argv, "-blockdev");
+  sv_strv_add (argv, b->data);
+  sv_buf_free (b);
+}
+
 static void
 add_blockdevs (struct sv_strv *argv, size_t i, const struct disk_spec *d, const char *format)
 {
@@ -342,26 +357,12 @@ add_blockdevs (struct sv_strv *argv, size_t i, const struct disk_spec *d, const 
   struct sv_buf b = { 0 };
   sv_buf_addf (&b, "{\"driver\":\"file\",\"node-name\":\"disk%zu-file\",\"filename\":", i);
   sv_buf_add_json_string (&b, d->file);
-  sv_buf_addf (&b, ",\"read-only\":%s", ro ? "true" : "false");
-  add_cache_json (&b, d->cache);
-  if (!ro)
-    sv_buf_add (&b, ",\"discard\":\"unmap\"");
-  sv_buf_add (&b, "}");
-  sv_strv_add (argv, "-blockdev");
-  sv_strv_add (argv, b.data);
-  sv_buf_free (&b);
+  finish_blockdev (argv, &b, ro, d->cache);
 
   sv_buf_add (&b, "{\"driver\":");
   sv_buf_add_json_string (&b, format);
   sv_buf_addf (&b, ",\"node-name\":\"disk%zu\",\"file\":\"disk%zu-file\"", i, i);
-  sv_buf_addf (&b, ",\"read-only\":%s", ro ? "true" : "false");
-  add_cache_json (&b, d->cache);
-  if (!ro)
-    sv_buf_add (&b, ",\"discard\":\"unmap\"");
-  sv_buf_add (&b, "}");
-  sv_strv_add (argv, "-blockdev");
-  sv_strv_add (argv, b.data);
-  sv_buf_free (&b);
+  finish_blockdev (argv, &b, ro, d->cache);
 }
 
 /* Appends the -device for node `node` on `bus`, adding the controller the
