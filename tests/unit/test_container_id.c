@@ -39,12 +39,14 @@ load (const char *name)
   return text;
 }
 
+/* Runs one parser over a recorded sample: want is the id it must find,
+ * or NULL when the sample names none. */
 static void
-expect_cgroup (const char *sample, const char *want)
+expect_id (bool (*parse) (const char *, char *, size_t), const char *sample, const char *want)
 {
   char *text = load (sample);
   char id[128] = "untouched";
-  bool found = sv_container_id_from_cgroup (text, id, sizeof id);
+  bool found = parse (text, id, sizeof id);
   if (want)
     {
       assert_true (found);
@@ -56,19 +58,15 @@ expect_cgroup (const char *sample, const char *want)
 }
 
 static void
+expect_cgroup (const char *sample, const char *want)
+{
+  expect_id (sv_container_id_from_cgroup, sample, want);
+}
+
+static void
 expect_mountinfo (const char *sample, const char *want)
 {
-  char *text = load (sample);
-  char id[128] = "untouched";
-  bool found = sv_container_id_from_mountinfo (text, id, sizeof id);
-  if (want)
-    {
-      assert_true (found);
-      assert_string_equal (id, want);
-    }
-  else
-    assert_false (found);
-  free (text);
+  expect_id (sv_container_id_from_mountinfo, sample, want);
 }
 
 static void
