@@ -32,7 +32,13 @@ static int
 write_conf (const struct sv_plan *plan, sv_error_t *err)
 {
   const char *path = plan->dnsmasq_conf_path;
-  cleanup_close int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  /* A new file rather than O_TRUNC over the last start's: ext4 flushes a
+   * file truncated and rewritten when it is closed (auto_da_alloc), 0.6 ms
+   * of every restart here for a file nobody needs on disk; and O_EXCL
+   * never follows a link left in its place. */
+  if (unlink (path) < 0 && errno != ENOENT)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "removing %s", path);
+  cleanup_close int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0)
     return sv_error_errno (err, SV_EXIT_ENV, errno, "writing %s", path);
   const char *conf = plan->dnsmasq_conf ? plan->dnsmasq_conf : "";
