@@ -31,10 +31,10 @@ br32=$(( ip32 ^ (1 << (32 - prefix)) ))
 braddr="$(( (br32 >> 24) & 255 )).$(( (br32 >> 16) & 255 )).$(( (br32 >> 8) & 255 )).$(( br32 & 255 ))"
 brprefix=$(( prefix - 1 ))
 
+ip link add br0 mtu "$mtu" type bridge
 ip link set eth0 down
 ip link set eth0 address "$newmac"
 ip addr del "$cidr" dev eth0
-ip link add br0 mtu "$mtu" type bridge
 ip link set eth0 master br0
 ip tuntap add dev tap0 mode tap vnet_hdr
 ip link set tap0 mtu "$mtu"

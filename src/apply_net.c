@@ -618,10 +618,11 @@ rollback (struct applier *ap, sv_error_t *first)
     {
       const struct sv_iface *ifc = &ap->host->net.ifaces[i];
       cleanup_error sv_error_t e = NULL;
-      /* A resumed interface had no address or routes when this run began:
-       * nothing to put back. */
-      if (!ifc->resumed && iface_touched (ap, ifc->name) && restore_routes (ap, ifc, &e) < 0
-          && ret == 0)
+      /* A resumed interface had no address or routes when this run began
+       * (unless an earlier startvm stopped before removing them): nothing
+       * to put back. */
+      if ((!ifc->resumed || ifc->resume_addr_on_port) && iface_touched (ap, ifc->name)
+          && restore_routes (ap, ifc, &e) < 0 && ret == 0)
         {
           *first = steal_pointer (&e);
           ret = -1;

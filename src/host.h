@@ -43,6 +43,11 @@ struct sv_iface
    * restart) already handed this interface off: it is a port of `bridge`,
    * and the facts above come from the bridge's alias (resume.h). */
   bool resumed;
+  /* resumed, but the earlier startvm stopped (killed) after creating the
+   * bridge and before the interface became its port: the port's steps
+   * are still to do, and its address still to remove when it has it. */
+  bool resume_port_pending;
+  bool resume_addr_on_port;
   char bridge[IFNAMSIZ];
   uint32_t bridge_addr; /* resumed: the bridge's IPv4 address now, 0 = none */
   uint8_t bridge_prefix;

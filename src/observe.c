@@ -25,6 +25,7 @@
 #include "disks.h"
 #include "nl_cleanup.h"
 #include "observe_internal.h"
+#include "plan.h"
 #include "resolv.h"
 #include "resume.h"
 #include "util.h"
@@ -246,6 +247,35 @@ record_routes (struct nl_cache *routes, struct sv_iface *ifc, sv_error_t *err)
   return 0;
 }
 
+/* The port of an unfinished handoff has the MAC the alias recorded or
+ * the one the handoff gives it. */
+static bool
+mac_from_handoff (struct rtnl_link *port, const uint8_t orig[6])
+{
+  struct nl_addr *a = rtnl_link_get_addr (port);
+  if (a == NULL || nl_addr_get_len (a) != 6)
+    return false;
+  uint8_t derived[6];
+  sv_plan_derive_mac (orig, derived);
+  const void *mac = nl_addr_get_binary_addr (a);
+  return memcmp (mac, orig, 6) == 0 || memcmp (mac, derived, 6) == 0;
+}
+
+static bool
+has_addr (struct nl_cache *addrs, int ifindex, uint32_t addr, uint8_t prefix)
+{
+  for (struct nl_object *o = nl_cache_get_first (addrs); o; o = nl_cache_get_next (o))
+    {
+      struct rtnl_addr *a = (struct rtnl_addr *)o;
+      uint32_t ip;
+      if (rtnl_addr_get_ifindex (a) == ifindex && rtnl_addr_get_family (a) == AF_INET
+          && rtnl_addr_get_prefixlen (a) == prefix && ip4_of (rtnl_addr_get_local (a), &ip)
+          && ip == addr)
+        return true;
+    }
+  return false;
+}
+
 /* Bridges an earlier startvm left in this network namespace (a container
  * restart in a Kubernetes pod keeps the namespace): each one's port is
  * handed off again with the facts from the bridge's alias, since its
@@ -266,12 +296,28 @@ resume_handoffs (struct nl_cache *links, struct nl_cache *addrs, const struct sv
       if (!name_listed (cfg, ifc.name))
         continue;
       cleanup_rtnl_link struct rtnl_link *port = rtnl_link_get_by_name (links, ifc.name);
-      if (port == NULL || rtnl_link_get_master (port) != rtnl_link_get_ifindex (br))
+      const char *wrong = port ? NULL : "gone";
+      if (port && rtnl_link_get_master (port) != rtnl_link_get_ifindex (br))
+        {
+          /* The bridge comes first in a handoff, so a startvm killed
+           * before the port joined it leaves the port in no bridge, with
+           * its original MAC or the derived one, and its address or none:
+           * this start finishes the job.  Anything else is someone
+           * else's change. */
+          if (rtnl_link_get_master (port) != 0 || !mac_from_handoff (port, ifc.mac))
+            wrong = "not its port";
+          else
+            {
+              ifc.resume_port_pending = true;
+              ifc.resume_addr_on_port
+                  = has_addr (addrs, rtnl_link_get_ifindex (port), ifc.addr, ifc.prefix);
+            }
+        }
+      if (wrong)
         return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0,
                               "%s holds an earlier startvm's handoff of %s, but %s is %s: "
                               "delete %s (ip link del %s) to start over, or recreate the pod",
-                              brname, ifc.name, ifc.name, port ? "not its port" : "gone", brname,
-                              brname);
+                              brname, ifc.name, ifc.name, wrong, brname, brname);
       if (w->by_prefix && (ifc.addr & sv_ip4_netmask (w->len)) != w->net)
         continue;
       if (out->n_ifaces == SV_MAX_IFACES)

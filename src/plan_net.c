@@ -506,18 +506,12 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
       snprintf (tap, sizeof tap, "tap%zu", i);
       struct sv_net_op *op;
 
-      /* A resumed interface already has its derived MAC, no address and
-       * its bridge: only the tap (gone with the earlier QEMU) is new. */
+      /* The bridge first, with the handoff's facts in its alias: from
+       * there on, a startvm killed at any step leaves what the next start
+       * resumes (observe.c), never a NIC without its address and no
+       * record of it.  A resumed interface has its bridge already. */
       if (!ifc->resumed)
         {
-          /* Down first: the MAC of a running link cannot always change,
-           * and the container stops answering on the old identity at once. */
-          new_op (out, SV_OP_LINK_DOWN, ifc->name, i);
-          op = new_op (out, SV_OP_LINK_SET_MAC, ifc->name, i);
-          sv_plan_derive_mac (ifc->mac, op->mac);
-          op = new_op (out, SV_OP_ADDR_DEL, ifc->name, i);
-          op->addr = ifc->addr;
-          op->prefix = ifc->prefix;
           op = new_op (out, SV_OP_BRIDGE_ADD, br, i);
           op->mtu = mtu;
           /* The only storage that survives a container restart in a pod is
@@ -529,6 +523,22 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
                                  "container restart in the same network namespace would not "
                                  "offer them to the VM",
                                  ifc->name, dropped, br);
+        }
+      /* A resumed port has its derived MAC and no address, unless the
+       * earlier startvm stopped before it joined the bridge. */
+      if (!ifc->resumed || ifc->resume_port_pending)
+        {
+          /* Down first: the MAC of a running link cannot always change,
+           * and the container stops answering on the old identity at once. */
+          new_op (out, SV_OP_LINK_DOWN, ifc->name, i);
+          op = new_op (out, SV_OP_LINK_SET_MAC, ifc->name, i);
+          sv_plan_derive_mac (ifc->mac, op->mac);
+          if (!ifc->resumed || ifc->resume_addr_on_port)
+            {
+              op = new_op (out, SV_OP_ADDR_DEL, ifc->name, i);
+              op->addr = ifc->addr;
+              op->prefix = ifc->prefix;
+            }
           op = new_op (out, SV_OP_SET_MASTER, ifc->name, i);
           snprintf (op->master, sizeof op->master, "%s", br);
         }

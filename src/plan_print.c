@@ -161,7 +161,14 @@ text_observed (const struct sv_host *host, struct sv_buf *b)
       else
         sv_buf_add (b, ", no gateway");
       sv_buf_addf (b, ", mtu %u\n", ifc->mtu);
-      if (ifc->resumed)
+      if (ifc->resumed && ifc->resume_port_pending)
+        {
+          sv_buf_add (b, "    resumed: ");
+          add_visible (b, ifc->bridge);
+          sv_buf_add (b, " holds the handoff an earlier startvm in this network namespace "
+                         "began and did not finish; these facts come from its alias\n");
+        }
+      else if (ifc->resumed)
         {
           sv_buf_add (b, "    resumed: already a port of ");
           add_visible (b, ifc->bridge);
@@ -372,6 +379,8 @@ json_observed (const struct sv_host *host, struct sv_buf *b)
         {
           sv_buf_add (b, "\"resumed_from\": ");
           json_str (b, ifc->bridge);
+          if (ifc->resume_port_pending)
+            sv_buf_add (b, ",\n        \"resume_unfinished\": true");
           sv_buf_add (b, ",\n        ");
         }
       sv_buf_add (b, "\"routes\": [");

@@ -14,6 +14,7 @@
 
 #define RT_TABLE_MAIN_ID 254
 #define RTSCOPE_LINK 253
+#define RTPROT_BOOT_ID 3
 
 size_t
 sv_resume_encode (const struct sv_iface *ifc, char out[SV_RESUME_ALIAS_MAX])
@@ -88,6 +89,9 @@ add_route (struct sv_iface *ifc, uint32_t dst, uint8_t len, uint32_t gw)
   rt->gateway = gw;
   rt->table = RT_TABLE_MAIN_ID;
   rt->scope = gw ? 0 : RTSCOPE_LINK;
+  /* The alias does not keep it; should a failed finish of an unfinished
+   * handoff put the route back, it reads as `ip route add` makes it. */
+  rt->protocol = RTPROT_BOOT_ID;
   return rt;
 }
 

@@ -58,7 +58,7 @@ mac=$(ip -n "$(sv_ns c)" link show eth0 | awk '/link\/ether/ {print $2}')
 has_line "$tmp/c.text" "  eth0: mac $mac, 172.17.0.2/16, gateway 172.17.0.1, mtu 1500"
 has_line "$tmp/c.text" "  dns: 10.0.0.53"
 has_line "$tmp/c.text" "  hostname: myvm"
-has_line "$tmp/c.text" "   3. addr del 172.17.0.2/16 dev eth0"
+has_line "$tmp/c.text" "   4. addr del 172.17.0.2/16 dev eth0"
 has_line "$tmp/c.text" "  11. addr add 172.16.0.2/15 dev br0"
 has_line "$tmp/c.conf" "dhcp-range=set:br0,172.17.0.2,static,255.254.0.0,infinite"
 has_line "$tmp/c.conf" "dhcp-host=$mac,set:vm0,172.17.0.2,myvm,infinite"

@@ -14,7 +14,7 @@ sv_netns_init netrb
 steps ()
 {
   local ifc=$1 addr=$2 newmac=$3 braddr=$4
-  printf '%s\n' "down $ifc" "mac $ifc $newmac" "addr_del $ifc $addr" "bridge_add br0 1500" \
+  printf '%s\n' "bridge_add br0 1500" "down $ifc" "mac $ifc $newmac" "addr_del $ifc $addr" \
     "set_master $ifc br0" "tap_add tap0 0 1500" "set_master tap0 br0" "up $ifc" "up tap0" \
     "up br0" "addr_add br0 $braddr"
 }
@@ -47,7 +47,7 @@ sv_container c h 172.30.0.2/16 172.30.0.1
 sv_in c ip route add 10.99.0.0/16 via 172.30.0.9 metric 7
 sv_in c ip route add 192.0.2.0/24 dev eth0 scope link
 check_rollback c eth0 172.30.0.2/16 172.30.255.254/16 tap0 6
-check_rollback c eth0 172.30.0.2/16 172.30.255.254/16 br0 4
+check_rollback c eth0 172.30.0.2/16 172.30.255.254/16 br0 1
 
 # Calico-style /32 pod: the on-link gateway route must come back too.
 sv_calico pod h2 10.244.1.5

@@ -524,12 +524,14 @@ test_net_docker_steps (void **state)
   fix_host_docker (&host, true);
   struct sv_plan p = build_ok (&cfg, &host, NULL);
 
+  /* The bridge and its alias first: a startvm killed at any later step
+   * leaves what the next start resumes. */
   static const char *want[] = {
+    "link add br0 type bridge mtu 1500 alias 'startvm1 eth0 02:42:ac:11:00:02 172.17.0.2/16 "
+    "mtu=1500 gw=172.17.0.1'",
     "link set eth0 down",
     "link set eth0 address 02:df:c6:3e:e1:5a",
     "addr del 172.17.0.2/16 dev eth0",
-    "link add br0 type bridge mtu 1500 alias 'startvm1 eth0 02:42:ac:11:00:02 172.17.0.2/16 "
-    "mtu=1500 gw=172.17.0.1'",
     "link set eth0 master br0",
     "tuntap add tap0 mtu 1500",
     "link set tap0 master br0",
@@ -922,6 +924,58 @@ test_net_resumed_docker (void **state)
   sv_plan_free (&c);
 }
 
+/* An earlier startvm killed after creating the bridge, before eth0 joined
+ * it: the next plan does the port's remaining steps (the address removal
+ * only while eth0 still holds it) and offers the same network. */
+static void
+test_net_resumed_unfinished (void **state)
+{
+  struct sv_vm_config cfg = fix_config ();
+  struct sv_host host, again;
+  fix_host_docker (&host, true);
+  struct sv_plan a = build_ok (&cfg, &host, NULL);
+  for (int addr_on_port = 0; addr_on_port <= 1; addr_on_port++)
+    {
+      resumed_host (&host, &a, &again, false);
+      again.net.ifaces[0].resume_port_pending = true;
+      again.net.ifaces[0].resume_addr_on_port = addr_on_port;
+      struct sv_plan b = build_ok (&cfg, &again, NULL);
+      const char *want[] = {
+        "link set eth0 down",
+        "link set eth0 address 02:df:c6:3e:e1:5a",
+        "addr del 172.17.0.2/16 dev eth0",
+        "link set eth0 master br0",
+        "tuntap add tap0 mtu 1500",
+        "link set tap0 master br0",
+        "link set eth0 up",
+        "link set tap0 up",
+        "link set br0 up",
+        "addr add 172.16.0.2/15 dev br0",
+      };
+      size_t k = 0;
+      for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        {
+          if (!addr_on_port && strncmp (want[i], "addr del", 8) == 0)
+            continue;
+          assert_true (k < b.n_net_ops);
+          struct sv_buf t = { 0 };
+          sv_net_op_format (&b.net_ops[k++], &t);
+          assert_string_equal (t.data, want[i]);
+          sv_buf_free (&t);
+        }
+      assert_int_equal (b.n_net_ops, k);
+      expect_same_network (&a, &b);
+      char *text = sv_plan_format_text (&b, &again);
+      assert_non_null (strstr (text, "resumed: br0 holds the handoff an earlier startvm"));
+      free (text);
+      char *json = sv_plan_format_json (&b, &again);
+      assert_non_null (strstr (json, "\"resume_unfinished\": true"));
+      free (json);
+      sv_plan_free (&b);
+    }
+  sv_plan_free (&a);
+}
+
 /* Calico (off-link gateway, option 121) and two networks: the routes the
  * VM is offered survive the round trip through the aliases. */
 static void
@@ -988,6 +1042,7 @@ main (void)
     cmocka_unit_test (test_dnsmasq_accepts_conf),
     cmocka_unit_test (test_deterministic),
     cmocka_unit_test (test_net_resumed_docker),
+    cmocka_unit_test (test_net_resumed_unfinished),
     cmocka_unit_test (test_net_resumed_routes),
     cmocka_unit_test (test_net_resumed_bridge_clash),
   };
