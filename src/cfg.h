@@ -60,6 +60,7 @@ struct sv_node
 struct sv_cfg_doc
 {
   char *file;           /* display name used in messages */
+  bool file_missing;    /* the default file was not there (must_exist=false) */
   struct sv_node *root; /* always a MAP after a successful load (empty file -> empty map) */
 };
 

@@ -616,7 +616,12 @@ sv_cfg_load_file (const char *path, bool must_exist, struct sv_cfg_doc *out, sv_
   if (fd < 0)
     {
       if (errno == ENOENT && !must_exist)
-        return sv_cfg_load_buffer (path, "", 0, out, err);
+        {
+          if (sv_cfg_load_buffer (path, "", 0, out, err) < 0)
+            return -1;
+          out->file_missing = true;
+          return 0;
+        }
       return sv_error_errno (err, SV_EXIT_USAGE, errno, "%s: cannot open config file", path);
     }
   struct stat st;

@@ -270,8 +270,12 @@ sv_cfg_print (const struct sv_cfg_doc *doc)
 {
   struct sv_buf b = { 0 };
   const struct sv_schema *s = sv_schema_get (NULL);
-  sv_buf_addf (&b, "# startvm configuration: %s merged with the environment and defaults\n",
-               doc->file ? doc->file : "(no file)");
+  if (doc->file_missing)
+    sv_buf_addf (&b, "# startvm configuration: the environment and defaults (no %s)\n",
+                 doc->file ? doc->file : "file");
+  else
+    sv_buf_addf (&b, "# startvm configuration: %s merged with the environment and defaults\n",
+                 doc->file ? doc->file : "(no file)");
   if (s && doc->root && doc->root->kind == SV_NODE_MAP)
     add_map (&b, &s->root, doc->root, 0, false);
   return sv_buf_steal (&b);

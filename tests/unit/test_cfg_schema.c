@@ -427,8 +427,20 @@ test_print (void **state)
       strstr (out, "\nnetwork:\n  dhcp: false  # env NO_DHCP\n  wait: 60s  # default\n"));
   /* Schema order, whatever the file's order. */
   assert_true (strstr (out, "name:") < strstr (out, "memory:"));
+  assert_true (strncmp (out, "# startvm configuration: t.yaml merged with the environment", 59)
+               == 0);
   free (out);
   sv_vm_config_free (&c);
+  sv_cfg_doc_free (&doc);
+
+  /* The default file missing: the header does not claim it was merged. */
+  sv_error_t err = NULL;
+  assert_int_equal (sv_cfg_load_file ("/nonexistent.startvm/vm.yaml", false, &doc, &err), 0);
+  assert_true (doc.file_missing);
+  out = sv_cfg_print (&doc);
+  assert_string_equal (out, "# startvm configuration: the environment and defaults (no "
+                            "/nonexistent.startvm/vm.yaml)\n");
+  free (out);
   sv_cfg_doc_free (&doc);
 
   char *full = read_file ("tests/data/config/full.yaml");
