@@ -84,6 +84,24 @@ sv_netns_init ()
   ip netns delete "${SV_TAG}probe"
 }
 
+# sv_vm_test TAG [PROGRAM...]: the preamble of a test that boots the tiny
+# guest in container namespaces (after sourcing common.sh and this file):
+# root, network namespaces, startvm, the tiny guest and each PROGRAM are
+# there (skip, or fail under CI=true), $SV_TMP, and the namespaces tagged
+# TAG go at exit.
+sv_vm_test ()
+{
+  local tag=$1
+  shift
+  need_root
+  need_netns
+  need_startvm
+  need_tiny
+  [ $# -eq 0 ] || need "$@"
+  tmpdir
+  sv_netns_init "$tag"
+}
+
 sv_ns ()
 {
   echo "${SV_TAG}$1"

@@ -5,13 +5,7 @@
 # host reaches it through its /32 route to the pod's veth.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
-need_root
-need_netns
-need_startvm
-need_tiny
-need dnsmasq ping socat
-tmpdir
-sv_netns_init netcal
+sv_vm_test netcal dnsmasq ping socat
 
 sv_calico pod node 10.244.1.5
 sv_resolv pod "nameserver 10.96.0.10

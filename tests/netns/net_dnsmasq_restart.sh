@@ -7,13 +7,7 @@
 # restarts; the VM keeps running and `docker stop` still stops it cleanly.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
-need_root
-need_netns
-need_startvm
-need_tiny
-need dnsmasq
-tmpdir
-sv_netns_init dnsrs
+sv_vm_test dnsrs dnsmasq
 
 sv_host h 172.27.0.1/16
 sv_container c h 172.27.0.2/16 172.27.0.1

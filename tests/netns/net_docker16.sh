@@ -7,13 +7,7 @@
 # with a derived MAC.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
-need_root
-need_netns
-need_startvm
-need_tiny
-need dnsmasq ping socat
-tmpdir
-sv_netns_init netd16
+sv_vm_test netd16 dnsmasq ping socat
 
 sv_host h 172.30.0.1/16
 sv_container c h 172.30.0.2/16 172.30.0.1

@@ -4,13 +4,7 @@
 # would), then hands off that interface only; the guest gets that address.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
-need_root
-need_netns
-need_startvm
-need_tiny
-need dnsmasq ping
-tmpdir
-sv_netns_init netpfv
+sv_vm_test netpfv dnsmasq ping
 
 sv_host h1 172.30.0.1/16
 sv_host h2 10.42.0.1/16

@@ -5,13 +5,7 @@
 # and answers ping with a full 1400-byte packet (no fragmentation: DF set).
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
-need_root
-need_netns
-need_startvm
-need_tiny
-need dnsmasq ping
-tmpdir
-sv_netns_init net24
+sv_vm_test net24 dnsmasq ping
 
 sv_host h 192.168.57.1/24
 sv_in h true 2>/dev/null || true

@@ -4,12 +4,7 @@
 # the bridge has no address and the guest gets no lease.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
-need_root
-need_netns
-need_startvm
-need_tiny
-tmpdir
-sv_netns_init netnod
+sv_vm_test netnod
 
 sv_host h 172.30.0.1/16
 sv_container c h 172.30.0.2/16 172.30.0.1

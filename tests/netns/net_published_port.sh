@@ -4,13 +4,7 @@
 # TCP listener in the guest answers it.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
-need_root
-need_netns
-need_startvm
-need_tiny
-need dnsmasq iptables socat
-tmpdir
-sv_netns_init netpub
+sv_vm_test netpub dnsmasq iptables socat
 
 sv_host h 172.30.0.1/16
 sv_container c h 172.30.0.2/16 172.30.0.1

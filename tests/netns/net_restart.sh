@@ -7,13 +7,7 @@
 # original address, MAC, router, DNS and MTU again.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
-need_root
-need_netns
-need_startvm
-need_tiny
-need dnsmasq
-tmpdir
-sv_netns_init restart
+sv_vm_test restart dnsmasq
 
 sv_host h 172.29.0.1/16
 sv_container c h 172.29.0.2/16 172.29.0.1

@@ -14,13 +14,7 @@
 #      killed start left it (eth0's address, MAC and routes back, br0 kept).
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
-need_root
-need_netns
-need_startvm
-need_tiny
-need dnsmasq
-tmpdir
-sv_netns_init unfin
+sv_vm_test unfin dnsmasq
 
 tiny_yaml "$SV_TMP/vm.yaml" "tinyvm.mode=poweroff" "state_dir: $SV_TMP/state"
 

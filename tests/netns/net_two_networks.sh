@@ -4,13 +4,7 @@
 # default route comes from eth0's network only.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
-need_root
-need_netns
-need_startvm
-need_tiny
-need dnsmasq ping
-tmpdir
-sv_netns_init net2nw
+sv_vm_test net2nw dnsmasq ping
 
 sv_host h1 172.30.0.1/16
 sv_host h2 10.77.5.1/24

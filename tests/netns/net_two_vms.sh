@@ -4,13 +4,7 @@
 # the guests reach each other.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
-need_root
-need_netns
-need_startvm
-need_tiny
-need dnsmasq ping
-tmpdir
-sv_netns_init net2vm
+sv_vm_test net2vm dnsmasq ping
 
 sv_host h 172.30.0.1/16
 sv_container a h 172.30.0.2/16 172.30.0.1
