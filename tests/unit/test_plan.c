@@ -516,6 +516,23 @@ test_socket_path_too_long (void **state)
 
 /* ---- network ---- */
 
+/* The Docker fixture's handoff.  The bridge and its alias first: a
+ * startvm killed at any later step leaves what the next start resumes. */
+static const char *const docker_steps[] = {
+  "link add br0 type bridge mtu 1500 alias 'startvm1 eth0 02:42:ac:11:00:02 172.17.0.2/16 "
+  "mtu=1500 gw=172.17.0.1'",
+  "link set eth0 down",
+  "link set eth0 address 02:df:c6:3e:e1:5a",
+  "addr del 172.17.0.2/16 dev eth0",
+  "link set eth0 master br0",
+  "tuntap add tap0 mtu 1500",
+  "link set tap0 master br0",
+  "link set eth0 up",
+  "link set tap0 up",
+  "link set br0 up",
+  "addr add 172.16.0.2/15 dev br0",
+};
+
 static void
 test_net_docker_steps (void **state)
 {
@@ -524,28 +541,12 @@ test_net_docker_steps (void **state)
   fix_host_docker (&host, true);
   struct sv_plan p = build_ok (&cfg, &host, NULL);
 
-  /* The bridge and its alias first: a startvm killed at any later step
-   * leaves what the next start resumes. */
-  static const char *want[] = {
-    "link add br0 type bridge mtu 1500 alias 'startvm1 eth0 02:42:ac:11:00:02 172.17.0.2/16 "
-    "mtu=1500 gw=172.17.0.1'",
-    "link set eth0 down",
-    "link set eth0 address 02:df:c6:3e:e1:5a",
-    "addr del 172.17.0.2/16 dev eth0",
-    "link set eth0 master br0",
-    "tuntap add tap0 mtu 1500",
-    "link set tap0 master br0",
-    "link set eth0 up",
-    "link set tap0 up",
-    "link set br0 up",
-    "addr add 172.16.0.2/15 dev br0",
-  };
-  assert_int_equal (p.n_net_ops, sizeof want / sizeof want[0]);
+  assert_int_equal (p.n_net_ops, sizeof docker_steps / sizeof docker_steps[0]);
   for (size_t i = 0; i < p.n_net_ops; i++)
     {
       struct sv_buf b = { 0 };
       sv_net_op_format (&p.net_ops[i], &b);
-      assert_string_equal (b.data, want[i]);
+      assert_string_equal (b.data, docker_steps[i]);
       assert_int_equal (p.net_ops[i].index, 0);
       sv_buf_free (&b);
     }
@@ -940,27 +941,16 @@ test_net_resumed_unfinished (void **state)
       again.net.ifaces[0].resume_port_pending = true;
       again.net.ifaces[0].resume_addr_on_port = addr_on_port;
       struct sv_plan b = build_ok (&cfg, &again, NULL);
-      const char *want[] = {
-        "link set eth0 down",
-        "link set eth0 address 02:df:c6:3e:e1:5a",
-        "addr del 172.17.0.2/16 dev eth0",
-        "link set eth0 master br0",
-        "tuntap add tap0 mtu 1500",
-        "link set tap0 master br0",
-        "link set eth0 up",
-        "link set tap0 up",
-        "link set br0 up",
-        "addr add 172.16.0.2/15 dev br0",
-      };
       size_t k = 0;
-      for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+      /* All but the bridge's creation. */
+      for (size_t i = 1; i < sizeof docker_steps / sizeof docker_steps[0]; i++)
         {
-          if (!addr_on_port && strncmp (want[i], "addr del", 8) == 0)
+          if (!addr_on_port && strncmp (docker_steps[i], "addr del", 8) == 0)
             continue;
           assert_true (k < b.n_net_ops);
           struct sv_buf t = { 0 };
           sv_net_op_format (&b.net_ops[k++], &t);
-          assert_string_equal (t.data, want[i]);
+          assert_string_equal (t.data, docker_steps[i]);
           sv_buf_free (&t);
         }
       assert_int_equal (b.n_net_ops, k);
