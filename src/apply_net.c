@@ -22,6 +22,7 @@
 #include "apply_net_internal.h"
 #include "cleanup.h"
 #include "nl_cleanup.h"
+#include "observe.h"
 #include "util.h"
 
 #define TUN_PATH "/dev/net/tun"
@@ -329,22 +330,6 @@ open_tap (const struct sv_net_op *op, int *fd_out, sv_error_t *err)
   return 0;
 }
 
-static struct rtnl_addr *
-find_addr (struct nl_cache *addrs, int ifindex, uint32_t addr, uint8_t prefix)
-{
-  for (struct nl_object *o = nl_cache_get_first (addrs); o; o = nl_cache_get_next (o))
-    {
-      struct rtnl_addr *a = (struct rtnl_addr *)o;
-      struct nl_addr *l = rtnl_addr_get_local (a);
-      uint32_t be = htonl (addr);
-      if (rtnl_addr_get_ifindex (a) == ifindex && rtnl_addr_get_family (a) == AF_INET
-          && rtnl_addr_get_prefixlen (a) == prefix && l && nl_addr_get_len (l) == 4
-          && memcmp (nl_addr_get_binary_addr (l), &be, 4) == 0)
-        return a;
-    }
-  return NULL;
-}
-
 static int
 do_op (struct applier *ap, const struct sv_net_op *op, struct undo *u, sv_error_t *err)
 {
@@ -432,7 +417,7 @@ do_op (struct applier *ap, const struct sv_net_op *op, struct undo *u, sv_error_
         int ifindex = (int)if_nametoindex (op->ifname);
         if (ifindex == 0)
           return sv_error_errno (err, SV_EXIT_NET, errno, "%s", op->ifname);
-        struct rtnl_addr *a = find_addr (ap->addrs, ifindex, op->addr, op->prefix);
+        struct rtnl_addr *a = sv_observe_find_addr4 (ap->addrs, ifindex, op->addr, op->prefix);
         if (a == NULL)
           return sv_error_errno (err, SV_EXIT_NET, EADDRNOTAVAIL, "%s", op->ifname);
         if ((r = rtnl_addr_delete (ap->sk, a, 0)) < 0)

@@ -261,8 +261,8 @@ mac_from_handoff (struct rtnl_link *port, const uint8_t orig[6])
   return memcmp (mac, orig, 6) == 0 || memcmp (mac, derived, 6) == 0;
 }
 
-static bool
-has_addr (struct nl_cache *addrs, int ifindex, uint32_t addr, uint8_t prefix)
+struct rtnl_addr *
+sv_observe_find_addr4 (struct nl_cache *addrs, int ifindex, uint32_t addr, uint8_t prefix)
 {
   for (struct nl_object *o = nl_cache_get_first (addrs); o; o = nl_cache_get_next (o))
     {
@@ -271,9 +271,9 @@ has_addr (struct nl_cache *addrs, int ifindex, uint32_t addr, uint8_t prefix)
       if (rtnl_addr_get_ifindex (a) == ifindex && rtnl_addr_get_family (a) == AF_INET
           && rtnl_addr_get_prefixlen (a) == prefix && ip4_of (rtnl_addr_get_local (a), &ip)
           && ip == addr)
-        return true;
+        return a;
     }
-  return false;
+  return NULL;
 }
 
 /* Bridges an earlier startvm left in this network namespace (a container
@@ -309,8 +309,9 @@ resume_handoffs (struct nl_cache *links, struct nl_cache *addrs, const struct sv
           else
             {
               ifc.resume_port_pending = true;
-              ifc.resume_addr_on_port
-                  = has_addr (addrs, rtnl_link_get_ifindex (port), ifc.addr, ifc.prefix);
+              ifc.resume_addr_on_port = sv_observe_find_addr4 (addrs, rtnl_link_get_ifindex (port),
+                                                               ifc.addr, ifc.prefix)
+                                        != NULL;
             }
         }
       if (wrong)

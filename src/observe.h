@@ -16,6 +16,13 @@
 int sv_observe_network (const struct sv_vm_config *cfg, const char *resolv_conf,
                         struct sv_net_state *out, sv_error_t *err);
 
+/* The IPv4 address ADDR/PREFIX of link IFINDEX in a libnl address cache
+ * (borrowed from the cache), or NULL.  Also apply_net.c's, for undo. */
+struct nl_cache;
+struct rtnl_addr;
+struct rtnl_addr *sv_observe_find_addr4 (struct nl_cache *addrs, int ifindex, uint32_t addr,
+                                         uint8_t prefix);
+
 /* KVM usability: opens /dev/kvm and tries KVM_CREATE_VM.  Fills reason. */
 bool sv_observe_kvm (char *reason, size_t reason_len);
 
