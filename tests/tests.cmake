@@ -25,9 +25,9 @@ set(SV_TEST_ENV
 # The tiny guest is built once per test run (fixture).
 add_test(NAME fixture/tiny_image
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/images/tiny/build.sh ${CMAKE_CURRENT_BINARY_DIR}/tiny)
-set_tests_properties(fixture/tiny_image PROPERTIES FIXTURES_SETUP tiny LABELS "e2e;netns;podman")
+set_tests_properties(fixture/tiny_image PROPERTIES FIXTURES_SETUP tiny LABELS "e2e;netns;podman;manager")
 
-foreach(label cli e2e netns podman)
+foreach(label cli e2e netns podman manager)
   file(GLOB scripts CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/${label}/*.sh)
   foreach(script ${scripts})
     get_filename_component(name ${script} NAME_WE)
