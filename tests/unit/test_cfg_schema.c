@@ -53,9 +53,10 @@ test_schema_loads (void **state)
   assert_string_equal (mode->values[SV_SHUTDOWN_ACPI], "acpi");
   assert_string_equal (mode->values[SV_SHUTDOWN_EXEC], "exec");
   /* Every documented variable is in the schema. */
-  const char *vars[] = { "MEMORY", "MEMORY_MB", "CPUS", "ACCEL", "DISKS", "NO_DHCP", "IP_PREFIX" };
-  assert_int_equal (s->n_env, 7);
-  for (size_t i = 0; i < 7; i++)
+  const char *vars[]
+      = { "MEMORY", "MEMORY_MB", "CPUS", "ACCEL", "DISKS", "NO_DHCP", "IP_PREFIX", "USER_DATA" };
+  assert_int_equal (s->n_env, 8);
+  for (size_t i = 0; i < 8; i++)
     assert_string_equal (s->env[i]->name, vars[i]);
   /* Same object every time: parsed once. */
   assert_ptr_equal (sv_schema_get (NULL), s);
