@@ -6,7 +6,11 @@ file(GLOB UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/unit/te
 foreach(src ${UNIT_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})
-  target_link_libraries(${name} PRIVATE startvm_core PkgConfig::CMOCKA)
+  if(name MATCHES "^test_manager_")
+    target_link_libraries(${name} PRIVATE sv_manager_core PkgConfig::CMOCKA)
+  else()
+    target_link_libraries(${name} PRIVATE startvm_core PkgConfig::CMOCKA)
+  endif()
   target_compile_definitions(${name} PRIVATE
     SV_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}" SV_BINARY_DIR="${CMAKE_CURRENT_BINARY_DIR}")
   add_test(NAME unit/${name} COMMAND ${name})

@@ -1,0 +1,1533 @@
+#include "api.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "cleanup.h"
+#include "console.h"
+#include "docker.h"
+#include "vm.h"
+
+/* ---- responses ---- */
+
+void
+sv_mgr_resp_json (struct sv_mgr_response *r, int status, json_t *body)
+{
+  r->status = status;
+  free (r->body);
+  r->body = body ? json_dumps (body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+  r->body_len = r->body ? strlen (r->body) : 0;
+  free (r->content_type);
+  r->content_type = body ? sv_xstrdup ("application/json") : NULL;
+  json_decref (body);
+}
+
+static void
+resp_error_field (struct sv_mgr_response *r, int status, const char *msg, const char *field)
+{
+  cleanup_free char *d = sv_mgr_display (msg);
+  json_t *o = json_pack ("{s:s}", "error", d);
+  if (field)
+    json_object_set_new (o, "field", json_string (field));
+  sv_mgr_resp_json (r, status, o);
+}
+
+void
+sv_mgr_resp_error (struct sv_mgr_response *r, int status, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  cleanup_free char *m = NULL;
+  if (vasprintf (&m, fmt, ap) < 0)
+    abort ();
+  va_end (ap);
+  resp_error_field (r, status, m, NULL);
+}
+
+void
+sv_mgr_resp_free (struct sv_mgr_response *r)
+{
+  free (r->body);
+  free (r->content_type);
+  sv_strv_free (&r->headers);
+  memset (r, 0, sizeof *r);
+}
+
+static void
+resp_empty (struct sv_mgr_response *r, int status)
+{
+  sv_mgr_resp_json (r, status, NULL);
+}
+
+/* ---- validation ---- */
+
+static bool
+name_char (char c, bool first)
+{
+  if (isalnum ((unsigned char)c))
+    return true;
+  return !first && (c == '_' || c == '.' || c == '-');
+}
+
+static bool
+docker_name_ok (const char *s)
+{
+  size_t n = strlen (s);
+  if (n == 0 || n > 128)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!name_char (s[i], i == 0))
+      return false;
+  return true;
+}
+
+bool
+sv_mgr_id_syntax_ok (const char *id)
+{
+  return id && docker_name_ok (id);
+}
+
+bool
+sv_mgr_id_answers (const char *given, const char *full_id, const char *name)
+{
+  if (given == NULL || full_id == NULL)
+    return false;
+  size_t gl = strlen (given);
+  if (strcmp (given, full_id) == 0)
+    return true;
+  if (name && strcmp (name[0] == '/' ? name + 1 : name, given) == 0)
+    return true;
+  return gl >= 12 && strspn (given, "0123456789abcdef") == gl && strncmp (full_id, given, gl) == 0;
+}
+
+char *
+sv_mgr_display (const char *s)
+{
+  struct sv_buf b = { 0 };
+  sv_buf_add (&b, "");
+  size_t len = strlen (s);
+  for (size_t i = 0; i < len;)
+    {
+      unsigned char c = (unsigned char)s[i];
+      size_t n = sv_utf8_seq_len ((const unsigned char *)s + i, len - i);
+      if (c < 0x20 || c == 0x7f || n == 0)
+        {
+          sv_buf_addf (&b, "\\x%02x", c);
+          i++;
+          continue;
+        }
+      sv_buf_addn (&b, s + i, n);
+      i += n;
+    }
+  return sv_buf_steal (&b);
+}
+
+json_t *
+sv_mgr_parse_body (const char *body, size_t len, char **msg)
+{
+  json_error_t je;
+  json_t *j = json_loadb (body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
+  if (j == NULL)
+    {
+      if (asprintf (msg, "invalid JSON: %s at line %d column %d", je.text, je.line, je.column) < 0)
+        abort ();
+      return NULL;
+    }
+  if (!json_is_object (j))
+    {
+      json_decref (j);
+      *msg = sv_xstrdup ("invalid JSON: the body must be an object");
+      return NULL;
+    }
+  return j;
+}
+
+/* ---- routes ---- */
+
+static bool
+match (const char *pattern, const char *path, char **id)
+{
+  *id = NULL;
+  const char *p = pattern, *s = path;
+  while (*p && *s)
+    {
+      if (strncmp (p, "{id}", 4) == 0)
+        {
+          size_t n = strcspn (s, "/");
+          if (n == 0)
+            return false;
+          free (*id);
+          *id = strndup (s, n);
+          p += 4;
+          s += n;
+          continue;
+        }
+      if (*p != *s)
+        break;
+      p++;
+      s++;
+    }
+  if (*p == '\0' && *s == '\0')
+    return true;
+  free (*id);
+  *id = NULL;
+  return false;
+}
+
+const struct sv_mgr_route *
+sv_mgr_route_find (const char *method, const char *path, char **id, bool *method_mismatch)
+{
+  *method_mismatch = false;
+  *id = NULL;
+  for (size_t i = 0; i < sv_mgr_n_routes; i++)
+    {
+      char *cid = NULL;
+      if (!match (sv_mgr_routes[i].pattern, path, &cid))
+        continue;
+      if (strcmp (sv_mgr_routes[i].method, method) == 0)
+        {
+          *id = cid;
+          return &sv_mgr_routes[i];
+        }
+      free (cid);
+      *method_mismatch = true;
+    }
+  return NULL;
+}
+
+void
+sv_mgr_ctx_init (struct sv_mgr_ctx *ctx, const struct sv_mgr_settings *s, const char *password)
+{
+  memset (ctx, 0, sizeof *ctx);
+  ctx->settings = s;
+  sv_mgr_auth_init (&ctx->auth, password);
+  ctx->host_state_dir = s->host_state_dir ? s->host_state_dir : s->state_dir;
+  pthread_mutex_init (&ctx->cache_lock, NULL);
+  ctx->rancher_vm = json_object ();
+}
+
+void
+sv_mgr_ctx_free (struct sv_mgr_ctx *ctx)
+{
+  sv_mgr_auth_free (&ctx->auth);
+  json_decref (ctx->rancher_vm);
+  pthread_mutex_destroy (&ctx->cache_lock);
+}
+
+static const char *
+query_get (struct sv_mgr_request *req, const char *name)
+{
+  size_t n = strlen (name);
+  for (char **q = req->query; q && *q; q++)
+    if (strncmp (*q, name, n) == 0 && (*q)[n] == '=')
+      return *q + n + 1;
+  return NULL;
+}
+
+/* ---- Docker helpers for handlers ---- */
+
+/* Map Docker's refusal to our status: its 400/404/409 stay, 304 (nothing
+ * to do) is success, anything else is 502 with Docker's words. */
+static int
+docker_status (long st)
+{
+  if (st == 400 || st == 404 || st == 409)
+    return (int)st;
+  return 502;
+}
+
+static void
+resp_docker (struct sv_mgr_response *resp, long st, json_t *reply)
+{
+  cleanup_free char *m = sv_docker_message (st, reply);
+  resp_error_field (resp, docker_status (st), m, NULL);
+}
+
+static void
+resp_no_vm (struct sv_mgr_response *resp, const char *id)
+{
+  cleanup_free char *d = sv_mgr_display (id ? id : "");
+  sv_mgr_resp_error (resp, 404, "no such VM: %s", d);
+}
+
+/* Resolve {id} to the VM container's inspect reply, or answer the request
+ * (404 for anything that is not one of our VMs, 502 when Docker fails). */
+static json_t *
+find_vm (struct sv_docker *d, struct sv_mgr_request *req, struct sv_mgr_response *resp)
+{
+  if (!sv_mgr_id_syntax_ok (req->id))
+    {
+      resp_no_vm (resp, req->id);
+      return NULL;
+    }
+  long st;
+  json_t *in = NULL;
+  cleanup_error sv_error_t err = NULL;
+  if (sv_docker_inspect (d, req->id, &st, &in, &err) < 0)
+    {
+      sv_mgr_resp_error (resp, 502, "%s", err->msg);
+      return NULL;
+    }
+  if (st == 404 || (st == 200 && !sv_mgr_is_vm_inspect (in)))
+    {
+      json_decref (in);
+      resp_no_vm (resp, req->id);
+      return NULL;
+    }
+  if (st != 200)
+    {
+      resp_docker (resp, st, in);
+      json_decref (in);
+      return NULL;
+    }
+  const char *full = json_string_value (json_object_get (in, "Id"));
+  const char *name = json_string_value (json_object_get (in, "Name"));
+  if (!sv_mgr_full_id (full) || !sv_mgr_id_answers (req->id, full, name))
+    {
+      json_decref (in);
+      resp_no_vm (resp, req->id);
+      return NULL;
+    }
+  return in;
+}
+
+static const char *
+state_label (json_t *labels)
+{
+  return json_string_value (json_object_get (labels, "io.startvm.state"));
+}
+
+static json_t *
+vm_object (struct sv_mgr_ctx *ctx, json_t *in)
+{
+  struct sv_mgr_vm_files f;
+  const char *id = json_string_value (json_object_get (in, "Id"));
+  sv_mgr_vm_files_read (ctx->settings->state_dir,
+                        state_label (json_object_get (json_object_get (in, "Config"), "Labels")),
+                        id, &f);
+  json_t *vm = sv_mgr_vm_from_inspect (in, &f);
+  sv_mgr_vm_files_free (&f);
+  return vm;
+}
+
+static bool
+open_docker (struct sv_mgr_ctx *ctx, struct sv_docker *d, struct sv_mgr_response *resp)
+{
+  cleanup_error sv_error_t err = NULL;
+  if (sv_docker_init (d, ctx->settings->docker_socket, &err) < 0)
+    {
+      sv_mgr_resp_error (resp, 502, "%s", err->msg);
+      return false;
+    }
+  return true;
+}
+
+/* ---- handlers ---- */
+
+static void
+h_healthz (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+           struct sv_mgr_sink *sink)
+{
+  resp->status = 200;
+  resp->content_type = sv_xstrdup ("text/plain; charset=utf-8");
+  resp->body = sv_xstrdup ("ok\n");
+  resp->body_len = 3;
+}
+
+static void
+h_login (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+         struct sv_mgr_sink *sink)
+{
+  cleanup_free char *msg = NULL;
+  json_t *body = sv_mgr_parse_body (req->body, req->body_len, &msg);
+  if (body == NULL)
+    {
+      sv_mgr_resp_error (resp, 400, "%s", msg);
+      return;
+    }
+  const char *pw = json_string_value (json_object_get (body, "password"));
+  char sid[SV_MGR_SESSION_HEX + 1];
+  int retry = 0;
+  switch (sv_mgr_auth_login (&ctx->auth, req->peer ? req->peer : "?", pw ? pw : "", req->now, sid,
+                             &retry))
+    {
+    case SV_MGR_LOGIN_OK:
+      resp_empty (resp, 204);
+      sv_strv_addf (&resp->headers,
+                    "Set-Cookie: sv_session=%s; Path=/; HttpOnly; SameSite=Strict%s", sid,
+                    req->tls ? "; Secure" : "");
+      break;
+    case SV_MGR_LOGIN_WRONG:
+      sv_mgr_resp_error (resp, 401, "wrong password");
+      break;
+    case SV_MGR_LOGIN_LOCKED:
+      sv_mgr_resp_error (resp, 429, "too many failed logins; try again in %d s", retry);
+      sv_strv_addf (&resp->headers, "Retry-After: %d", retry);
+      break;
+    }
+  json_decref (body);
+}
+
+static void
+h_logout (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+          struct sv_mgr_sink *sink)
+{
+  char sid[SV_MGR_SESSION_HEX + 1];
+  if (sv_mgr_cookie_session (req->cookie, sid))
+    sv_mgr_auth_logout (&ctx->auth, sid);
+  resp_empty (resp, 204);
+  sv_strv_addf (&resp->headers,
+                "Set-Cookie: sv_session=; Path=/; HttpOnly; SameSite=Strict; "
+                "Max-Age=0%s",
+                req->tls ? "; Secure" : "");
+}
+
+static void
+h_session (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+           struct sv_mgr_sink *sink)
+{
+  sv_mgr_resp_json (resp, 200, json_pack ("{s:b,s:s}", "authenticated", 1, "version", SV_VERSION));
+}
+
+/* Is this list entry a VM container?  The label says so; without it, the
+ * env (RANCHER_VM=true) needs an inspect, remembered per container id. */
+static bool
+list_entry_is_vm (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
+{
+  if (sv_mgr_is_vm_labels (json_object_get (e, "Labels")))
+    return true;
+  const char *id = json_string_value (json_object_get (e, "Id"));
+  if (id == NULL)
+    return false;
+  pthread_mutex_lock (&ctx->cache_lock);
+  json_t *known = json_object_get (ctx->rancher_vm, id);
+  int v = known ? json_is_true (known) : -1;
+  pthread_mutex_unlock (&ctx->cache_lock);
+  if (v >= 0)
+    return v;
+  long st;
+  json_t *in = NULL;
+  cleanup_error sv_error_t err = NULL;
+  if (sv_docker_inspect (d, id, &st, &in, &err) < 0 || st != 200)
+    {
+      json_decref (in);
+      return false;
+    }
+  bool is = sv_mgr_is_vm_inspect (in);
+  json_decref (in);
+  pthread_mutex_lock (&ctx->cache_lock);
+  json_object_set_new (ctx->rancher_vm, id, json_boolean (is));
+  pthread_mutex_unlock (&ctx->cache_lock);
+  return is;
+}
+
+static void
+h_vms_list (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+            struct sv_mgr_sink *sink)
+{
+  struct sv_docker d = { 0 };
+  if (!open_docker (ctx, &d, resp))
+    return;
+  long st;
+  json_t *list = NULL;
+  cleanup_error sv_error_t err = NULL;
+  if (sv_docker_list_containers (&d, &st, &list, &err) < 0)
+    sv_mgr_resp_error (resp, 502, "%s", err->msg);
+  else if (st != 200 || !json_is_array (list))
+    resp_docker (resp, st, list);
+  else
+    {
+      json_t *vms = json_array ();
+      size_t i;
+      json_t *e;
+      json_array_foreach (list, i, e)
+      {
+        if (!list_entry_is_vm (ctx, &d, e))
+          continue;
+        struct sv_mgr_vm_files f;
+        sv_mgr_vm_files_read (ctx->settings->state_dir, state_label (json_object_get (e, "Labels")),
+                              json_string_value (json_object_get (e, "Id")), &f);
+        json_array_append_new (vms, sv_mgr_vm_from_list (e, &f));
+        sv_mgr_vm_files_free (&f);
+      }
+      sv_mgr_resp_json (resp, 200, json_pack ("{s:o}", "vms", vms));
+    }
+  json_decref (list);
+  sv_docker_free (&d);
+}
+
+static void
+h_vm_get (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+          struct sv_mgr_sink *sink)
+{
+  struct sv_docker d = { 0 };
+  if (!open_docker (ctx, &d, resp))
+    return;
+  json_t *in = find_vm (&d, req, resp);
+  if (in)
+    sv_mgr_resp_json (resp, 200, vm_object (ctx, in));
+  json_decref (in);
+  sv_docker_free (&d);
+}
+
+static json_t *
+unix_to_iso (json_t *v)
+{
+  char buf[32];
+  time_t t = (time_t)json_integer_value (v);
+  struct tm tm;
+  if (!json_is_integer (v) || gmtime_r (&t, &tm) == NULL)
+    return json_null ();
+  strftime (buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return json_string (buf);
+}
+
+static void
+h_images (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+          struct sv_mgr_sink *sink)
+{
+  struct sv_docker d = { 0 };
+  if (!open_docker (ctx, &d, resp))
+    return;
+  long st;
+  json_t *list = NULL;
+  cleanup_error sv_error_t err = NULL;
+  if (sv_docker_list_images (&d, &st, &list, &err) < 0)
+    sv_mgr_resp_error (resp, 502, "%s", err->msg);
+  else if (st != 200 || !json_is_array (list))
+    resp_docker (resp, st, list);
+  else
+    {
+      json_t *out = json_array ();
+      size_t i;
+      json_t *e;
+      json_array_foreach (list, i, e)
+      {
+        /* The filter is Docker's; check the label here too (an engine that
+         * ignores the filter must not list every image). */
+        if (!sv_mgr_is_vm_labels (json_object_get (e, "Labels")))
+          continue;
+        json_t *tags = json_object_get (e, "RepoTags");
+        json_array_append_new (
+            out, json_pack ("{s:O,s:O,s:o,s:O}", "id", json_object_get (e, "Id") ?: json_null (),
+                            "tags", json_is_array (tags) ? tags : json_array (), "created",
+                            unix_to_iso (json_object_get (e, "Created")), "size",
+                            json_object_get (e, "Size") ?: json_null ()));
+      }
+      sv_mgr_resp_json (resp, 200, json_pack ("{s:o}", "images", out));
+    }
+  json_decref (list);
+  sv_docker_free (&d);
+}
+
+static void
+h_networks (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+            struct sv_mgr_sink *sink)
+{
+  struct sv_docker d = { 0 };
+  if (!open_docker (ctx, &d, resp))
+    return;
+  long st;
+  json_t *list = NULL;
+  cleanup_error sv_error_t err = NULL;
+  if (sv_docker_list_networks (&d, &st, &list, &err) < 0)
+    sv_mgr_resp_error (resp, 502, "%s", err->msg);
+  else if (st != 200 || !json_is_array (list))
+    resp_docker (resp, st, list);
+  else
+    {
+      json_t *out = json_array ();
+      size_t i;
+      json_t *e;
+      json_array_foreach (list, i, e)
+      {
+        json_t *subnets = json_array ();
+        size_t j;
+        json_t *c;
+        json_array_foreach (json_object_get (json_object_get (e, "IPAM"), "Config"), j, c)
+        {
+          json_t *s = json_object_get (c, "Subnet");
+          if (json_is_string (s))
+            json_array_append (subnets, s);
+        }
+        json_array_append_new (
+            out, json_pack ("{s:O,s:O,s:O,s:o}", "id", json_object_get (e, "Id") ?: json_null (),
+                            "name", json_object_get (e, "Name") ?: json_null (), "driver",
+                            json_object_get (e, "Driver") ?: json_null (), "subnets", subnets));
+      }
+      sv_mgr_resp_json (resp, 200, json_pack ("{s:o}", "networks", out));
+    }
+  json_decref (list);
+  sv_docker_free (&d);
+}
+
+/* ---- create ---- */
+
+static const char *const create_fields[]
+    = { "image", "name",    "memory",    "cpus", "disks", "network",
+        "ports", "no_dhcp", "user_data", "env",  NULL };
+
+static int
+fail (char **msg, const char **field, const char *f, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  if (vasprintf (msg, fmt, ap) < 0)
+    abort ();
+  va_end (ap);
+  *field = f;
+  return -1;
+}
+
+/* A string field; numbers are accepted as their decimal text where
+ * `numbers` (memory: 512 means MiB, cpus: 2). */
+static int
+get_text (json_t *body, const char *key, bool numbers, char **out, char **msg, const char **field)
+{
+  json_t *v = json_object_get (body, key);
+  if (v == NULL || json_is_null (v))
+    return 0;
+  if (json_is_string (v))
+    {
+      *out = sv_xstrdup (json_string_value (v));
+      return 0;
+    }
+  if (numbers && json_is_integer (v))
+    {
+      if (asprintf (out, "%lld", (long long)json_integer_value (v)) < 0)
+        abort ();
+      return 0;
+    }
+  return fail (msg, field, key, "%s: expected a string%s", key, numbers ? " or a number" : "");
+}
+
+static bool
+env_name_ok (const char *k)
+{
+  if (!(isalpha ((unsigned char)*k) || *k == '_'))
+    return false;
+  for (const char *p = k; *p; p++)
+    if (!(isalnum ((unsigned char)*p) || *p == '_'))
+      return false;
+  return strlen (k) <= 256;
+}
+
+/* startvm's own config pipeline over an empty vm.yaml and this env: the
+ * value is accepted exactly when startvm accepts it, with its message. */
+static int
+startvm_check (char **envp, char **msg)
+{
+  struct sv_cfg_doc doc;
+  struct sv_vm_config cfg = { 0 };
+  cleanup_error sv_error_t err = NULL;
+  int r = sv_cfg_load_buffer ("vm.yaml", "", 0, &doc, &err);
+  if (r == 0)
+    r = sv_cfg_merge_env (&doc, envp, &err);
+  if (r == 0)
+    r = sv_cfg_validate (&doc, &cfg, &err);
+  sv_vm_config_free (&cfg);
+  sv_cfg_doc_free (&doc);
+  if (r < 0)
+    *msg = sv_xstrdup (err ? err->msg : "invalid value");
+  return r;
+}
+
+static int
+check_one (const char *var, const char *value, char **msg)
+{
+  if (value == NULL)
+    return 0;
+  cleanup_free char *kv = NULL;
+  if (asprintf (&kv, "%s=%s", var, value) < 0)
+    abort ();
+  char *envp[] = { kv, NULL };
+  return startvm_check (envp, msg);
+}
+
+static int
+parse_ports (json_t *v, struct sv_mgr_create *c, char **msg, const char **field)
+{
+  if (v == NULL || json_is_null (v))
+    return 0;
+  if (!json_is_array (v))
+    return fail (msg, field, "ports",
+                 "ports: expected a list of {\"host_port\", "
+                 "\"container_port\", \"protocol\"}");
+  c->ports = sv_xcalloc (json_array_size (v) + 1, sizeof *c->ports);
+  size_t i;
+  json_t *p;
+  json_array_foreach (v, i, p)
+  {
+    struct sv_mgr_port *o = &c->ports[c->n_ports++];
+    strcpy (o->protocol, "tcp");
+    if (!json_is_object (p))
+      return fail (msg, field, "ports", "ports[%zu]: expected an object", i);
+    const char *k;
+    json_t *x;
+    json_object_foreach (p, k, x)
+    {
+      if (strcmp (k, "host_port") && strcmp (k, "container_port") && strcmp (k, "protocol")
+          && strcmp (k, "host_ip"))
+        {
+          cleanup_free char *d = sv_mgr_display (k);
+          return fail (msg, field, "ports",
+                       "ports[%zu]: unknown key '%s' (accepted: host_port, container_port, "
+                       "protocol, host_ip)",
+                       i, d);
+        }
+    }
+    json_t *cp = json_object_get (p, "container_port");
+    json_t *hp = json_object_get (p, "host_port");
+    if (!json_is_integer (cp) || json_integer_value (cp) < 1 || json_integer_value (cp) > 65535)
+      return fail (msg, field, "ports",
+                   "ports[%zu].container_port: expected a port number 1 to 65535", i);
+    o->container_port = (int)json_integer_value (cp);
+    if (hp && !json_is_null (hp))
+      {
+        if (!json_is_integer (hp) || json_integer_value (hp) < 0 || json_integer_value (hp) > 65535)
+          return fail (msg, field, "ports",
+                       "ports[%zu].host_port: expected a port number 1 to 65535 (0 or absent: "
+                       "any free port)",
+                       i);
+        o->host_port = (int)json_integer_value (hp);
+      }
+    json_t *pr = json_object_get (p, "protocol");
+    if (pr && !json_is_null (pr))
+      {
+        const char *s = json_string_value (pr);
+        if (s == NULL || (strcmp (s, "tcp") && strcmp (s, "udp")))
+          return fail (msg, field, "ports", "ports[%zu].protocol: expected tcp or udp", i);
+        strcpy (o->protocol, s);
+      }
+    json_t *hip = json_object_get (p, "host_ip");
+    if (hip && !json_is_null (hip))
+      {
+        const char *s = json_string_value (hip);
+        uint32_t a;
+        if (s == NULL
+            || (*s && sv_ip4_parse (s, &a) < 0
+                && strspn (s, "0123456789abcdefABCDEF:") != strlen (s)))
+          return fail (msg, field, "ports",
+                       "ports[%zu].host_ip: expected an IP address (e.g. 127.0.0.1)", i);
+        o->host_ip = sv_xstrdup (s);
+      }
+  }
+  return 0;
+}
+
+int
+sv_mgr_create_parse (json_t *body, struct sv_mgr_create *c, char **msg, const char **field)
+{
+  memset (c, 0, sizeof *c);
+  const char *key;
+  json_t *v;
+  json_object_foreach (body, key, v)
+  {
+    bool known = false;
+    for (size_t i = 0; create_fields[i]; i++)
+      known |= strcmp (key, create_fields[i]) == 0;
+    if (!known)
+      {
+        cleanup_free char *d = sv_mgr_display (key);
+        return fail (msg, field, "body",
+                     "unknown field '%s' (accepted: image, name, memory, cpus, disks, network, "
+                     "ports, no_dhcp, user_data, env)",
+                     d);
+      }
+  }
+  if (get_text (body, "image", false, &c->image, msg, field) < 0
+      || get_text (body, "name", false, &c->name, msg, field) < 0
+      || get_text (body, "memory", true, &c->memory, msg, field) < 0
+      || get_text (body, "cpus", true, &c->cpus, msg, field) < 0
+      || get_text (body, "disks", false, &c->disks, msg, field) < 0
+      || get_text (body, "network", false, &c->network, msg, field) < 0
+      || get_text (body, "user_data", false, &c->user_data, msg, field) < 0)
+    return -1;
+  if (c->image == NULL || *c->image == '\0')
+    return fail (msg, field, "image", "image is required");
+  if (c->name && !docker_name_ok (c->name))
+    {
+      cleanup_free char *d = sv_mgr_display (c->name);
+      return fail (msg, field, "name",
+                   "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", d);
+    }
+  if (c->network && (*c->network == '\0' || strlen (c->network) > 256))
+    return fail (msg, field, "network", "network: expected a network name");
+  json_t *nd = json_object_get (body, "no_dhcp");
+  if (nd && !json_is_null (nd))
+    {
+      if (!json_is_boolean (nd))
+        return fail (msg, field, "no_dhcp", "no_dhcp: expected true or false");
+      c->no_dhcp = json_is_true (nd);
+      c->no_dhcp_set = true;
+    }
+  if (parse_ports (json_object_get (body, "ports"), c, msg, field) < 0)
+    return -1;
+  json_t *env = json_object_get (body, "env");
+  if (env && !json_is_null (env))
+    {
+      if (!json_is_object (env))
+        return fail (msg, field, "env", "env: expected an object of NAME: value strings");
+      json_object_foreach (env, key, v)
+      {
+        cleanup_free char *d = sv_mgr_display (key);
+        if (!env_name_ok (key))
+          return fail (msg, field, "env", "env: '%s' is not a variable name", d);
+        if (!json_is_string (v))
+          return fail (msg, field, "env", "env.%s: expected a string", d);
+        sv_strv_addf (&c->env, "%s=%s", key, json_string_value (v));
+      }
+    }
+  /* startvm's parsers, one field at a time so the message names it. */
+  if (check_one ("MEMORY", c->memory, msg) < 0)
+    return (*field = "memory"), -1;
+  if (check_one ("CPUS", c->cpus, msg) < 0)
+    return (*field = "cpus"), -1;
+  if (check_one ("DISKS", c->disks, msg) < 0)
+    return (*field = "disks"), -1;
+  if (check_one ("USER_DATA", c->user_data, msg) < 0)
+    return (*field = "user_data"), -1;
+  /* The user's env as startvm reads it (ACCEL=..., IP_PREFIX=...). */
+  if (c->env.n && startvm_check (c->env.v, msg) < 0)
+    return (*field = "env"), -1;
+  return 0;
+}
+
+void
+sv_mgr_create_free (struct sv_mgr_create *c)
+{
+  free (c->image);
+  free (c->name);
+  free (c->network);
+  free (c->memory);
+  free (c->cpus);
+  free (c->disks);
+  free (c->user_data);
+  sv_strv_free (&c->env);
+  for (size_t i = 0; i < c->n_ports; i++)
+    free (c->ports[i].host_ip);
+  free (c->ports);
+  memset (c, 0, sizeof *c);
+}
+
+json_t *
+sv_mgr_create_spec (const struct sv_mgr_create *c, const char *host_state_dir, bool have_kvm)
+{
+  json_t *env = json_array ();
+  for (size_t i = 0; i < c->env.n; i++)
+    json_array_append_new (env, json_string (c->env.v[i]));
+  if (c->memory)
+    json_array_append_new (env, json_sprintf ("MEMORY=%s", c->memory));
+  if (c->cpus)
+    json_array_append_new (env, json_sprintf ("CPUS=%s", c->cpus));
+  if (c->disks)
+    json_array_append_new (env, json_sprintf ("DISKS=%s", c->disks));
+  if (c->no_dhcp_set)
+    json_array_append_new (env, json_sprintf ("NO_DHCP=%s", c->no_dhcp ? "true" : "false"));
+  if (c->user_data)
+    json_array_append_new (env, json_sprintf ("USER_DATA=%s", c->user_data));
+
+  json_t *labels = json_pack ("{s:s,s:s,s:s}", "io.startvm.vm", "true", "io.startvm.managed",
+                              "true", "io.startvm.state", c->name);
+  uint64_t mib;
+  long long cpus;
+  if (c->memory && sv_parse_size_mib (c->memory, "memory", 1ULL << 30, &mib, NULL) == 0)
+    json_object_set_new (labels, "io.startvm.memory_mib",
+                         json_sprintf ("%llu", (unsigned long long)mib));
+  if (c->cpus && sv_parse_int (c->cpus, "cpus", 1, 4096, &cpus, NULL) == 0)
+    json_object_set_new (labels, "io.startvm.cpus", json_sprintf ("%lld", cpus));
+
+  json_t *devices = json_array ();
+  json_array_append_new (devices,
+                         json_pack ("{s:s,s:s,s:s}", "PathOnHost", "/dev/net/tun",
+                                    "PathInContainer", "/dev/net/tun", "CgroupPermissions", "rwm"));
+  if (have_kvm)
+    json_array_append_new (devices,
+                           json_pack ("{s:s,s:s,s:s}", "PathOnHost", "/dev/kvm", "PathInContainer",
+                                      "/dev/kvm", "CgroupPermissions", "rwm"));
+  json_t *binds = json_array ();
+  json_array_append_new (binds, json_sprintf ("%s-image:/image", c->name));
+  json_array_append_new (binds, json_sprintf ("%s/%s:/ranchervm", host_state_dir, c->name));
+
+  json_t *exposed = json_object ();
+  json_t *bindings = json_object ();
+  for (size_t i = 0; i < c->n_ports; i++)
+    {
+      const struct sv_mgr_port *p = &c->ports[i];
+      char key[32];
+      snprintf (key, sizeof key, "%d/%s", p->container_port, p->protocol);
+      json_object_set_new (exposed, key, json_object ());
+      json_t *list = json_object_get (bindings, key);
+      if (list == NULL)
+        {
+          list = json_array ();
+          json_object_set_new (bindings, key, list);
+        }
+      char hp[8] = "";
+      if (p->host_port)
+        snprintf (hp, sizeof hp, "%d", p->host_port);
+      json_array_append_new (
+          list, json_pack ("{s:s,s:s}", "HostIp", p->host_ip ? p->host_ip : "", "HostPort", hp));
+    }
+
+  json_t *host = json_pack ("{s:[s,s],s:o,s:o,s:o}", "CapAdd", "NET_ADMIN", "NET_RAW", "Devices",
+                            devices, "Binds", binds, "PortBindings", bindings);
+  json_t *spec = json_pack ("{s:s,s:o,s:o,s:b,s:b,s:b,s:b,s:b,s:i,s:o,s:o}", "Image", c->image,
+                            "Env", env, "Labels", labels, "OpenStdin", 1, "AttachStdin", 1,
+                            "AttachStdout", 1, "AttachStderr", 1, "Tty", 0, "StopTimeout", 30,
+                            "ExposedPorts", exposed, "HostConfig", host);
+  if (c->network)
+    {
+      json_object_set_new (host, "NetworkMode", json_string (c->network));
+      json_object_set_new (spec, "NetworkingConfig",
+                           json_pack ("{s:{s:{}}}", "EndpointsConfig", c->network));
+    }
+  return spec;
+}
+
+/* Remove a directory tree without following symlinks (a VM container
+ * writes its own state directory). */
+static void
+rm_tree_at (int dfd, const char *name, int depth)
+{
+  if (depth > 16)
+    return;
+  int fd = openat (dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      unlinkat (dfd, name, 0);
+      return;
+    }
+  DIR *dir = fdopendir (fd);
+  if (dir == NULL)
+    {
+      close (fd);
+      return;
+    }
+  struct dirent *de;
+  while ((de = readdir (dir)))
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if (de->d_type == DT_DIR)
+        rm_tree_at (fd, de->d_name, depth + 1);
+      else
+        unlinkat (fd, de->d_name, 0);
+    }
+  closedir (dir);
+  unlinkat (dfd, name, AT_REMOVEDIR);
+}
+
+static void
+remove_state_dir (struct sv_mgr_ctx *ctx, const char *label, const char *id)
+{
+  if (!sv_mgr_state_label_ok (label))
+    return;
+  cleanup_close int top = open (ctx->settings->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (top < 0)
+    return;
+  if (id)
+    {
+      cleanup_close int sub = openat (top, label, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0 && sv_mgr_full_id (id))
+        rm_tree_at (sub, id, 0);
+    }
+  unlinkat (top, label, AT_REMOVEDIR); /* only when empty */
+}
+
+static bool
+volume_exists (struct sv_docker *d, const char *name)
+{
+  cleanup_free char *e = NULL;
+  cleanup_free char *path = NULL;
+  long st;
+  json_t *out = NULL;
+  cleanup_error sv_error_t err = NULL;
+  /* Names are checked (docker_name_ok) before they get here. */
+  if (asprintf (&path, "/volumes/%s", name) < 0)
+    abort ();
+  int r = sv_docker_request (d, "GET", path, NULL, 30, &st, &out, &err);
+  json_decref (out);
+  return r == 0 && st == 200;
+}
+
+static void
+h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+             struct sv_mgr_sink *sink)
+{
+  cleanup_free char *msg = NULL;
+  json_t *body = sv_mgr_parse_body (req->body, req->body_len, &msg);
+  if (body == NULL)
+    {
+      sv_mgr_resp_error (resp, 400, "%s", msg);
+      return;
+    }
+  struct sv_mgr_create c;
+  const char *field = NULL;
+  int r = sv_mgr_create_parse (body, &c, &msg, &field);
+  json_decref (body);
+  if (r < 0)
+    {
+      resp_error_field (resp, 400, msg, field);
+      sv_mgr_create_free (&c);
+      return;
+    }
+  if (c.name == NULL)
+    {
+      unsigned char rnd[4];
+      if (sv_mgr_random (rnd, sizeof rnd, NULL) < 0)
+        abort ();
+      if (asprintf (&c.name, "vm-%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]) < 0)
+        abort ();
+    }
+  struct sv_docker d = { 0 };
+  if (!open_docker (ctx, &d, resp))
+    {
+      sv_mgr_create_free (&c);
+      return;
+    }
+  long st;
+  json_t *out = NULL;
+  cleanup_error sv_error_t err = NULL;
+  cleanup_free char *volume = NULL;
+  cleanup_free char *id = NULL;
+  bool made_dir = false, had_volume = true;
+  int top = -1;
+
+  /* Everything that can be refused is asked before anything is made. */
+  if (sv_docker_image_inspect (&d, c.image, &st, &out, &err) < 0)
+    {
+      sv_mgr_resp_error (resp, 502, "%s", err->msg);
+      goto out;
+    }
+  if (st == 404)
+    {
+      cleanup_free char *m = sv_docker_message (st, out);
+      resp_error_field (resp, 400, m, "image");
+      goto out;
+    }
+  if (st != 200)
+    {
+      resp_docker (resp, st, out);
+      goto out;
+    }
+  json_decref (out);
+  out = NULL;
+  if (sv_docker_inspect (&d, c.name, &st, &out, &err) < 0)
+    {
+      sv_mgr_resp_error (resp, 502, "%s", err->msg);
+      goto out;
+    }
+  if (st == 200)
+    {
+      cleanup_free char *m = NULL;
+      if (asprintf (&m, "the container name \"%s\" is already in use", c.name) < 0)
+        abort ();
+      resp_error_field (resp, 409, m, "name");
+      goto out;
+    }
+  json_decref (out);
+  out = NULL;
+  if (asprintf (&volume, "%s-image", c.name) < 0)
+    abort ();
+  had_volume = volume_exists (&d, volume);
+
+  /* The VM's own state directory: <state>/<name>, 0700. */
+  top = open (ctx->settings->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (top < 0)
+    {
+      sv_mgr_resp_error (resp, 502, "opening the state directory %s: %s", ctx->settings->state_dir,
+                         strerror (errno));
+      goto out;
+    }
+  if (mkdirat (top, c.name, 0700) == 0)
+    made_dir = true;
+  else
+    {
+      struct stat sb;
+      if (errno != EEXIST || fstatat (top, c.name, &sb, AT_SYMLINK_NOFOLLOW) < 0
+          || !S_ISDIR (sb.st_mode))
+        {
+          sv_mgr_resp_error (resp, 502, "creating %s/%s: %s", ctx->settings->state_dir, c.name,
+                             errno == EEXIST ? "exists and is not a directory" : strerror (errno));
+          goto out;
+        }
+    }
+
+  json_t *spec = sv_mgr_create_spec (&c, ctx->host_state_dir, ctx->have_kvm);
+  r = sv_docker_create (&d, c.name, spec, &st, &out, &err);
+  json_decref (spec);
+  if (r < 0)
+    {
+      sv_mgr_resp_error (resp, 502, "%s", err->msg);
+      goto rollback;
+    }
+  if (st != 201 && st != 200)
+    {
+      cleanup_free char *m = sv_docker_message (st, out);
+      const char *f = st == 409 ? "name" : NULL;
+      if (st == 404 && strstr (m, "network"))
+        f = "network";
+      resp_error_field (resp, st == 404 && f ? 400 : docker_status (st), m, f);
+      goto rollback;
+    }
+  id = sv_xstrdup (json_string_value (json_object_get (out, "Id")) ?: "");
+  json_decref (out);
+  out = NULL;
+  if (sv_docker_container_action (&d, id, "start", 60, &st, &out, &err) < 0)
+    {
+      sv_mgr_resp_error (resp, 502, "%s", err->msg);
+      goto rollback;
+    }
+  if (st != 204 && st != 304)
+    {
+      resp_docker (resp, st, out);
+      goto rollback;
+    }
+  json_decref (out);
+  out = NULL;
+  if (sv_docker_inspect (&d, id, &st, &out, &err) < 0 || st != 200)
+    {
+      sv_mgr_resp_error (resp, 502, "inspecting the new VM container %s failed", id);
+      goto out;
+    }
+  sv_mgr_resp_json (resp, 201, vm_object (ctx, out));
+  goto out;
+
+rollback:
+  /* Nothing the request made stays behind. */
+  json_decref (out);
+  out = NULL;
+  if (id && *id)
+    {
+      sv_error_release (&err);
+      sv_docker_remove (&d, id, &st, &out, &err);
+      json_decref (out);
+      out = NULL;
+    }
+  if (!had_volume && volume_exists (&d, volume))
+    {
+      sv_error_release (&err);
+      sv_docker_volume_remove (&d, volume, &st, &out, &err);
+      json_decref (out);
+      out = NULL;
+    }
+  if (made_dir)
+    remove_state_dir (ctx, c.name, id && sv_mgr_full_id (id) ? id : NULL);
+out:
+  if (top >= 0)
+    close (top);
+  json_decref (out);
+  sv_docker_free (&d);
+  sv_mgr_create_free (&c);
+}
+
+/* ---- lifecycle ---- */
+
+static void
+vm_action (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+           const char *action)
+{
+  struct sv_docker d = { 0 };
+  if (!open_docker (ctx, &d, resp))
+    return;
+  json_t *in = find_vm (&d, req, resp);
+  if (in)
+    {
+      const char *id = json_string_value (json_object_get (in, "Id"));
+      json_int_t stop_timeout
+          = json_integer_value (json_object_get (json_object_get (in, "Config"), "StopTimeout"));
+      long timeout = (long)(stop_timeout > 0 ? stop_timeout : 30) + 30;
+      long st;
+      json_t *out = NULL;
+      cleanup_error sv_error_t err = NULL;
+      if (sv_docker_container_action (&d, id, action, timeout, &st, &out, &err) < 0)
+        sv_mgr_resp_error (resp, 502, "%s", err->msg);
+      else if (st == 204 || st == 304 || st == 200)
+        resp_empty (resp, 204);
+      else
+        resp_docker (resp, st, out);
+      json_decref (out);
+    }
+  json_decref (in);
+  sv_docker_free (&d);
+}
+
+#define ACTION(name)                                                                               \
+  static void h_vm_##name (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req,                     \
+                           struct sv_mgr_response *resp, struct sv_mgr_sink *sink)                 \
+  {                                                                                                \
+    vm_action (ctx, req, resp, #name);                                                             \
+  }
+ACTION (start)
+ACTION (stop)
+ACTION (restart)
+ACTION (kill)
+
+static void
+h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+             struct sv_mgr_sink *sink)
+{
+  const char *vq = query_get (req, "volumes");
+  bool volumes = false;
+  if (vq && sv_parse_bool (vq, "volumes", &volumes, NULL) < 0)
+    {
+      cleanup_free char *dq = sv_mgr_display (vq);
+      sv_mgr_resp_error (resp, 400, "volumes=%s: expected true or false", dq);
+      return;
+    }
+  struct sv_docker d = { 0 };
+  if (!open_docker (ctx, &d, resp))
+    return;
+  json_t *in = find_vm (&d, req, resp);
+  if (in)
+    {
+      const char *id = json_string_value (json_object_get (in, "Id"));
+      json_t *labels = json_object_get (json_object_get (in, "Config"), "Labels");
+      json_t *vol = sv_mgr_image_volume (json_object_get (in, "Mounts"));
+      long st;
+      json_t *out = NULL;
+      cleanup_error sv_error_t err = NULL;
+      if (sv_docker_remove (&d, id, &st, &out, &err) < 0)
+        sv_mgr_resp_error (resp, 502, "%s", err->msg);
+      else if (st != 204 && st != 200)
+        resp_docker (resp, st, out);
+      else
+        {
+          json_decref (out);
+          out = NULL;
+          resp_empty (resp, 204);
+          if (volumes && json_is_string (vol))
+            {
+              if (sv_docker_volume_remove (&d, json_string_value (vol), &st, &out, &err) < 0)
+                sv_mgr_resp_error (resp, 502, "%s", err->msg);
+              else if (st != 204 && st != 200 && st != 404)
+                resp_docker (resp, st, out);
+            }
+          const char *managed = json_string_value (json_object_get (labels, "io.startvm.managed"));
+          if (managed && strcmp (managed, "true") == 0)
+            {
+              const char *label = state_label (labels);
+              if (label)
+                remove_state_dir (ctx, label, id);
+            }
+        }
+      json_decref (out);
+      json_decref (vol);
+    }
+  json_decref (in);
+  sv_docker_free (&d);
+}
+
+/* ---- logs ---- */
+
+struct logs_state
+{
+  struct sv_docker_demux demux;
+  struct sv_mgr_sink *sink; /* follow: write through */
+  struct sv_buf buf;        /* otherwise: collect */
+  long status;
+  struct sv_buf error; /* Docker's body when not 200 */
+  bool begun;
+};
+
+static void
+logs_out (void *ctx, const char *data, size_t len)
+{
+  struct logs_state *s = ctx;
+  if (s->sink)
+    s->sink->write (s->sink, data, len);
+  else if (s->buf.len < 64 * 1024 * 1024)
+    sv_buf_addn (&s->buf, data, len);
+}
+
+static void
+logs_status (void *ctx, long status)
+{
+  struct logs_state *s = ctx;
+  s->status = status;
+  if (s->sink && status == 200 && !s->begun)
+    {
+      s->sink->begin (s->sink, 200, "text/plain; charset=utf-8");
+      s->begun = true;
+    }
+}
+
+static bool
+logs_data (void *ctx, const char *data, size_t len)
+{
+  struct logs_state *s = ctx;
+  if (s->status != 200)
+    {
+      sv_buf_addn (&s->error, data, len);
+      return s->error.len < 65536;
+    }
+  sv_docker_demux_feed (&s->demux, data, len, logs_out, s);
+  return s->sink == NULL || s->sink->alive (s->sink);
+}
+
+static bool
+logs_keep_going (void *ctx)
+{
+  struct logs_state *s = ctx;
+  return s->sink == NULL || s->sink->alive (s->sink);
+}
+
+static void
+h_vm_logs (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+           struct sv_mgr_sink *sink)
+{
+  const char *tail = query_get (req, "tail");
+  const char *fq = query_get (req, "follow");
+  bool follow = false;
+  long long n = -1;
+  if (tail && strcmp (tail, "all") != 0 && sv_parse_int (tail, "tail", 0, 100000000, &n, NULL) < 0)
+    {
+      cleanup_free char *d = sv_mgr_display (tail);
+      sv_mgr_resp_error (resp, 400, "tail=%s: expected a number of lines or all", d);
+      return;
+    }
+  if (fq && sv_parse_bool (fq, "follow", &follow, NULL) < 0)
+    {
+      cleanup_free char *d = sv_mgr_display (fq);
+      sv_mgr_resp_error (resp, 400, "follow=%s: expected true or false", d);
+      return;
+    }
+  struct sv_docker d = { 0 };
+  if (!open_docker (ctx, &d, resp))
+    return;
+  json_t *in = find_vm (&d, req, resp);
+  if (in)
+    {
+      cleanup_free char *path = NULL;
+      char tbuf[32] = "all";
+      if (n >= 0)
+        snprintf (tbuf, sizeof tbuf, "%lld", n);
+      if (asprintf (&path, "/containers/%s/logs?stdout=1&stderr=1&tail=%s%s",
+                    json_string_value (json_object_get (in, "Id")), tbuf, follow ? "&follow=1" : "")
+          < 0)
+        abort ();
+      struct logs_state s = { .sink = follow ? sink : NULL };
+      struct sv_docker_stream_cb cb = {
+        .on_data = logs_data, .on_status = logs_status, .keep_going = logs_keep_going, .ctx = &s
+      };
+      long st;
+      cleanup_error sv_error_t err = NULL;
+      int r = sv_docker_stream (&d, path, &cb, &st, &err);
+      if (s.begun)
+        resp->streamed = true;
+      else if (r < 0)
+        sv_mgr_resp_error (resp, 502, "%s", err->msg);
+      else if (st != 200)
+        {
+          json_t *j = s.error.len ? json_loadb (s.error.data, s.error.len, 0, NULL) : NULL;
+          resp_docker (resp, st, j);
+          json_decref (j);
+        }
+      else
+        {
+          resp->status = 200;
+          resp->content_type = sv_xstrdup ("text/plain; charset=utf-8");
+          resp->body_len = s.buf.len;
+          resp->body = sv_buf_steal (&s.buf);
+        }
+      sv_buf_free (&s.buf);
+      sv_buf_free (&s.error);
+    }
+  json_decref (in);
+  sv_docker_free (&d);
+}
+
+/* ---- screenshot ---- */
+
+static void
+h_vm_screenshot (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+                 struct sv_mgr_sink *sink)
+{
+  struct sv_docker d = { 0 };
+  if (!open_docker (ctx, &d, resp))
+    return;
+  json_t *in = find_vm (&d, req, resp);
+  if (in)
+    {
+      const char *id = json_string_value (json_object_get (in, "Id"));
+      const char *label = state_label (json_object_get (json_object_get (in, "Config"), "Labels"));
+      const char *st
+          = json_string_value (json_object_get (json_object_get (in, "State"), "Status"));
+      if (st == NULL || strcmp (st, "running") != 0)
+        sv_mgr_resp_error (resp, 409, "VM is not running");
+      else
+        {
+          /* Where QEMU sees the VM's directory: status.json's qmp path
+           * names it; else the default state_dir layout. */
+          struct sv_mgr_vm_files f;
+          sv_mgr_vm_files_read (ctx->settings->state_dir, label, id, &f);
+          cleanup_free char *qdir = NULL;
+          const char *qmp = json_string_value (json_object_get (f.status, "qmp"));
+          if (qmp && qmp[0] == '/' && strstr (qmp, "/../") == NULL && strrchr (qmp, '/') != qmp)
+            qdir = strndup (qmp, (size_t)(strrchr (qmp, '/') - qmp));
+          else if (asprintf (&qdir, "/ranchervm/%s", id) < 0)
+            abort ();
+          bool have_qmp = f.qmp;
+          sv_mgr_vm_files_free (&f);
+          char *png = NULL;
+          size_t len = 0;
+          cleanup_error sv_error_t err = NULL;
+          if (!have_qmp)
+            sv_mgr_resp_error (resp, 409, "VM has no QMP socket");
+          else if (sv_mgr_screenshot (ctx->settings->state_dir, label, id, qdir, &png, &len, &err)
+                   < 0)
+            sv_mgr_resp_error (resp, 502, "%s", err->msg);
+          else
+            {
+              resp->status = 200;
+              resp->content_type = sv_xstrdup ("image/png");
+              resp->body = png;
+              resp->body_len = len;
+            }
+        }
+    }
+  json_decref (in);
+  sv_docker_free (&d);
+}
+
+/* ---- the route table: the security model in one place ---- */
+
+const struct sv_mgr_route sv_mgr_routes[] = {
+  { "GET", "/healthz", false, SV_MGR_RUN_LOOP, h_healthz },
+  { "POST", "/api/login", false, SV_MGR_RUN_LOOP, h_login },
+  { "POST", "/api/logout", false, SV_MGR_RUN_LOOP, h_logout },
+  { "GET", "/api/session", true, SV_MGR_RUN_LOOP, h_session },
+  { "GET", "/api/vms", true, SV_MGR_RUN_THREAD, h_vms_list },
+  { "POST", "/api/vms", true, SV_MGR_RUN_THREAD, h_vm_create },
+  { "GET", "/api/vms/{id}", true, SV_MGR_RUN_THREAD, h_vm_get },
+  { "DELETE", "/api/vms/{id}", true, SV_MGR_RUN_THREAD, h_vm_delete },
+  { "POST", "/api/vms/{id}/start", true, SV_MGR_RUN_THREAD, h_vm_start },
+  { "POST", "/api/vms/{id}/stop", true, SV_MGR_RUN_THREAD, h_vm_stop },
+  { "POST", "/api/vms/{id}/restart", true, SV_MGR_RUN_THREAD, h_vm_restart },
+  { "POST", "/api/vms/{id}/kill", true, SV_MGR_RUN_THREAD, h_vm_kill },
+  { "GET", "/api/vms/{id}/logs", true, SV_MGR_RUN_THREAD, h_vm_logs },
+  { "GET", "/api/vms/{id}/screenshot.png", true, SV_MGR_RUN_THREAD, h_vm_screenshot },
+  { "GET", "/api/vms/{id}/vnc", true, SV_MGR_RUN_WS, NULL },
+  { "GET", "/api/vms/{id}/serial", true, SV_MGR_RUN_WS, NULL },
+  { "GET", "/api/images", true, SV_MGR_RUN_THREAD, h_images },
+  { "GET", "/api/networks", true, SV_MGR_RUN_THREAD, h_networks },
+  { "GET", "/api/events", true, SV_MGR_RUN_SSE, NULL },
+};
+const size_t sv_mgr_n_routes = sizeof sv_mgr_routes / sizeof sv_mgr_routes[0];
+
+int
+sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, bool vnc,
+                     struct sv_mgr_response *resp, char **full_id)
+{
+  struct sv_docker d = { 0 };
+  *full_id = NULL;
+  if (!open_docker (ctx, &d, resp))
+    return -1;
+  int fd = -1;
+  json_t *in = find_vm (&d, req, resp);
+  if (in)
+    {
+      const char *id = json_string_value (json_object_get (in, "Id"));
+      const char *label = state_label (json_object_get (json_object_get (in, "Config"), "Labels"));
+      const char *st
+          = json_string_value (json_object_get (json_object_get (in, "State"), "Status"));
+      cleanup_error sv_error_t err = NULL;
+      if (st == NULL || strcmp (st, "running") != 0)
+        sv_mgr_resp_error (resp, 409, "VM is not running");
+      else if (vnc)
+        {
+          fd = sv_mgr_vm_socket_connect (ctx->settings->state_dir, label, id, "vnc", &err);
+          if (fd < 0)
+            sv_mgr_resp_error (resp, 409, "VM has no VNC socket (%s)", err->msg);
+        }
+      else
+        {
+          long hst;
+          cleanup_free char *body = NULL;
+          fd = sv_docker_attach (ctx->settings->docker_socket, id, &hst, &body, &err);
+          if (fd < 0)
+            {
+              json_t *j = body ? json_loads (body, 0, NULL) : NULL;
+              if (j)
+                resp_docker (resp, hst, j);
+              else
+                sv_mgr_resp_error (resp, 502, "%s", err->msg);
+              json_decref (j);
+            }
+        }
+      if (fd >= 0)
+        *full_id = sv_xstrdup (id);
+    }
+  json_decref (in);
+  sv_docker_free (&d);
+  return fd;
+}
+
+/* For the event stream: the VM object of a container id, or NULL when it is
+ * gone or not a VM container.  *gone tells the two apart. */
+json_t *
+sv_mgr_vm_by_id (struct sv_mgr_ctx *ctx, struct sv_docker *d, const char *id, bool *gone,
+                 sv_error_t *err)
+{
+  long st;
+  json_t *in = NULL;
+  *gone = false;
+  if (sv_docker_inspect (d, id, &st, &in, err) < 0)
+    return NULL;
+  json_t *vm = NULL;
+  if (st == 404)
+    *gone = true;
+  else if (st == 200 && sv_mgr_is_vm_inspect (in))
+    vm = vm_object (ctx, in);
+  json_decref (in);
+  return vm;
+}
+
+/* The ids of every VM container now (for resyncing after a reconnect). */
+json_t *
+sv_mgr_vm_ids (struct sv_mgr_ctx *ctx, struct sv_docker *d, sv_error_t *err)
+{
+  long st;
+  json_t *list = NULL;
+  if (sv_docker_list_containers (d, &st, &list, err) < 0)
+    return NULL;
+  json_t *ids = json_object ();
+  size_t i;
+  json_t *e;
+  json_array_foreach (list, i, e)
+  {
+    if (st == 200 && list_entry_is_vm (ctx, d, e))
+      json_object_set_new (ids, json_string_value (json_object_get (e, "Id")) ?: "", json_true ());
+  }
+  json_decref (list);
+  return ids;
+}
+
+char *
+sv_mgr_unrouted_id (const char *path)
+{
+  static const char *const suffixes[] = { "/start",          "/stop", "/restart", "/kill", "/logs",
+                                          "/screenshot.png", "/vnc",  "/serial",  NULL };
+  const char *id = path + strlen ("/api/vms/");
+  size_t n = strlen (id);
+  for (size_t i = 0; suffixes[i]; i++)
+    {
+      size_t sl = strlen (suffixes[i]);
+      if (n > sl && strcmp (id + n - sl, suffixes[i]) == 0)
+        {
+          n -= sl;
+          break;
+        }
+    }
+  return strndup (id, n);
+}

@@ -1,0 +1,157 @@
+/* The HTTP API of startvm-manager: one route table (method, path pattern,
+ * authentication, where it runs, handler) and the handlers.  Nothing here
+ * knows libwebsockets: server.c turns a request into struct sv_mgr_request,
+ * calls the handler (on the event loop or on a worker thread, as the route
+ * says) and writes struct sv_mgr_response back. */
+#ifndef SV_MGR_API_H
+#define SV_MGR_API_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "error.h"
+#include "settings.h"
+#include "util.h"
+
+#define SV_MGR_MAX_BODY (1024 * 1024)
+
+/* Shared by all handlers; read-only after start except where locked. */
+struct sv_mgr_ctx
+{
+  const struct sv_mgr_settings *settings;
+  struct sv_mgr_auth auth;    /* event loop only */
+  const char *host_state_dir; /* bound as /ranchervm/<name> of new VM containers' parent */
+  bool have_kvm;              /* /dev/kvm exists here: pass it to new VM containers */
+  pthread_mutex_t cache_lock; /* guards rancher_vm */
+  json_t *rancher_vm;         /* container id -> bool: has env RANCHER_VM=true */
+};
+
+enum sv_mgr_run
+{
+  SV_MGR_RUN_LOOP,   /* quick, no Docker call: on the event loop */
+  SV_MGR_RUN_THREAD, /* calls Docker: on a worker thread */
+  SV_MGR_RUN_SSE,    /* /api/events: the event stream */
+  SV_MGR_RUN_WS,     /* a WebSocket console */
+};
+
+struct sv_mgr_request
+{
+  const char *method;
+  const char *path; /* decoded, without the query */
+  char **query;     /* "name=value" (decoded), NULL-terminated; may be NULL */
+  const char *body;
+  size_t body_len;
+  const char *peer;   /* client address, for the login lockout */
+  const char *cookie; /* Cookie header or NULL */
+  bool tls;
+  char *id;    /* the {id} segment of the path, when the route has one */
+  int64_t now; /* monotonic seconds */
+};
+
+/* A streaming response (logs with follow) writes through these. */
+struct sv_mgr_sink
+{
+  /* Send the status line and headers now (once, before any data). */
+  void (*begin) (struct sv_mgr_sink *s, int status, const char *content_type);
+  /* Queue data; false once the client has gone (stop producing). */
+  bool (*write) (struct sv_mgr_sink *s, const char *data, size_t len);
+  bool (*alive) (struct sv_mgr_sink *s);
+};
+
+struct sv_mgr_response
+{
+  int status;
+  char *content_type; /* NULL: application/json */
+  char *body;
+  size_t body_len;
+  struct sv_strv headers; /* extra "Name: value" lines */
+  bool streamed;          /* the handler wrote through the sink */
+};
+
+typedef void (*sv_mgr_handler) (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req,
+                                struct sv_mgr_response *resp, struct sv_mgr_sink *sink);
+
+struct sv_mgr_route
+{
+  const char *method;
+  const char *pattern; /* "{id}" matches one path segment */
+  bool auth;           /* session cookie or bearer token needed */
+  enum sv_mgr_run run;
+  sv_mgr_handler handler;
+};
+
+/* Find the route for method + path; *id gets the {id} segment (malloc'd)
+ * when there is one.  NULL and *method_mismatch=true when the path exists
+ * with other methods only (405). */
+const struct sv_mgr_route *sv_mgr_route_find (const char *method, const char *path, char **id,
+                                              bool *method_mismatch);
+/* The whole table, for tests. */
+extern const struct sv_mgr_route sv_mgr_routes[];
+extern const size_t sv_mgr_n_routes;
+
+void sv_mgr_ctx_init (struct sv_mgr_ctx *ctx, const struct sv_mgr_settings *s,
+                      const char *password);
+void sv_mgr_ctx_free (struct sv_mgr_ctx *ctx);
+
+/* Responses. */
+void sv_mgr_resp_json (struct sv_mgr_response *r, int status, json_t *body); /* steals body */
+void sv_mgr_resp_error (struct sv_mgr_response *r, int status, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+void sv_mgr_resp_free (struct sv_mgr_response *r);
+
+/* ---- request validation (pure; unit-tested) ---- */
+/* An {id}: a full id, an id prefix of at least 12 hex digits, or a Docker
+ * container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128). */
+bool sv_mgr_id_syntax_ok (const char *id);
+/* Does the container Docker found for `given` really answer to it (its full
+ * id, a prefix of >= 12 hex digits, or its name)?  Docker also resolves
+ * shorter prefixes, which we do not accept. */
+bool sv_mgr_id_answers (const char *given, const char *full_id, const char *name);
+/* Text for a message: invalid UTF-8 and control bytes shown escaped. */
+char *sv_mgr_display (const char *s);
+/* The id part of a /api/vms/... path no route matched ("a/b" of
+ * /api/vms/a/b/start), for the 404 message. */
+char *sv_mgr_unrouted_id (const char *path);
+/* Parse a JSON body: an object, else 400 with jansson's words. */
+json_t *sv_mgr_parse_body (const char *body, size_t len, char **msg);
+
+/* The create request, checked.  On failure returns -1 with the message and
+ * the field. */
+struct sv_mgr_port
+{
+  int host_port; /* 0: not published on a fixed port */
+  int container_port;
+  char protocol[4];
+  char *host_ip;
+};
+struct sv_mgr_create
+{
+  char *image, *name, *network, *memory, *cpus, *disks, *user_data;
+  bool no_dhcp, no_dhcp_set;
+  struct sv_strv env; /* "K=V" from "env" */
+  struct sv_mgr_port *ports;
+  size_t n_ports;
+};
+int sv_mgr_create_parse (json_t *body, struct sv_mgr_create *out, char **msg, const char **field);
+void sv_mgr_create_free (struct sv_mgr_create *c);
+/* The Docker create spec for it (labels, caps, devices, binds, env...). */
+json_t *sv_mgr_create_spec (const struct sv_mgr_create *c, const char *host_state_dir,
+                            bool have_kvm);
+
+/* For a WebSocket console, on the event loop before the upgrade: resolve
+ * {id}, check the VM runs, open the VNC socket or the attach stream.
+ * Returns the fd, or -1 with resp filled (404, 409, 502). */
+int sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, bool vnc,
+                         struct sv_mgr_response *resp, char **full_id);
+
+struct sv_docker;
+/* The event stream's helpers (see events.c). */
+json_t *sv_mgr_vm_by_id (struct sv_mgr_ctx *ctx, struct sv_docker *d, const char *id, bool *gone,
+                         sv_error_t *err);
+json_t *sv_mgr_vm_ids (struct sv_mgr_ctx *ctx, struct sv_docker *d, sv_error_t *err);
+
+#endif

@@ -1,0 +1,282 @@
+#include "events.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "docker.h"
+#include "util.h"
+
+struct sv_mgr_events
+{
+  struct sv_mgr_ctx *ctx;
+  sv_mgr_emit_fn emit;
+  void *ud;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool stop;                /* under lock */
+  bool connected;           /* under lock */
+  char *last_error;         /* under lock */
+  struct sv_docker docker;  /* the stream's connection */
+  struct sv_docker inspect; /* inspects, between stream reads */
+  json_t *known;            /* ids of VM containers we have told clients about */
+  struct sv_buf line;
+};
+
+char *
+sv_mgr_sse_format (const char *name, json_t *data)
+{
+  cleanup_free char *j = json_dumps (data, JSON_COMPACT | JSON_ENSURE_ASCII);
+  json_decref (data);
+  char *s = NULL;
+  if (asprintf (&s, "event: %s\ndata: %s\n\n", name, j ? j : "null") < 0)
+    abort ();
+  return s;
+}
+
+char *
+sv_mgr_events_docker_state (struct sv_mgr_events *e)
+{
+  pthread_mutex_lock (&e->lock);
+  json_t *d = e->connected ? json_pack ("{s:b}", "connected", 1)
+                           : json_pack ("{s:b,s:s}", "connected", 0, "error",
+                                        e->last_error ? e->last_error : "connecting");
+  pthread_mutex_unlock (&e->lock);
+  return sv_mgr_sse_format ("docker", d);
+}
+
+static void
+emit (struct sv_mgr_events *e, char *text)
+{
+  e->emit (e->ud, text);
+  free (text);
+}
+
+static void
+set_connected (struct sv_mgr_events *e, bool c, const char *error)
+{
+  pthread_mutex_lock (&e->lock);
+  bool changed = e->connected != c || (!c && e->last_error == NULL);
+  e->connected = c;
+  free (e->last_error);
+  e->last_error = error ? sv_xstrdup (error) : NULL;
+  pthread_mutex_unlock (&e->lock);
+  if (!changed)
+    return;
+  emit (e, sv_mgr_sse_format ("docker", c ? json_pack ("{s:b}", "connected", 1)
+                                          : json_pack ("{s:b,s:s}", "connected", 0, "error",
+                                                       error ? error : "disconnected")));
+}
+
+static void
+vm_event (struct sv_mgr_events *e, const char *id, const char *action)
+{
+  bool gone = false;
+  cleanup_error sv_error_t err = NULL;
+  json_t *vm = sv_mgr_vm_by_id (e->ctx, &e->inspect, id, &gone, &err);
+  if (vm)
+    {
+      json_object_set_new (e->known, id, json_true ());
+      emit (e, sv_mgr_sse_format (
+                   "vm", json_pack ("{s:s,s:s,s:o}", "id", id, "action", action, "vm", vm)));
+    }
+  else if (gone && json_object_get (e->known, id))
+    {
+      json_object_del (e->known, id);
+      emit (e, sv_mgr_sse_format (
+                   "vm", json_pack ("{s:s,s:s,s:n}", "id", id, "action", "destroy", "vm")));
+    }
+}
+
+/* After (re)connecting: VMs that went away meanwhile get their destroy,
+ * new ones are learnt. */
+static void
+resync (struct sv_mgr_events *e)
+{
+  cleanup_error sv_error_t err = NULL;
+  json_t *ids = sv_mgr_vm_ids (e->ctx, &e->inspect, &err);
+  if (ids == NULL)
+    return;
+  const char *id;
+  json_t *v;
+  void *tmp;
+  json_object_foreach_safe (e->known, tmp, id, v)
+  {
+    if (json_object_get (ids, id) == NULL)
+      {
+        char *copy = sv_xstrdup (id);
+        json_object_del (e->known, copy);
+        emit (e, sv_mgr_sse_format (
+                     "vm", json_pack ("{s:s,s:s,s:n}", "id", copy, "action", "destroy", "vm")));
+        free (copy);
+      }
+  }
+  json_object_foreach (ids, id, v)
+  {
+    if (json_object_get (e->known, id) == NULL)
+      json_object_set_new (e->known, id, json_true ());
+  }
+  json_decref (ids);
+}
+
+static const char *const ignored[]
+    = { "exec_create",    "exec_start", "exec_die", "exec_detach", "attach", "detach",
+        "resize",         "top",        "export",   "commit",      "copy",   "archive-path",
+        "extract-to-dir", "mount",      "unmount",  "checkpoint",  NULL };
+
+static void
+handle_line (struct sv_mgr_events *e, const char *line, size_t len)
+{
+  json_t *j = json_loadb (line, len, 0, NULL);
+  if (j == NULL)
+    return;
+  const char *type = json_string_value (json_object_get (j, "Type"));
+  const char *action = json_string_value (json_object_get (j, "Action"));
+  const char *id = json_string_value (json_object_get (json_object_get (j, "Actor"), "ID"));
+  if (id == NULL)
+    id = json_string_value (json_object_get (j, "id"));
+  if (type && strcmp (type, "container") == 0 && action && id && strlen (id) == 64)
+    {
+      bool skip = false;
+      for (size_t i = 0; ignored[i]; i++)
+        skip |= strncmp (action, ignored[i], strlen (ignored[i])) == 0;
+      if (!skip)
+        vm_event (e, id, strncmp (action, "health_status", 13) == 0 ? "health_status" : action);
+    }
+  json_decref (j);
+}
+
+static bool
+keep_going (void *ud)
+{
+  struct sv_mgr_events *e = ud;
+  pthread_mutex_lock (&e->lock);
+  bool stop = e->stop;
+  pthread_mutex_unlock (&e->lock);
+  return !stop;
+}
+
+static void
+on_status (void *ud, long status)
+{
+  struct sv_mgr_events *e = ud;
+  if (status == 200)
+    {
+      resync (e);
+      set_connected (e, true, NULL);
+    }
+}
+
+static bool
+on_data (void *ud, const char *data, size_t len)
+{
+  struct sv_mgr_events *e = ud;
+  sv_buf_addn (&e->line, data, len);
+  for (;;)
+    {
+      char *nl = memchr (e->line.data, '\n', e->line.len);
+      if (nl == NULL)
+        break;
+      size_t n = (size_t)(nl - e->line.data);
+      handle_line (e, e->line.data, n);
+      memmove (e->line.data, nl + 1, e->line.len - n - 1);
+      e->line.len -= n + 1;
+      e->line.data[e->line.len] = '\0';
+    }
+  if (e->line.len > 1024 * 1024)
+    e->line.len = 0;
+  return keep_going (e);
+}
+
+static void *
+run (void *ud)
+{
+  struct sv_mgr_events *e = ud;
+  cleanup_free char *path = NULL;
+  {
+    char *f = curl_easy_escape ((CURL *)e->docker.curl, "{\"type\":[\"container\"]}", 0);
+    if (asprintf (&path, "/events?filters=%s", f) < 0)
+      abort ();
+    curl_free (f);
+  }
+  unsigned backoff_ms = 100;
+  while (keep_going (e))
+    {
+      struct sv_docker_stream_cb cb
+          = { .on_data = on_data, .on_status = on_status, .keep_going = keep_going, .ctx = e };
+      long st = 0;
+      cleanup_error sv_error_t err = NULL;
+      e->line.len = 0;
+      int r = sv_docker_stream (&e->docker, path, &cb, &st, &err);
+      if (!keep_going (e))
+        break;
+      bool was = false;
+      pthread_mutex_lock (&e->lock);
+      was = e->connected;
+      pthread_mutex_unlock (&e->lock);
+      if (was)
+        backoff_ms = 100;
+      const char *why = r < 0       ? err->msg
+                        : st != 200 ? "the Docker API refused the event stream"
+                                    : "the Docker API closed the event stream";
+      set_connected (e, false, why);
+      /* Wait, but wake at once when told to stop. */
+      struct timespec ts;
+      clock_gettime (CLOCK_REALTIME, &ts);
+      ts.tv_sec += backoff_ms / 1000;
+      ts.tv_nsec += (long)(backoff_ms % 1000) * 1000000L;
+      if (ts.tv_nsec >= 1000000000L)
+        {
+          ts.tv_sec++;
+          ts.tv_nsec -= 1000000000L;
+        }
+      pthread_mutex_lock (&e->lock);
+      while (!e->stop && pthread_cond_timedwait (&e->cond, &e->lock, &ts) == 0)
+        ;
+      pthread_mutex_unlock (&e->lock);
+      backoff_ms = backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2;
+    }
+  return NULL;
+}
+
+struct sv_mgr_events *
+sv_mgr_events_start (struct sv_mgr_ctx *ctx, sv_mgr_emit_fn emit_fn, void *ud)
+{
+  struct sv_mgr_events *e = sv_xcalloc (1, sizeof *e);
+  e->ctx = ctx;
+  e->emit = emit_fn;
+  e->ud = ud;
+  pthread_mutex_init (&e->lock, NULL);
+  pthread_cond_init (&e->cond, NULL);
+  e->known = json_object ();
+  cleanup_error sv_error_t err = NULL;
+  if (sv_docker_init (&e->docker, ctx->settings->docker_socket, &err) < 0
+      || sv_docker_init (&e->inspect, ctx->settings->docker_socket, &err) < 0
+      || pthread_create (&e->thread, NULL, run, e) != 0)
+    abort ();
+  return e;
+}
+
+void
+sv_mgr_events_stop (struct sv_mgr_events *e)
+{
+  if (e == NULL)
+    return;
+  pthread_mutex_lock (&e->lock);
+  e->stop = true;
+  pthread_cond_broadcast (&e->cond);
+  pthread_mutex_unlock (&e->lock);
+  pthread_join (e->thread, NULL);
+  sv_docker_free (&e->docker);
+  sv_docker_free (&e->inspect);
+  json_decref (e->known);
+  sv_buf_free (&e->line);
+  free (e->last_error);
+  pthread_mutex_destroy (&e->lock);
+  pthread_cond_destroy (&e->cond);
+  free (e);
+}

@@ -1,0 +1,32 @@
+/* startvm-manager's settings: environment variables only (DESIGN.md, "The
+ * management container"), read from an envp passed in so tests can build
+ * them. */
+#ifndef SV_MGR_SETTINGS_H
+#define SV_MGR_SETTINGS_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+struct sv_mgr_settings
+{
+  char *docker_socket;  /* from DOCKER_HOST unix://PATH */
+  char *listen_addr;    /* MANAGER_LISTEN host part ("0.0.0.0", "::", "127.0.0.1") */
+  int listen_port;      /* MANAGER_LISTEN port, default 8443 */
+  char *state_dir;      /* MANAGER_STATE_DIR, default /ranchervm */
+  char *host_state_dir; /* MANAGER_HOST_STATE_DIR; NULL: find it from our own container */
+  char *password;       /* MANAGER_PASSWORD; NULL: generated/stored in data_dir */
+  char *tls_cert;       /* MANAGER_TLS_CERT */
+  char *tls_key;        /* MANAGER_TLS_KEY */
+  bool insecure_http;   /* MANAGER_INSECURE_HTTP */
+  char *data_dir;       /* MANAGER_DATA_DIR, default /var/lib/startvm-manager */
+  char *web_dir;        /* MANAGER_WEB_DIR */
+  char *novnc_dir;      /* MANAGER_NOVNC_DIR */
+  char *termjs_dir;     /* MANAGER_TERMJS_DIR */
+};
+
+/* Fill *out from envp.  Errors name the variable and the accepted form. */
+int sv_mgr_settings_load (char *const *envp, struct sv_mgr_settings *out, sv_error_t *err);
+void sv_mgr_settings_free (struct sv_mgr_settings *s);
+
+#endif
