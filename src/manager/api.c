@@ -518,9 +518,9 @@ h_images (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_resp
           continue;
         json_t *tags = json_object_get (e, "RepoTags");
         json_array_append_new (
-            out, json_pack ("{s:O,s:O,s:o,s:O}", "id", json_object_get (e, "Id") ?: json_null (),
-                            "tags", json_is_array (tags) ? tags : json_array (), "created",
-                            unix_to_iso (json_object_get (e, "Created")), "size",
+            out, json_pack ("{s:O,s:o,s:o,s:O}", "id", json_object_get (e, "Id") ?: json_null (),
+                            "tags", json_is_array (tags) ? json_incref (tags) : json_array (),
+                            "created", unix_to_iso (json_object_get (e, "Created")), "size",
                             json_object_get (e, "Size") ?: json_null ()));
       }
       sv_mgr_resp_json (resp, 200, json_pack ("{s:o}", "images", out));
