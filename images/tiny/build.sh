@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the tiny test guest from Debian packages only:
 #   OUTDIR/vmlinuz     Debian's cloud kernel (linux-image-cloud-amd64)
-#   OUTDIR/initrd.img  gzip'd cpio (newc): busybox-static, our init, and the
+#   OUTDIR/initrd.img  gzip'd cpio (newc): busybox-static, our init, the
 #                      few kernel modules the init loads (virtio, vfat,
-#                      iso9660, scsi cdrom, ACPI power button)
+#                      iso9660, scsi cdrom, ACPI power button), and ISC
+#                      dhclient with ld.so and libc for DHCPv6
 # The .debs are downloaded with `apt-get download` (never installed on the
 # host) and cached under OUTDIR/cache.  A second run with the same inputs
 # does nothing (stamp over this directory's files and the package names),
@@ -120,15 +121,20 @@ if [ -z "$kpkg" ]; then
 fi
 kdeb=$(fetch_deb "$kpkg")
 bdeb=$(fetch_deb busybox-static)
+# IPv6: ISC dhclient (dynamically linked: ld.so and libc from libc6).
+ddeb=$(fetch_deb isc-dhcp-client)
+cdeb=$(fetch_deb libc6)
 
 work=$(mktemp -d "$out/.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # Only the kernel image and the modules tree are needed from the kernel
 # package; extracting the full 100+ MB tree would be the slow part.
-mkdir -p "$work/k" "$work/bb"
+mkdir -p "$work/k" "$work/bb" "$work/dh" "$work/c"
 dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$work/k" --wildcards './boot/vmlinuz-*' './lib/modules/*'
 dpkg-deb -x "$bdeb" "$work/bb"
+dpkg-deb --fsys-tarfile "$ddeb" | tar -x -C "$work/dh" ./sbin/dhclient
+dpkg-deb --fsys-tarfile "$cdeb" | tar -x -C "$work/c" --wildcards './lib/x86_64-linux-gnu/ld-linux-x86-64.so.2' './lib/x86_64-linux-gnu/libc.so.6'
 kver=$(ls "$work/k/lib/modules")
 [ -n "$kver" ] && [ -f "$work/k/boot/vmlinuz-$kver" ] || die "unexpected layout in $kdeb"
 moddir=$work/k/lib/modules/$kver
@@ -162,8 +168,12 @@ add_module() {
 for m in "${modules[@]}"; do add_module "$m"; done
 
 root=$work/root
-mkdir -p "$root"/{bin,sbin,dev,proc,sys,run,tmp,mnt,etc,lib/tinyvm/modules}
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,run,tmp,mnt,etc,lib/tinyvm/modules,lib64,lib/x86_64-linux-gnu}
 cp "$work/bb/bin/busybox" "$root/bin/busybox"
+cp "$work/dh/sbin/dhclient" "$root/sbin/dhclient"
+cp "$work/c/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$work/c/lib/x86_64-linux-gnu/libc.so.6" \
+  "$root/lib/x86_64-linux-gnu/"
+ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root/lib64/ld-linux-x86-64.so.2"
 # Applet links are made by the init at boot (busybox --install), so the
 # archive holds one binary, not 300 links.
 ln -s busybox "$root/bin/sh"
@@ -185,7 +195,8 @@ for m in "${order[@]}"; do
   esac
   echo "$m" >>"$root/lib/tinyvm/modules.order"
 done
-echo "kernel=$kver busybox=$(dpkg-deb -f "$bdeb" Version)" >"$root/lib/tinyvm/version"
+echo "kernel=$kver busybox=$(dpkg-deb -f "$bdeb" Version) dhclient=$(dpkg-deb -f "$ddeb" Version)" \
+  >"$root/lib/tinyvm/version"
 # The kernel opens /dev/console for PID 1 before anything is mounted.
 mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
 
@@ -200,5 +211,5 @@ mv -f "$work/vmlinuz" "$out/vmlinuz"
 mv -f "$work/initrd.img" "$out/initrd.img"
 echo "$want" >"$out/stamp"
 # Drop .debs superseded by a newer archive version.
-find "$cache" -name '*.deb' ! -path "$kdeb" ! -path "$bdeb" -delete
+find "$cache" -name '*.deb' ! -path "$kdeb" ! -path "$bdeb" ! -path "$ddeb" ! -path "$cdeb" -delete
 log "built $out (kernel $kver, modules: ${order[*]}, initrd $(stat -c %s "$out/initrd.img") bytes)"
