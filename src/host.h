@@ -28,6 +28,16 @@ struct sv_route
   uint32_t prefsrc; /* 0 = none */
 };
 
+/* An IPv6 route through a container interface (main table). */
+struct sv_route6
+{
+  uint8_t dst[16];
+  uint8_t dst_len;     /* 0 = default route */
+  uint8_t gateway[16]; /* all zero = directly connected */
+  uint32_t metric;
+  uint8_t protocol; /* RTPROT_* as observed */
+};
+
 struct sv_iface
 {
   char name[IFNAMSIZ];
@@ -51,6 +61,17 @@ struct sv_iface
   char bridge[IFNAMSIZ];
   uint32_t bridge_addr; /* resumed: the bridge's IPv4 address now, 0 = none */
   uint8_t bridge_prefix;
+  /* IPv6 (a dual-stack or IPv6-only container): the global address the
+   * VM gets by DHCPv6 (permanent, not deprecated, not link-local).  An
+   * interface with neither this nor an IPv4 address is not handed off. */
+  bool has_addr6;
+  uint8_t addr6[16];
+  uint8_t prefix6;                         /* 1..128 */
+  unsigned n_other_addr6;                  /* further global addresses: not handed off */
+  bool has_gateway6;                       /* default route via gateway6 */
+  uint8_t gateway6[16];                    /* may be link-local (fe80::...) */
+  size_t n_routes6;                        /* every IPv6 route of the main table through */
+  struct sv_route6 routes6[SV_MAX_ROUTES]; /* this iface but link-local ones */
 };
 
 struct sv_net_state
@@ -59,6 +80,8 @@ struct sv_net_state
   struct sv_iface ifaces[SV_MAX_IFACES]; /* eth0 first, then by name */
   size_t n_dns;
   uint32_t dns[SV_MAX_DNS]; /* IPv4 nameservers from resolv.conf */
+  size_t n_dns6;
+  uint8_t dns6[SV_MAX_DNS][16]; /* IPv6 nameservers (zone-less) from resolv.conf */
   size_t n_search;
   char search[SV_MAX_SEARCH][256]; /* search domains from resolv.conf */
   char hostname[256];

@@ -29,6 +29,13 @@ enum sv_net_op_kind
   SV_OP_LINK_SET_MTU, /* ifname, mtu */
   SV_OP_LINK_UP,      /* ifname */
   SV_OP_ADDR_ADD,     /* ifname, addr/prefix (bridge address for dnsmasq) */
+  /* IPv6 (docs/networking.md "IPv6"): */
+  SV_OP_RA_FILTER,  /* ifname (the container NIC): an nftables bridge table that drops our
+                       router advertisements and DHCPv6 replies on their way out of it */
+  SV_OP_ADDR6_DEL,  /* ifname, addr6/prefix */
+  SV_OP_FORWARD6,   /* net.ipv6.conf.all.forwarding=1: the namespace routes for the VM */
+  SV_OP_ADDR6_ADD,  /* ifname, addr6/prefix, no DAD (bridge address for dnsmasq) */
+  SV_OP_ROUTE6_ADD, /* ifname, route6: a container route, now through the bridge */
 };
 
 struct sv_net_op
@@ -40,8 +47,10 @@ struct sv_net_op
   uint32_t addr;
   uint8_t prefix;
   unsigned mtu;
-  int index;       /* interface index N in the plan (eth N -> brN, tapN) */
-  char alias[256]; /* BRIDGE_ADD: IFLA_IFALIAS, resume.h */
+  int index;               /* interface index N in the plan (eth N -> brN, tapN) */
+  char alias[256];         /* BRIDGE_ADD: IFLA_IFALIAS, resume.h */
+  uint8_t addr6[16];       /* ADDR6_DEL, ADDR6_ADD (with prefix) */
+  struct sv_route6 route6; /* ROUTE6_ADD */
 };
 
 enum sv_disk_op_kind
@@ -109,6 +118,17 @@ void sv_plan_free (struct sv_plan *p);
  * 1..32.  Returns the address and sets *bridge_prefix. */
 uint32_t sv_plan_bridge_addr (uint32_t vm_addr, uint8_t prefix, uint32_t gateway,
                               uint8_t *bridge_prefix);
+
+/* The bridge's IPv6 address (DESIGN.md's pitfalls: DHCPv6 needs one in
+ * the range's own prefix): the VM's /64 (or its longer prefix) with an
+ * interface identifier made from port_mac, the container NIC's derived
+ * MAC, as modified EUI-64.  Nobody else on the network has that MAC, and
+ * sequential allocators (Docker, podman) never hand out ..ff:fe..
+ * identifiers.  Never the VM's address, its gateway or the subnet-router
+ * anycast address.  Sets *bridge_prefix to the VM's prefix.  Returns
+ * false for /127 and /128, which leave no room. */
+bool sv_plan_bridge_addr6 (const uint8_t vm[16], uint8_t prefix, const uint8_t gateway[16],
+                           const uint8_t port_mac[6], uint8_t out[16], uint8_t *bridge_prefix);
 
 /* Locally administered MAC derived deterministically from the old one. */
 void sv_plan_derive_mac (const uint8_t old_mac[6], uint8_t new_mac[6]);

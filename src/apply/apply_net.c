@@ -19,10 +19,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "apply_net6.h"
 #include "apply_net_internal.h"
 #include "cleanup.h"
+#include "ip6.h"
 #include "nl_cleanup.h"
 #include "observe.h"
+#include "observe6.h"
 #include "util.h"
 
 #define TUN_PATH "/dev/net/tun"
@@ -234,6 +237,10 @@ sv_net_preflight (const struct sv_plan *plan, sv_error_t *err)
                                TUN_PATH);
       close (fd);
     }
+  /* Forwarding that cannot be turned on (a read-only /proc/sys) is found
+   * before anything changes. */
+  if (plan_has (plan, SV_OP_FORWARD6) && sv_forward6_check (err) < 0)
+    return -1;
   /* Without QEMU the handoff would leave the container without network
    * and without a VM: check it here, before anything changes. */
   if (plan->qemu_argv && plan->qemu_argv[0] && !find_on_path (plan->qemu_argv[0]))
@@ -259,7 +266,8 @@ struct undo
   uint8_t old_mac[6];
   unsigned old_mtu;
   bool was_up;
-  struct rtnl_addr *old_addr; /* ADDR_DEL: the address as the kernel had it */
+  struct rtnl_addr *old_addr; /* ADDR_DEL, ADDR6_DEL: the address as the kernel had it */
+  int old_forwarding;         /* FORWARD6 */
 };
 
 struct applier
@@ -443,6 +451,70 @@ do_op (struct applier *ap, const struct sv_net_op *op, struct undo *u, sv_error_
         u->done = true;
         return 0;
       }
+    case SV_OP_RA_FILTER:
+      if (sv_nft_ra_filter (op->ifname, true, err) < 0)
+        return -1;
+      u->done = true;
+      return 0;
+    case SV_OP_ADDR6_DEL:
+      {
+        if (ap->addrs == NULL && (r = rtnl_addr_alloc_cache (ap->sk, &ap->addrs)) < 0)
+          return sv_error_nle (err, SV_EXIT_NET, r, "RTM_GETADDR dump");
+        int ifindex = (int)if_nametoindex (op->ifname);
+        if (ifindex == 0)
+          return sv_error_errno (err, SV_EXIT_NET, errno, "%s", op->ifname);
+        struct rtnl_addr *a = sv_observe_find_addr6 (ap->addrs, ifindex, op->addr6, op->prefix);
+        if (a == NULL)
+          return sv_error_errno (err, SV_EXIT_NET, EADDRNOTAVAIL, "%s", op->ifname);
+        if ((r = rtnl_addr_delete (ap->sk, a, 0)) < 0)
+          return sv_error_nle (err, SV_EXIT_NET, r, "RTM_DELADDR");
+        nl_object_get ((struct nl_object *)a);
+        u->old_addr = a;
+        u->ifindex = ifindex;
+        u->done = true;
+        return 0;
+      }
+    case SV_OP_FORWARD6:
+      {
+        bool changed = false;
+        if (sv_forward6_enable (&u->old_forwarding, &changed, err) < 0)
+          return -1;
+        u->done = changed;
+        return 0;
+      }
+    case SV_OP_ADDR6_ADD:
+      {
+        int ifindex = (int)if_nametoindex (op->ifname);
+        if (ifindex == 0)
+          return sv_error_errno (err, SV_EXIT_NET, errno, "%s", op->ifname);
+        cleanup_rtnl_addr struct rtnl_addr *a = NULL;
+        r = sv_apply_build_addr6 (ifindex, op->addr6, op->prefix, true, &a);
+        if (r >= 0)
+          r = rtnl_addr_add (ap->sk, a, NLM_F_EXCL);
+        if (r < 0)
+          return sv_error_nle (err, SV_EXIT_NET, r, "RTM_NEWADDR");
+        u->ifindex = ifindex;
+        u->done = true;
+        return 0;
+      }
+    case SV_OP_ROUTE6_ADD:
+      {
+        int ifindex = (int)if_nametoindex (op->ifname);
+        if (ifindex == 0)
+          return sv_error_errno (err, SV_EXIT_NET, errno, "%s", op->ifname);
+        cleanup_rtnl_route struct rtnl_route *route = NULL;
+        r = sv_apply_build_route6 (ifindex, &op->route6, &route);
+        if (r >= 0)
+          r = rtnl_route_add (ap->sk, route, NLM_F_EXCL);
+        /* Already there (a resumed handoff): not ours to remove. */
+        if (r == -NLE_EXIST)
+          return 0;
+        if (r < 0)
+          return sv_error_nle (err, SV_EXIT_NET, r, "RTM_NEWROUTE");
+        u->ifindex = ifindex;
+        u->done = true;
+        return 0;
+      }
     }
   return sv_error_make (err, SV_EXIT_NET, SV_SRC_NONE, 0, "unknown net op kind %d", op->kind);
 }
@@ -456,7 +528,7 @@ restore_addr (struct applier *ap, struct rtnl_addr *old, sv_error_t *err)
   if (a == NULL)
     return sv_error_nle (err, SV_EXIT_NET, NLE_NOMEM, "RTM_NEWADDR");
   rtnl_addr_set_ifindex (a, rtnl_addr_get_ifindex (old));
-  rtnl_addr_set_family (a, AF_INET);
+  rtnl_addr_set_family (a, rtnl_addr_get_family (old));
   rtnl_addr_set_local (a, rtnl_addr_get_local (old));
   rtnl_addr_set_prefixlen (a, rtnl_addr_get_prefixlen (old));
   rtnl_addr_set_scope (a, rtnl_addr_get_scope (old));
@@ -533,6 +605,35 @@ undo_one (struct applier *ap, struct undo *u, sv_error_t *err)
                                op->ifname);
         return 0;
       }
+    case SV_OP_RA_FILTER:
+      return sv_nft_ra_filter (op->ifname, false, err);
+    case SV_OP_ADDR6_DEL:
+      return u->old_addr ? restore_addr (ap, u->old_addr, err) : 0;
+    case SV_OP_FORWARD6:
+      return sv_forward6_restore (u->old_forwarding, err);
+    case SV_OP_ADDR6_ADD:
+      {
+        cleanup_rtnl_addr struct rtnl_addr *a = NULL;
+        r = sv_apply_build_addr6 (u->ifindex, op->addr6, op->prefix, false, &a);
+        if (r >= 0)
+          r = rtnl_addr_delete (ap->sk, a, 0);
+        if (r < 0 && r != -NLE_NOADDR && r != -NLE_NODEV)
+          return sv_error_nle (err, SV_EXIT_NET, r, "deleting the bridge address of %s",
+                               op->ifname);
+        return 0;
+      }
+    case SV_OP_ROUTE6_ADD:
+      {
+        /* The bridge's deletion, later in the undo, would take the route
+         * along; but a resumed bridge stays. */
+        cleanup_rtnl_route struct rtnl_route *route = NULL;
+        r = sv_apply_build_route6 (u->ifindex, &op->route6, &route);
+        if (r >= 0)
+          r = rtnl_route_delete (ap->sk, route, 0);
+        if (r < 0 && r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV)
+          return sv_error_nle (err, SV_EXIT_NET, r, "deleting a route through %s", op->ifname);
+        return 0;
+      }
     }
   /* Link changes: the link may be gone already (a bridge undone
    * later in the list never is, since undo runs in reverse). */
@@ -575,6 +676,36 @@ restore_routes (struct applier *ap, const struct sv_iface *ifc, sv_error_t *err)
   return 0;
 }
 
+/* The same for IPv6: the address's prefix route comes back with the
+ * address; the default route and the others are put back here. */
+static int
+restore_routes6 (struct applier *ap, const struct sv_iface *ifc, sv_error_t *err)
+{
+  int ifindex = (int)if_nametoindex (ifc->name);
+  if (ifindex == 0)
+    return 0;
+  static const uint8_t zero[16];
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < ifc->n_routes6 && i < SV_MAX_ROUTES; i++)
+      {
+        const struct sv_route6 *rt = &ifc->routes6[i];
+        if ((memcmp (rt->gateway, zero, 16) != 0) != (pass == 1))
+          continue;
+        cleanup_rtnl_route struct rtnl_route *route = NULL;
+        int r = sv_apply_build_route6 (ifindex, rt, &route);
+        if (r >= 0)
+          r = rtnl_route_add (ap->sk, route, NLM_F_EXCL);
+        if (r < 0 && r != -NLE_EXIST)
+          {
+            char d[SV_IP6_STRLEN], g[SV_IP6_STRLEN];
+            return sv_error_nle (err, SV_EXIT_NET, r, "restoring route %s/%u via %s dev %s",
+                                 sv_ip6_format (rt->dst, d), rt->dst_len,
+                                 sv_ip6_format (rt->gateway, g), ifc->name);
+          }
+      }
+  return 0;
+}
+
 static bool
 iface_touched (const struct applier *ap, const char *name)
 {
@@ -610,6 +741,13 @@ rollback (struct applier *ap, sv_error_t *first)
           && restore_routes (ap, ifc, &e) < 0 && ret == 0)
         {
           *first = steal_pointer (&e);
+          ret = -1;
+        }
+      cleanup_error sv_error_t e6 = NULL;
+      if (!ifc->resumed && ifc->has_addr6 && iface_touched (ap, ifc->name)
+          && restore_routes6 (ap, ifc, &e6) < 0 && ret == 0)
+        {
+          *first = steal_pointer (&e6);
           ret = -1;
         }
     }

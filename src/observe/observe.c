@@ -24,6 +24,7 @@
 #include "container_id.h"
 #include "disks.h"
 #include "nl_cleanup.h"
+#include "observe6.h"
 #include "observe_internal.h"
 #include "plan.h"
 #include "resolv.h"
@@ -361,7 +362,9 @@ dump_network (struct nl_sock *sk, const struct sv_vm_config *cfg, const struct w
     return sv_error_nle (err, SV_EXIT_ENV, r, "RTM_GETLINK dump");
   if ((r = rtnl_addr_alloc_cache (sk, &addrs)) < 0)
     return sv_error_nle (err, SV_EXIT_ENV, r, "RTM_GETADDR dump");
-  if ((r = rtnl_route_alloc_cache (sk, AF_INET, 0, &routes)) < 0)
+  /* Both families in one dump: an IPv4-only container pays nothing more
+   * for IPv6 than the few routes the kernel always has. */
+  if ((r = rtnl_route_alloc_cache (sk, AF_UNSPEC, 0, &routes)) < 0)
     return sv_error_nle (err, SV_EXIT_ENV, r, "RTM_GETROUTE dump");
 
   /* Names in network.interfaces must exist: a typo would otherwise hand
@@ -389,10 +392,17 @@ dump_network (struct nl_sock *sk, const struct sv_vm_config *cfg, const struct w
        * container's; its port was handed off above. */
       if (sv_resume_is_ours (rtnl_link_get_ifalias (l)) || is_resumed (out, name))
         continue;
-      uint32_t addr;
-      uint8_t prefix;
-      if (!pick_addr (addrs, rtnl_link_get_ifindex (l), w, &addr, &prefix))
+      uint32_t addr = 0;
+      uint8_t prefix = 0;
+      bool has4 = pick_addr (addrs, rtnl_link_get_ifindex (l), w, &addr, &prefix);
+      /* A global IPv6 address is an identity too (dual-stack, IPv6-only);
+       * IP_PREFIX waits for an IPv4 one. */
+      struct sv_iface v6 = { .ifindex = rtnl_link_get_ifindex (l) };
+      bool has6 = !w->by_prefix && sv_observe_pick_addr6 (addrs, &v6);
+      if (!has4 && !has6)
         continue;
+      if (!has4)
+        addr = 0, prefix = 0;
       /* Only an Ethernet link can join a bridge; an L3 device (wireguard,
        * ipip) with an address cannot be handed to a VM NIC. */
       if (rtnl_link_get_arptype (l) != ARPHRD_ETHER)
@@ -419,8 +429,17 @@ dump_network (struct nl_sock *sk, const struct sv_vm_config *cfg, const struct w
         memcpy (ifc->mac, nl_addr_get_binary_addr (ll), 6);
       ifc->addr = addr;
       ifc->prefix = prefix;
-      if (record_routes (routes, ifc, err) < 0)
+      if (has4 && record_routes (routes, ifc, err) < 0)
         return -1;
+      if (has6)
+        {
+          ifc->has_addr6 = true;
+          memcpy (ifc->addr6, v6.addr6, 16);
+          ifc->prefix6 = v6.prefix6;
+          ifc->n_other_addr6 = v6.n_other_addr6;
+          if (sv_observe_record_routes6 (routes, ifc, err) < 0)
+            return -1;
+        }
       out->n_ifaces++;
     }
   qsort (out->ifaces, out->n_ifaces, sizeof out->ifaces[0], sv_observe_iface_cmp);

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "ip6.h"
 #include "util.h"
 
 static const char *
@@ -36,14 +37,26 @@ parse_nameserver (const char *p, const char *end, struct sv_net_state *out)
   p = skip_blank (p, end);
   const char *w = skip_word (p, end);
   char tmp[64];
-  if (w == p || (size_t)(w - p) >= sizeof tmp || out->n_dns >= SV_MAX_DNS)
+  if (w == p || (size_t)(w - p) >= sizeof tmp)
     return;
   memcpy (tmp, p, (size_t)(w - p));
   tmp[w - p] = '\0';
   uint32_t a;
-  /* IPv6 servers (and scoped ones like fe80::1%eth0) fail this parse:
-   * DHCPv4 option 6 can only carry IPv4. */
+  /* DHCPv4 option 6 carries IPv4 servers, DHCPv6 and the RA IPv6 ones:
+   * split by family.  A scoped one (fe80::1%eth0) names a link of the
+   * container, not the VM's: neither list. */
   if (sv_ip4_parse (tmp, &a) < 0)
+    {
+      uint8_t a6[16];
+      if (sv_ip6_parse (tmp, a6) < 0 || out->n_dns6 >= SV_MAX_DNS)
+        return;
+      for (size_t i = 0; i < out->n_dns6; i++)
+        if (memcmp (out->dns6[i], a6, 16) == 0)
+          return;
+      memcpy (out->dns6[out->n_dns6++], a6, 16);
+      return;
+    }
+  if (out->n_dns >= SV_MAX_DNS)
     return;
   for (size_t i = 0; i < out->n_dns; i++)
     if (out->dns[i] == a)
@@ -80,6 +93,7 @@ void
 sv_resolv_parse (const char *text, struct sv_net_state *out)
 {
   out->n_dns = 0;
+  out->n_dns6 = 0;
   out->n_search = 0;
   const char *p = text;
   while (p && *p)

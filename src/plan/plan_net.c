@@ -14,11 +14,13 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "ip6.h"
 #include "plan.h"
 #include "plan_internal.h"
+#include "plan_net6.h"
 #include "resume.h"
 
-#define OPS_PER_IFACE 11
+#define OPS_PER_IFACE (11 + SV_PLAN6_OPS_PER_IFACE)
 #define DEFAULT_MTU 1500
 #define RT_TABLE_MAIN_ID 254
 
@@ -128,7 +130,7 @@ sv_plan_derive_mac (const uint8_t old_mac[6], uint8_t new_mac[6])
 void
 sv_net_op_format (const struct sv_net_op *op, struct sv_buf *b)
 {
-  char ip[SV_IP4_STRLEN], mac[SV_MAC_STRLEN];
+  char ip[SV_IP4_STRLEN], mac[SV_MAC_STRLEN], ip6[SV_IP6_STRLEN];
   switch (op->kind)
     {
     case SV_OP_LINK_DOWN:
@@ -161,6 +163,35 @@ sv_net_op_format (const struct sv_net_op *op, struct sv_buf *b)
     case SV_OP_ADDR_ADD:
       sv_buf_addf (b, "addr add %s/%u dev %s", sv_ip4_format (op->addr, ip), op->prefix,
                    op->ifname);
+      break;
+    case SV_OP_RA_FILTER:
+      sv_buf_addf (b,
+                   "nft bridge table startvm_%s: drop our router advertisements and DHCPv6 "
+                   "replies out of %s",
+                   op->ifname, op->ifname);
+      break;
+    case SV_OP_ADDR6_DEL:
+      sv_buf_addf (b, "addr del %s/%u dev %s", sv_ip6_format (op->addr6, ip6), op->prefix,
+                   op->ifname);
+      break;
+    case SV_OP_FORWARD6:
+      sv_buf_add (b, "sysctl net.ipv6.conf.all.forwarding=1");
+      break;
+    case SV_OP_ADDR6_ADD:
+      sv_buf_addf (b, "addr add %s/%u dev %s nodad", sv_ip6_format (op->addr6, ip6), op->prefix,
+                   op->ifname);
+      break;
+    case SV_OP_ROUTE6_ADD:
+      sv_buf_add (b, "route add ");
+      if (op->route6.dst_len == 0)
+        sv_buf_add (b, "default");
+      else
+        sv_buf_addf (b, "%s/%u", sv_ip6_format (op->route6.dst, ip6), op->route6.dst_len);
+      if (!sv_ip6_is_zero (op->route6.gateway))
+        sv_buf_addf (b, " via %s", sv_ip6_format (op->route6.gateway, ip6));
+      sv_buf_addf (b, " dev %s", op->ifname);
+      if (op->route6.metric)
+        sv_buf_addf (b, " metric %u", op->route6.metric);
       break;
     default:
       sv_buf_addf (b, "unknown step %d on %s", (int)op->kind, op->ifname);
@@ -304,6 +335,29 @@ classless_routes (const struct sv_iface *ifc, bool gw_on_subnet, struct sv_buf *
     add_route_entry (out, 0, 0, ifc->gateway);
 }
 
+/* The valid search domains as ",a,b" (a warning for each other one);
+ * returns the first, or NULL. */
+static const char *
+search_list (const struct sv_net_state *net, struct sv_plan *p, struct sv_buf *out)
+{
+  const char *first = NULL;
+  for (size_t s = 0; s < net->n_search && s < SV_MAX_SEARCH; s++)
+    {
+      if (!valid_domain (net->search[s]))
+        {
+          sv_plan_add_warning (p,
+                               "search domain #%zu is not a valid domain name: not offered to "
+                               "the VM",
+                               s + 1);
+          continue;
+        }
+      if (first == NULL)
+        first = net->search[s];
+      sv_buf_addf (out, ",%s", net->search[s]);
+    }
+  return first;
+}
+
 static void
 build_dnsmasq_conf (const struct sv_host *host, char (*brname)[IFNAMSIZ], const uint8_t *bprefix,
                     struct sv_plan *p, struct sv_buf *c)
@@ -327,6 +381,13 @@ build_dnsmasq_conf (const struct sv_host *host, char (*brname)[IFNAMSIZ], const 
   sv_buf_add (c, "dhcp-authoritative\n"
                  "# Answer only the VM's MAC, never other hosts on the container network.\n"
                  "dhcp-ignore=tag:!known\n");
+  bool any6 = false;
+  for (size_t i = 0; i < net->n_ifaces; i++)
+    any6 = any6 || sv_plan6_served (&net->ifaces[i], true);
+  if (any6)
+    sv_buf_add (c, "# Router advertisements on the bridges (an nftables rule keeps them,\n"
+                   "# and the DHCPv6 replies, off the container network).\n"
+                   "enable-ra\n");
 
   for (size_t i = 0; i < net->n_ifaces; i++)
     {
@@ -336,15 +397,31 @@ build_dnsmasq_conf (const struct sv_host *host, char (*brname)[IFNAMSIZ], const 
       bool gw_on_subnet = ifc->gateway != 0 && ifc->gateway != ifc->addr
                           && same_net (ifc->gateway, ifc->addr, pre);
 
-      sv_buf_addf (c, "\n# %s -> %s: the VM gets %s/%u%s\n", ifc->name, brname[i],
-                   sv_ip4_format (ifc->addr, a), pre,
-                   ifc->resumed ? " (resumed from the bridge's alias)" : "");
-      /* The range's netmask is the bridge's, so dnsmasq matches br<i> to
-       * it (see sv_plan_bridge_addr); the VM's real netmask goes out as
-       * option 1 below. */
-      sv_buf_addf (c, "dhcp-range=set:br%zu,%s,static,%s,infinite\n", i, a,
-                   sv_ip4_format (sv_ip4_netmask (bprefix[i]), m));
-      sv_buf_addf (c, "dhcp-host=%s,set:vm%zu,%s", sv_mac_format (ifc->mac, mac), i, a);
+      bool has4 = ifc->addr != 0, served6 = sv_plan6_served (ifc, true);
+      sv_buf_add (c, "\n");
+      if (has4)
+        {
+          sv_buf_addf (c, "# %s -> %s: the VM gets %s/%u%s\n", ifc->name, brname[i],
+                       sv_ip4_format (ifc->addr, a), pre,
+                       ifc->resumed ? " (resumed from the bridge's alias)" : "");
+          /* The range's netmask is the bridge's, so dnsmasq matches br<i>
+           * to it (see sv_plan_bridge_addr); the VM's real netmask goes
+           * out as option 1 below. */
+          sv_buf_addf (c, "dhcp-range=set:br%zu,%s,static,%s,infinite\n", i, a,
+                       sv_ip4_format (sv_ip4_netmask (bprefix[i]), m));
+        }
+      if (ifc->has_addr6)
+        sv_plan6_dnsmasq (host, i, brname[i], p, c);
+      /* One dhcp-host line for both families: the VM is known by its MAC
+       * to DHCPv4 and DHCPv6 alike. */
+      sv_buf_addf (c, "dhcp-host=%s,set:vm%zu", sv_mac_format (ifc->mac, mac), i);
+      if (has4)
+        sv_buf_addf (c, ",%s", a);
+      if (served6)
+        {
+          char a6[SV_IP6_STRLEN];
+          sv_buf_addf (c, ",[%s]", sv_ip6_format (ifc->addr6, a6));
+        }
       char hn[64];
       if (i == 0 && net->hostname[0])
         {
@@ -355,6 +432,16 @@ build_dnsmasq_conf (const struct sv_host *host, char (*brname)[IFNAMSIZ], const 
                                     "'_'; not all digits): the VM gets no hostname option");
         }
       sv_buf_add (c, ",infinite\n");
+      if (!has4)
+        {
+          struct sv_buf search = { 0 };
+          if (i == 0 && served6)
+            search_list (net, p, &search);
+          if (search.len > 0)
+            sv_buf_addf (c, "dhcp-option=tag:%s,option6:domain-search%s\n", brname[i], search.data);
+          sv_buf_free (&search);
+          continue;
+        }
 
       sv_buf_addf (c, "dhcp-option=tag:vm%zu,1,%s\n", i, sv_ip4_format (mask, m));
       /* By number: dnsmasq refuses option:broadcast by name, and would
@@ -404,26 +491,16 @@ build_dnsmasq_conf (const struct sv_host *host, char (*brname)[IFNAMSIZ], const 
           sv_buf_free (&dns);
 
           struct sv_buf search = { 0 };
-          const char *first = NULL;
-          for (size_t s = 0; s < net->n_search && s < SV_MAX_SEARCH; s++)
-            {
-              if (!valid_domain (net->search[s]))
-                {
-                  sv_plan_add_warning (p,
-                                       "search domain #%zu is not a valid domain name: not "
-                                       "offered to the VM",
-                                       s + 1);
-                  continue;
-                }
-              if (first == NULL)
-                first = net->search[s];
-              sv_buf_addf (&search, ",%s", net->search[s]);
-            }
+          const char *first = search_list (net, p, &search);
           if (search.len > 0)
             {
               sv_buf_addf (c, "dhcp-option=tag:vm%zu,119%s\n", i, search.data);
               sv_buf_addf (c, "dhcp-option=tag:vm%zu,15,%s\n", i, first);
             }
+          /* DHCPv6 option 24 and the RA's DNSSL (tagged like the IPv6
+           * DNS servers, see sv_plan6_dnsmasq). */
+          if (search.len > 0 && sv_plan6_served (ifc, true))
+            sv_buf_addf (c, "dhcp-option=tag:%s,option6:domain-search%s\n", brname[i], search.data);
           sv_buf_free (&search);
         }
       sv_buf_addf (c, "dhcp-option=tag:vm%zu,26,%u\n", i, ifc->mtu ? ifc->mtu : DEFAULT_MTU);
@@ -474,6 +551,11 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
         snprintf (brname[i], sizeof brname[i], "%s", ifc->bridge);
       else
         snprintf (brname[i], sizeof brname[i], "br%zu", i);
+      bridge[i] = 0;
+      bprefix[i] = 0;
+      /* An IPv6-only interface (no IPv4 address) is handed off too. */
+      if (ifc->addr == 0 && ifc->has_addr6)
+        continue;
       if (ifc->prefix < 1 || ifc->prefix > 32)
         return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
                               "%s: address %s has prefix length %u, expected 1 to 32", ifc->name,
@@ -495,6 +577,7 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
       = cfg->network.model && cfg->network.model[0] ? cfg->network.model : "virtio-net-pci";
   cleanup_free char *model_esc = sv_qemu_opt_escape (model);
   bool dhcp = cfg->network.dhcp;
+  bool forwarding6 = false;
 
   out->net_ops = sv_xcalloc (n * OPS_PER_IFACE, sizeof (struct sv_net_op));
   for (size_t i = 0; i < n; i++)
@@ -515,8 +598,9 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
           op = new_op (out, SV_OP_BRIDGE_ADD, br, i);
           op->mtu = mtu;
           /* The only storage that survives a container restart in a pod is
-           * the network namespace itself. */
-          size_t dropped = sv_resume_encode (ifc, op->alias);
+           * the network namespace itself.  The alias format has no room
+           * for an IPv6-only interface yet: no alias, no resume. */
+          size_t dropped = ifc->addr ? sv_resume_encode (ifc, op->alias) : 0;
           if (dropped)
             sv_plan_add_warning (out,
                                  "%s: %zu route(s) do not fit in %s's alias (255 bytes): a "
@@ -526,6 +610,8 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
         }
       /* A resumed port has its derived MAC and no address, unless the
        * earlier startvm stopped before it joined the bridge. */
+      if (!ifc->resumed)
+        sv_plan6_port_ops (out, ifc, i, dhcp);
       if (!ifc->resumed || ifc->resume_port_pending)
         {
           /* Down first: the MAC of a running link cannot always change,
@@ -533,7 +619,7 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
           new_op (out, SV_OP_LINK_DOWN, ifc->name, i);
           op = new_op (out, SV_OP_LINK_SET_MAC, ifc->name, i);
           sv_plan_derive_mac (ifc->mac, op->mac);
-          if (!ifc->resumed || ifc->resume_addr_on_port)
+          if (ifc->addr && (!ifc->resumed || ifc->resume_addr_on_port))
             {
               op = new_op (out, SV_OP_ADDR_DEL, ifc->name, i);
               op->addr = ifc->addr;
@@ -549,13 +635,14 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
       new_op (out, SV_OP_LINK_UP, ifc->name, i);
       new_op (out, SV_OP_LINK_UP, tap, i);
       new_op (out, SV_OP_LINK_UP, br, i);
-      if (dhcp
+      if (dhcp && ifc->addr
           && !(ifc->resumed && ifc->bridge_addr == bridge[i] && ifc->bridge_prefix == bprefix[i]))
         {
           op = new_op (out, SV_OP_ADDR_ADD, br, i);
           op->addr = bridge[i];
           op->prefix = bprefix[i];
         }
+      sv_plan6_bridge_ops (out, ifc, br, i, dhcp, &forwarding6);
 
       sv_strv_add (argv, "-netdev");
       sv_strv_addf (argv, "tap,id=net%zu,fd=%zu%s", i, (size_t)SV_TAP_FD_BASE + i,

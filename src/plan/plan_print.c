@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ip6.h"
 #include "plan.h"
 #include "util.h"
 
@@ -55,6 +56,16 @@ net_op_name (enum sv_net_op_kind k)
       return "link-up";
     case SV_OP_ADDR_ADD:
       return "addr-add";
+    case SV_OP_RA_FILTER:
+      return "ra-filter";
+    case SV_OP_ADDR6_DEL:
+      return "addr6-del";
+    case SV_OP_FORWARD6:
+      return "forward6";
+    case SV_OP_ADDR6_ADD:
+      return "addr6-add";
+    case SV_OP_ROUTE6_ADD:
+      return "route6-add";
     default:
       return "unknown";
     }
@@ -75,6 +86,21 @@ format_route (const struct sv_route *r, struct sv_buf *b)
     sv_buf_add (b, " onlink");
   if (r->gateway == 0 && r->scope == RT_SCOPE_LINK_ID)
     sv_buf_add (b, " scope link");
+  if (r->metric)
+    sv_buf_addf (b, " metric %u", r->metric);
+}
+
+/* One IPv6 route the way `ip -6 route` reads. */
+static void
+format_route6 (const struct sv_route6 *r, struct sv_buf *b)
+{
+  char a[SV_IP6_STRLEN];
+  if (r->dst_len == 0)
+    sv_buf_add (b, "default");
+  else
+    sv_buf_addf (b, "%s/%u", sv_ip6_format (r->dst, a), r->dst_len);
+  if (!sv_ip6_is_zero (r->gateway))
+    sv_buf_addf (b, " via %s", sv_ip6_format (r->gateway, a));
   if (r->metric)
     sv_buf_addf (b, " metric %u", r->metric);
 }
@@ -154,11 +180,14 @@ text_observed (const struct sv_host *host, struct sv_buf *b)
       const struct sv_iface *ifc = &net->ifaces[i];
       sv_buf_add (b, "  ");
       add_visible (b, ifc->name);
-      sv_buf_addf (b, ": mac %s, %s/%u", sv_mac_format (ifc->mac, m), sv_ip4_format (ifc->addr, a),
-                   ifc->prefix);
+      sv_buf_addf (b, ": mac %s, ", sv_mac_format (ifc->mac, m));
+      if (ifc->addr)
+        sv_buf_addf (b, "%s/%u", sv_ip4_format (ifc->addr, a), ifc->prefix);
+      else
+        sv_buf_add (b, "no IPv4 address");
       if (ifc->gateway)
         sv_buf_addf (b, ", gateway %s", sv_ip4_format (ifc->gateway, a));
-      else
+      else if (ifc->addr)
         sv_buf_add (b, ", no gateway");
       sv_buf_addf (b, ", mtu %u\n", ifc->mtu);
       if (ifc->resumed && ifc->resume_port_pending)
@@ -181,12 +210,37 @@ text_observed (const struct sv_host *host, struct sv_buf *b)
           format_route (&ifc->routes[r], b);
           sv_buf_add (b, "\n");
         }
+      if (ifc->has_addr6)
+        {
+          char a6[SV_IP6_STRLEN];
+          sv_buf_addf (b, "    ipv6 %s/%u", sv_ip6_format (ifc->addr6, a6), ifc->prefix6);
+          if (ifc->has_gateway6)
+            sv_buf_addf (b, ", gateway %s", sv_ip6_format (ifc->gateway6, a6));
+          else
+            sv_buf_add (b, ", no IPv6 gateway");
+          if (ifc->n_other_addr6)
+            sv_buf_addf (b, " (%u more global address(es), not handed off)", ifc->n_other_addr6);
+          sv_buf_add (b, "\n");
+          for (size_t r = 0; r < ifc->n_routes6 && r < SV_MAX_ROUTES; r++)
+            {
+              sv_buf_add (b, "    route6 ");
+              format_route6 (&ifc->routes6[r], b);
+              sv_buf_add (b, "\n");
+            }
+        }
     }
   sv_buf_add (b, "  dns:");
   if (net->n_dns == 0)
     sv_buf_add (b, " (none)");
   for (size_t i = 0; i < net->n_dns && i < SV_MAX_DNS; i++)
     sv_buf_addf (b, " %s", sv_ip4_format (net->dns[i], a));
+  if (net->n_dns6)
+    sv_buf_add (b, "\n  dns6:");
+  for (size_t i = 0; i < net->n_dns6 && i < SV_MAX_DNS; i++)
+    {
+      char a6[SV_IP6_STRLEN];
+      sv_buf_addf (b, " %s", sv_ip6_format (net->dns6[i], a6));
+    }
   sv_buf_add (b, "\n  search:");
   if (net->n_search == 0)
     sv_buf_add (b, " (none)");
@@ -370,7 +424,7 @@ json_observed (const struct sv_host *host, struct sv_buf *b)
       sv_buf_add (b, ",\n        \"mac\": ");
       json_mac (b, ifc->mac);
       sv_buf_add (b, ",\n        \"address\": ");
-      json_ip (b, ifc->addr);
+      json_ip_or_null (b, ifc->addr);
       sv_buf_addf (b, ",\n        \"prefix\": %u,\n        \"gateway\": ", ifc->prefix);
       json_ip_or_null (b, ifc->gateway);
       sv_buf_addf (b, ",\n        \"mtu\": %u,\n        ", ifc->mtu);
@@ -401,7 +455,30 @@ json_observed (const struct sv_host *host, struct sv_buf *b)
           sv_buf_add (b, "}");
           sv_buf_free (&text);
         }
-      sv_buf_add (b, nr ? "\n        ]\n      }" : "]\n      }");
+      sv_buf_add (b, nr ? "\n        ]" : "]");
+      /* Only with IPv6: the goldens of IPv4-only handoffs stay. */
+      if (ifc->has_addr6)
+        {
+          char a6[SV_IP6_STRLEN];
+          sv_buf_add (b, ",\n        \"address6\": ");
+          json_str (b, sv_ip6_format (ifc->addr6, a6));
+          sv_buf_addf (b, ",\n        \"prefix6\": %u,\n        \"gateway6\": ", ifc->prefix6);
+          json_str (b, ifc->has_gateway6 ? sv_ip6_format (ifc->gateway6, a6) : NULL);
+          sv_buf_addf (b, ",\n        \"other_addresses6\": %u", ifc->n_other_addr6);
+          sv_buf_add (b, ",\n        \"routes6\": [");
+          size_t n6 = ifc->n_routes6 < SV_MAX_ROUTES ? ifc->n_routes6 : SV_MAX_ROUTES;
+          for (size_t r = 0; r < n6; r++)
+            {
+              struct sv_buf text = { 0 };
+              format_route6 (&ifc->routes6[r], &text);
+              sv_buf_add (b, r ? ",\n          {\"text\": " : "\n          {\"text\": ");
+              json_str (b, text.data ? text.data : "");
+              sv_buf_addf (b, ", \"metric\": %u}", ifc->routes6[r].metric);
+              sv_buf_free (&text);
+            }
+          sv_buf_add (b, n6 ? "\n        ]" : "]");
+        }
+      sv_buf_add (b, "\n      }");
     }
   sv_buf_add (b, n ? "\n    ],\n    \"dns\": [" : "],\n    \"dns\": [");
   for (size_t i = 0; i < net->n_dns && i < SV_MAX_DNS; i++)
@@ -409,6 +486,16 @@ json_observed (const struct sv_host *host, struct sv_buf *b)
       if (i)
         sv_buf_add (b, ", ");
       json_ip (b, net->dns[i]);
+    }
+  if (net->n_dns6)
+    {
+      sv_buf_add (b, "],\n    \"dns6\": [");
+      for (size_t i = 0; i < net->n_dns6 && i < SV_MAX_DNS; i++)
+        {
+          char a6[SV_IP6_STRLEN];
+          sv_buf_add (b, i ? ", " : "");
+          json_str (b, sv_ip6_format (net->dns6[i], a6));
+        }
     }
   sv_buf_add (b, "],\n    \"search\": [");
   for (size_t i = 0; i < net->n_search && i < SV_MAX_SEARCH; i++)
@@ -455,6 +542,15 @@ json_net_op (const struct sv_net_op *op, struct sv_buf *b)
       sv_buf_add (b, ", \"master\": ");
       json_str (b, op->master);
       break;
+    case SV_OP_ADDR6_DEL:
+    case SV_OP_ADDR6_ADD:
+      {
+        char a6[SV_IP6_STRLEN];
+        sv_buf_add (b, ", \"address6\": ");
+        json_str (b, sv_ip6_format (op->addr6, a6));
+        sv_buf_addf (b, ", \"prefix\": %u", op->prefix);
+        break;
+      }
     default:
       break;
     }

@@ -11,6 +11,11 @@
 #   sv_host NAME CIDR           host namespace with bridge "hbr" at CIDR (gateway)
 #   sv_container NAME HOST CIDR GW [IFNAME] [MTU]
 #   sv_calico NAME HOST ADDR    /32 pod, gateway 169.254.1.1 via proxy ARP
+#   sv_host6 NAME CIDR6         IPv6 on HOST's bridge (the gateway), forwarding on
+#   sv_container6 NAME CIDR6 GW6 [IFNAME]
+#                               IPv6 address (and default route) for a container
+#   sv_beyond6 HOST ADDR6       an address "beyond the gateway" (on HOST's lo)
+#   sv_ra_listener NAME HOST    a neighbour that accepts RAs (sv_ra_learnt reads it)
 #   sv_dump NAME                ip -d link/addr + routes (for byte-for-byte checks)
 #   sv_settle NAME              wait for carrier on up links before a dump
 #   sv_track_pid PID            killed (and waited for) at cleanup
@@ -137,7 +142,8 @@ sv_host ()
 # sv_container NAME HOST CIDR GW [IFNAME] [MTU]: a container namespace
 # (created on first use) with a veth IFNAME (default eth0) plugged into
 # HOST's bridge.  Call again with eth1 and another HOST for a second
-# network.
+# network.  CIDR "-" gives no IPv4 address (an IPv6-only container, with
+# sv_container6).
 sv_container ()
 {
   local name=$1 host=$2 cidr=$3 gw=$4 ifname=${5:-eth0} mtu=${6:-1500}
@@ -149,11 +155,85 @@ sv_container ()
   peer=${peer:0:15}
   ip link add "$peer" mtu "$mtu" netns "$hns" type veth peer name "$ifname" mtu "$mtu" netns "$ns"
   ip -n "$hns" link set "$peer" master hbr up
-  ip -n "$ns" addr add "$cidr" brd + dev "$ifname"
+  [ "$cidr" = - ] || ip -n "$ns" addr add "$cidr" brd + dev "$ifname"
   ip -n "$ns" link set "$ifname" up
-  if [ -n "$gw" ] && ! ip -n "$ns" route show default | grep -q .; then
+  if [ -n "$gw" ] && [ "$gw" != - ] && ! ip -n "$ns" route show default | grep -q .; then
     ip -n "$ns" route add default via "$gw" dev "$ifname"
   fi
+}
+
+# ---- IPv6 (namespaces start with IPv6 off, as Docker's IPv4-only
+# networks do; these turn it on where a test wants it) ----
+
+_sv_ipv6_on ()
+{
+  local ns=$1 ifname=${2:-}
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=0
+  [ -z "$ifname" ] || ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$ifname.disable_ipv6=0"
+}
+
+# sv_host6 NAME CIDR6: HOST's bridge gets CIDR6 (the gateway, e.g.
+# fd00:30::1/64, as Docker's and podman's IPv6 networks have it) and
+# forwards IPv6.  nodad: the gateway is usable at once.
+sv_host6 ()
+{
+  local ns
+  ns=$(sv_ns "$1")
+  _sv_ipv6_on "$ns" hbr
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1
+  ip -n "$ns" addr add "$2" dev hbr nodad
+}
+
+# sv_beyond6 HOST ADDR6: an address beyond the gateway (HOST's lo) that a
+# guest reaches only through its default route.
+sv_beyond6 ()
+{
+  ip -n "$(sv_ns "$1")" addr add "$2/128" dev lo
+}
+
+# sv_container6 NAME CIDR6 GW6 [IFNAME]: IPv6 for a container made by
+# sv_container: the address (nodad, permanent, as a runtime configures it)
+# and a default route via GW6 ("-" for none).
+sv_container6 ()
+{
+  local name=$1 cidr=$2 gw=$3 ifname=${4:-eth0} ns
+  ns=$(sv_ns "$name")
+  _sv_ipv6_on "$ns" "$ifname"
+  ip -n "$ns" addr add "$cidr" dev "$ifname" nodad
+  if [ "$gw" != - ] && ! ip -n "$ns" -6 route show default | grep -q .; then
+    ip -n "$ns" -6 route add default via "$gw" dev "$ifname"
+  fi
+}
+
+# sv_ra_listener NAME HOST: a neighbour on HOST's network (no address of
+# its own but a link-local one) that accepts router advertisements and
+# would autoconfigure from them: what another container on a network
+# with a router advertising would learn.  sv_ra_learnt NAME prints the
+# routes and addresses it learnt from RAs (empty: none).
+sv_ra_listener ()
+{
+  local name=$1 host=$2 ns hns peer
+  ns=$(sv_ns "$name")
+  hns=$(sv_ns "$host")
+  _sv_netns_add "$ns"
+  _sv_ipv6_on "$ns"
+  peer="v${name}$$"
+  peer=${peer:0:15}
+  ip link add "$peer" netns "$hns" type veth peer name eth0 netns "$ns"
+  ip -n "$hns" link set "$peer" master hbr up
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.eth0.accept_ra=2
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.eth0.autoconf=1
+  ip -n "$ns" link set eth0 up
+}
+
+sv_ra_learnt ()
+{
+  local ns
+  ns=$(sv_ns "$1")
+  ip -n "$ns" -6 route show proto ra
+  ip -n "$ns" -6 addr show scope global
 }
 
 # sv_resolv NAME TEXT: the container's /etc/resolv.conf.

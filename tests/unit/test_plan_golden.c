@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "plan.h"
+#include "test_plan6_fixtures.h"
 #include "test_plan_fixtures.h"
 
 static char *
@@ -199,14 +200,53 @@ test_injection (void **state)
   check_case ("injection", &cfg, &host, cmd);
 }
 
+static void
+test_dual_stack (void **state)
+{
+  struct sv_vm_config cfg = fix_config ();
+  struct sv_host host;
+  fix_host_dual (&host, true);
+  check_case ("dual_stack", &cfg, &host, NULL);
+}
+
+static void
+test_ipv6_only (void **state)
+{
+  struct sv_vm_config cfg = fix_config ();
+  struct sv_host host;
+  fix_host_v6only (&host);
+  check_case ("ipv6_only", &cfg, &host, NULL);
+}
+
+static void
+test_mixed_families (void **state)
+{
+  struct sv_vm_config cfg = fix_config ();
+  struct sv_host host;
+  fix_host_mixed (&host);
+  check_case ("mixed_families", &cfg, &host, NULL);
+}
+
+static void
+test_dual_no_dhcp (void **state)
+{
+  struct sv_vm_config cfg = fix_config ();
+  cfg.network.dhcp = false;
+  struct sv_host host;
+  fix_host_dual (&host, true);
+  check_case ("dual_no_dhcp", &cfg, &host, NULL);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_docker16_kvm), cmocka_unit_test (test_net24_nokvm),
-    cmocka_unit_test (test_calico32),     cmocka_unit_test (test_two_ifaces),
-    cmocka_unit_test (test_mtu1400_dns),  cmocka_unit_test (test_no_dhcp),
-    cmocka_unit_test (test_no_network),   cmocka_unit_test (test_injection),
+    cmocka_unit_test (test_docker16_kvm),   cmocka_unit_test (test_net24_nokvm),
+    cmocka_unit_test (test_calico32),       cmocka_unit_test (test_two_ifaces),
+    cmocka_unit_test (test_mtu1400_dns),    cmocka_unit_test (test_no_dhcp),
+    cmocka_unit_test (test_no_network),     cmocka_unit_test (test_injection),
+    cmocka_unit_test (test_dual_stack),     cmocka_unit_test (test_ipv6_only),
+    cmocka_unit_test (test_mixed_families), cmocka_unit_test (test_dual_no_dhcp),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
