@@ -14,6 +14,7 @@
 #define SV_MAX_DNS 8
 #define SV_MAX_SEARCH 8
 #define SV_MAX_DISKS 32
+#define SV_MAX_OTHER_ADDR6 4
 
 struct sv_route
 {
@@ -66,8 +67,11 @@ struct sv_iface
    * interface with neither this nor an IPv4 address is not handed off. */
   bool has_addr6;
   uint8_t addr6[16];
-  uint8_t prefix6;                         /* 1..128 */
-  unsigned n_other_addr6;                  /* further global addresses: not handed off */
+  uint8_t prefix6;        /* 1..128 */
+  unsigned n_other_addr6; /* further global addresses: not handed off, but removed (the link
+                             going down drops them) and put back by the undo */
+  uint8_t other_addr6[SV_MAX_OTHER_ADDR6][16];
+  uint8_t other_prefix6[SV_MAX_OTHER_ADDR6];
   bool has_gateway6;                       /* default route via gateway6 */
   uint8_t gateway6[16];                    /* may be link-local (fe80::...) */
   size_t n_routes6;                        /* every IPv6 route of the main table through */

@@ -437,8 +437,11 @@ dump_network (struct nl_sock *sk, const struct sv_vm_config *cfg, const struct w
           memcpy (ifc->addr6, v6.addr6, 16);
           ifc->prefix6 = v6.prefix6;
           ifc->n_other_addr6 = v6.n_other_addr6;
+          memcpy (ifc->other_addr6, v6.other_addr6, sizeof ifc->other_addr6);
+          memcpy (ifc->other_prefix6, v6.other_prefix6, sizeof ifc->other_prefix6);
           if (sv_observe_record_routes6 (routes, ifc, err) < 0)
             return -1;
+          sv_observe_prefer_addr6 (ifc);
         }
       out->n_ifaces++;
     }

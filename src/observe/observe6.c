@@ -20,6 +20,25 @@ ip6_of (struct nl_addr *a, uint8_t out[16])
   return true;
 }
 
+void
+sv_observe_prefer_addr6 (struct sv_iface *ifc)
+{
+  if (!ifc->has_addr6 || !ifc->has_gateway6 || sv_ip6_is_link_local (ifc->gateway6)
+      || sv_ip6_same_net (ifc->addr6, ifc->gateway6, ifc->prefix6))
+    return;
+  for (unsigned k = 0; k < ifc->n_other_addr6 && k < SV_MAX_OTHER_ADDR6; k++)
+    if (sv_ip6_same_net (ifc->other_addr6[k], ifc->gateway6, ifc->other_prefix6[k]))
+      {
+        uint8_t a[16], p = ifc->prefix6;
+        memcpy (a, ifc->addr6, 16);
+        memcpy (ifc->addr6, ifc->other_addr6[k], 16);
+        ifc->prefix6 = ifc->other_prefix6[k];
+        memcpy (ifc->other_addr6[k], a, 16);
+        ifc->other_prefix6[k] = p;
+        return;
+      }
+}
+
 bool
 sv_observe_pick_addr6 (struct nl_cache *addrs, struct sv_iface *ifc)
 {
@@ -44,10 +63,17 @@ sv_observe_pick_addr6 (struct nl_cache *addrs, struct sv_iface *ifc)
       if (!ip6_of (rtnl_addr_get_local (a), ip) || plen < 1 || plen > 128
           || sv_ip6_is_link_local (ip) || sv_ip6_is_loopback (ip))
         continue;
+      /* The kernel dumps the newest first: the runtime's own address,
+       * added when the container started, comes last.  Keep it as the
+       * one to hand off (sv_observe_prefer_addr6 may pick another). */
       if (ifc->has_addr6)
         {
+          if (ifc->n_other_addr6 < SV_MAX_OTHER_ADDR6)
+            {
+              memcpy (ifc->other_addr6[ifc->n_other_addr6], ifc->addr6, 16);
+              ifc->other_prefix6[ifc->n_other_addr6] = ifc->prefix6;
+            }
           ifc->n_other_addr6++;
-          continue;
         }
       memcpy (ifc->addr6, ip, 16);
       ifc->prefix6 = (uint8_t)plen;

@@ -15,8 +15,13 @@ struct rtnl_addr;
 
 /* Fills ifc->has_addr6, addr6, prefix6 and n_other_addr6 from link
  * ifc->ifindex's addresses: permanent, global scope, not deprecated,
- * temporary or DAD-failed.  Returns has_addr6. */
+ * temporary or DAD-failed; the oldest one is handed off.  Returns
+ * has_addr6. */
 bool sv_observe_pick_addr6 (struct nl_cache *addrs, struct sv_iface *ifc);
+
+/* After the routes: the address that shares the default gateway's
+ * prefix is the one to hand off, when another one was picked. */
+void sv_observe_prefer_addr6 (struct sv_iface *ifc);
 
 /* Records every IPv6 main-table unicast route through ifc->ifindex but
  * link-local ones (fe80::/64, the kernel's own) into ifc->routes6, and

@@ -97,7 +97,17 @@ sv_plan6_port_ops (struct sv_plan *out, const struct sv_iface *ifc, size_t i, bo
    * accept RAs would take this namespace as their router. */
   if (sv_plan6_served (ifc, dhcp))
     new_op (out, SV_OP_RA_FILTER, ifc->name, i);
-  struct sv_net_op *op = new_op (out, SV_OP_ADDR6_DEL, ifc->name, i);
+  /* Newest first, as the kernel lists them: the undo adds them back in
+   * the reverse order, so `ip addr` reads the same afterwards.  The
+   * others go too (the link going down would drop them unrecorded). */
+  struct sv_net_op *op;
+  for (unsigned k = 0; k < ifc->n_other_addr6 && k < SV_MAX_OTHER_ADDR6; k++)
+    {
+      op = new_op (out, SV_OP_ADDR6_DEL, ifc->name, i);
+      memcpy (op->addr6, ifc->other_addr6[k], 16);
+      op->prefix = ifc->other_prefix6[k];
+    }
+  op = new_op (out, SV_OP_ADDR6_DEL, ifc->name, i);
   memcpy (op->addr6, ifc->addr6, 16);
   op->prefix = ifc->prefix6;
 }

@@ -30,6 +30,6 @@ void sv_plan6_dnsmasq (const struct sv_host *host, size_t i, const char *br, str
 
 /* The most steps sv_plan6_port_ops and sv_plan6_bridge_ops add for one
  * interface. */
-#define SV_PLAN6_OPS_PER_IFACE (5 + SV_MAX_ROUTES)
+#define SV_PLAN6_OPS_PER_IFACE (5 + SV_MAX_OTHER_ADDR6 + SV_MAX_ROUTES)
 
 #endif
