@@ -337,3 +337,36 @@ sv_json_u64 (const char *val, size_t vlen, uint64_t *out)
   *out = v;
   return true;
 }
+
+bool
+sv_json_array_next (const char *val, size_t vlen, const char **pos, const char **el, size_t *ellen)
+{
+  const char *end = val + vlen;
+  const char *p;
+  if (*pos == NULL)
+    {
+      p = skip_ws (val, end);
+      if (p >= end || *p != '[')
+        return false;
+      p = skip_ws (p + 1, end);
+      if (p < end && *p == ']')
+        return false;
+    }
+  else
+    {
+      p = skip_ws (*pos, end);
+      if (p >= end || *p != ',')
+        return false;
+      p = skip_ws (p + 1, end);
+    }
+  const char *after = skip_value (p, end);
+  if (after == NULL)
+    return false;
+  const char *next = skip_ws (after, end);
+  if (next >= end || (*next != ',' && *next != ']'))
+    return false;
+  *el = p;
+  *ellen = (size_t)(after - p);
+  *pos = after;
+  return true;
+}

@@ -36,4 +36,11 @@ bool sv_json_string (const char *val, size_t vlen, struct sv_buf *out);
  * fits in 64 bits.  False otherwise. */
 bool sv_json_u64 (const char *val, size_t vlen, uint64_t *out);
 
+/* Walk the elements of the array val[0..vlen) (its raw text, brackets
+ * included).  *pos is NULL for the first call; each call that returns
+ * true sets *el and *ellen to one element's raw text.  False at the end,
+ * and when the array is malformed. */
+bool sv_json_array_next (const char *val, size_t vlen, const char **pos, const char **el,
+                         size_t *ellen);
+
 #endif
