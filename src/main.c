@@ -13,9 +13,14 @@
 #include "apply_net.h"
 #include "cfg.h"
 #include "cleanup.h"
+#include "container_id.h"
 #include "disks.h"
+#include "dnsmasq_log.h"
 #include "observe.h"
 #include "plan.h"
+#include "status.h"
+#include "status_cmd.h"
+#include "status_file.h"
 #include "supervise.h"
 #include "util.h"
 
@@ -38,6 +43,7 @@ static void
 usage (FILE *f)
 {
   fputs ("Usage: startvm [OPTIONS] [--] [QEMU ARGS...]\n"
+         "       startvm status [--json] [--ready] [--config FILE | --state-dir DIR] [ID]\n"
          "       startvm schema --json\n"
          "\n"
          "Run a QEMU/KVM virtual machine that takes over this container's network.\n"
@@ -211,9 +217,18 @@ print_warnings (const struct sv_plan *plan)
     fprintf (stderr, "startvm: warning: %s\n", plan->warnings[i]);
 }
 
-/* Performs the plan.  Returns startvm's exit status, or <0 with *err. */
+static void
+on_dnsmasq_line (void *ctx, const char *line, size_t len)
+{
+  sv_status_keeper_dhcp_line (ctx, line, len);
+}
+
+/* Performs the plan.  Returns startvm's exit status, or <0 with *err.
+ * status is set up once the run directory exists; dlog is opened when
+ * startvm supervises dnsmasq (both stay the caller's to finish). */
 static int
 run_plan (const struct sv_vm_config *cfg, const struct sv_host *host, const struct sv_plan *plan,
+          int64_t started_ms, struct sv_status_keeper *status, struct sv_dnsmasq_log *dlog,
           sv_error_t *err)
 {
   int tap_fds[SV_MAX_IFACES];
@@ -226,6 +241,8 @@ run_plan (const struct sv_vm_config *cfg, const struct sv_host *host, const stru
     return -1;
   if (mkdir_p (plan->run_dir, err) < 0)
     return -1;
+  sv_status_keeper_init (status, cfg, host, plan, started_ms);
+  sv_status_keeper_phase (status, SV_PHASE_STARTING);
   if (sv_disks_apply (plan, err) < 0)
     return -1;
   /* What was done goes to the log (docker logs), in --dry-run's words. */
@@ -253,9 +270,15 @@ run_plan (const struct sv_vm_config *cfg, const struct sv_host *host, const stru
           sv_buf_free (&b);
         }
     }
-  if (plan->dnsmasq_argv && sv_dnsmasq_start (plan, &dnsmasq_pid, err) < 0)
-    return -1;
-  return sv_run_qemu (cfg, plan, tap_fds, dnsmasq_pid, err);
+  if (plan->dnsmasq_argv)
+    {
+      bool supervised = cfg->shutdown.mode != SV_SHUTDOWN_EXEC;
+      if (supervised && sv_dnsmasq_log_open (dlog, STDERR_FILENO, on_dnsmasq_line, status, err) < 0)
+        return -1;
+      if (sv_dnsmasq_start (plan, supervised ? dlog->wfd : -1, &dnsmasq_pid, err) < 0)
+        return -1;
+    }
+  return sv_run_qemu (cfg, plan, tap_fds, dnsmasq_pid, dlog->rfd >= 0 ? dlog : NULL, status, err);
 }
 
 int
@@ -267,6 +290,9 @@ main (int argc, char **argv)
   struct sv_vm_config cfg = { 0 };
   struct sv_plan plan = { 0 };
   struct sv_host *host = NULL;
+  struct sv_status_keeper status = { 0 };
+  struct sv_dnsmasq_log dlog = { .rfd = -1, .wfd = -1 };
+  int64_t started_ms = sv_status_now_ms ();
   int ret = 0;
 
   /* Line-buffered logs so `docker logs` interleaves them sensibly. */
@@ -274,6 +300,8 @@ main (int argc, char **argv)
 
   if (argc >= 2 && strcmp (argv[1], "schema") == 0)
     return cmd_schema (argc, argv);
+  if (argc >= 2 && strcmp (argv[1], "status") == 0)
+    return sv_cmd_status (argc, argv);
 
   if (parse_options (argc, argv, &o, &err) < 0)
     goto fail;
@@ -307,15 +335,20 @@ main (int argc, char **argv)
 
   print_warnings (&plan);
   fflush (stdout);
-  ret = run_plan (&cfg, host, &plan, &err);
+  ret = run_plan (&cfg, host, &plan, started_ms, &status, &dlog, &err);
   if (ret < 0)
     goto fail;
   goto out;
 
 fail:
+  /* dnsmasq's own words about a failure come before startvm's. */
+  sv_dnsmasq_log_finish (&dlog, 2000);
   fprintf (stderr, "startvm: %s\n", err ? err->msg : "unknown error");
   ret = sv_error_exit_code (err);
+  sv_status_keeper_failed (&status, err ? err->msg : "unknown error", -1);
 out:
+  sv_dnsmasq_log_close (&dlog);
+  sv_status_keeper_free (&status);
   sv_plan_free (&plan);
   sv_vm_config_free (&cfg);
   sv_cfg_doc_free (&doc);

@@ -55,7 +55,7 @@ write_conf (const struct sv_plan *plan, sv_error_t *err)
 }
 
 int
-sv_dnsmasq_start (const struct sv_plan *plan, pid_t *pid_out, sv_error_t *err)
+sv_dnsmasq_start (const struct sv_plan *plan, int log_fd, pid_t *pid_out, sv_error_t *err)
 {
   if (plan->dnsmasq_argv == NULL || plan->dnsmasq_argv[0] == NULL)
     return sv_error_make (err, SV_EXIT_NET, SV_SRC_NONE, 0, "dnsmasq: no command in the plan");
@@ -66,8 +66,7 @@ sv_dnsmasq_start (const struct sv_plan *plan, pid_t *pid_out, sv_error_t *err)
    * or not executable binary) synchronously, without a pipe of our own.
    * The child starts with default signal handling and an empty mask
    * whatever startvm set up for supervising QEMU.  Our other fds (taps,
-   * netlink) are O_CLOEXEC; stdout and stderr are inherited, so dnsmasq's
-   * lease lines land in `docker logs`. */
+   * netlink) are O_CLOEXEC; stdout is inherited. */
   posix_spawnattr_t attr;
   if ((errno = posix_spawnattr_init (&attr)) != 0)
     return sv_error_errno (err, SV_EXIT_ENV, errno, "starting dnsmasq");
@@ -77,18 +76,27 @@ sv_dnsmasq_start (const struct sv_plan *plan, pid_t *pid_out, sv_error_t *err)
   posix_spawnattr_setsigmask (&attr, &none);
   posix_spawnattr_setsigdefault (&attr, &all);
   posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  /* dnsmasq logs through a dup of stderr.  QEMU later makes its stdout
-   * O_NONBLOCK (its char-fd backend does), and that flag lives in the open
-   * file description that a plain dup would share: with Docker's log pipe
-   * full, dnsmasq's lease lines would meet EAGAIN.  A description of its
-   * own keeps dnsmasq's writes blocking (O_APPEND: on a regular file it
-   * must not write over the others).  Sockets cannot be reopened through
-   * /proc; dnsmasq then shares the description. */
+  /* Supervised (log_fd >= 0): dnsmasq's stderr is the pipe that startvm
+   * reads and forwards (dnsmasq_log.h).  Otherwise (shutdown.mode exec)
+   * nobody stays to read a pipe: dnsmasq logs through a description of
+   * its own.  QEMU later makes its stdout O_NONBLOCK (its char-fd backend
+   * does), and that flag lives in the open file description that a plain
+   * dup would share: with Docker's log pipe full, dnsmasq's lease lines
+   * would meet EAGAIN.  O_APPEND keeps its lines at the end of a regular
+   * file, though QEMU's output, written at the shared description's own
+   * offset, can still land on them (docs/operations.md).  Sockets cannot
+   * be reopened through /proc; dnsmasq then shares the description. */
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init (&fa);
-  cleanup_close int own_err = open ("/proc/self/fd/2", O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (own_err >= 0)
-    posix_spawn_file_actions_adddup2 (&fa, own_err, STDERR_FILENO);
+  cleanup_close int own_err = -1;
+  if (log_fd >= 0)
+    posix_spawn_file_actions_adddup2 (&fa, log_fd, STDERR_FILENO);
+  else
+    {
+      own_err = open ("/proc/self/fd/2", O_WRONLY | O_APPEND | O_CLOEXEC);
+      if (own_err >= 0)
+        posix_spawn_file_actions_adddup2 (&fa, own_err, STDERR_FILENO);
+    }
   pid_t pid;
   int r = posix_spawnp (&pid, plan->dnsmasq_argv[0], &fa, &attr, plan->dnsmasq_argv, environ);
   posix_spawn_file_actions_destroy (&fa);

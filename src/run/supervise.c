@@ -40,7 +40,9 @@
 
 #include "apply_net.h"
 #include "cleanup.h"
+#include "dnsmasq_log.h"
 #include "qmp.h"
+#include "status.h"
 #include "supervise.h"
 
 /* After SIGTERM, how long QEMU gets to quit before SIGKILL.  QEMU's own
@@ -235,6 +237,8 @@ struct super
   bool qemu_done;
   pid_t dnsmasq;
   int dnsmasq_restarts;
+  struct sv_dnsmasq_log *dlog;     /* NULL when no dnsmasq */
+  struct sv_status_keeper *status; /* never NULL */
   enum phase phase;
   int64_t deadline; /* for the phase; -1 = none */
   int64_t stop_started;
@@ -257,7 +261,7 @@ restart_dnsmasq (struct super *s)
     }
   s->dnsmasq_restarts++;
   pid_t pid = 0;
-  if (sv_dnsmasq_start (s->plan, &pid, &err) < 0)
+  if (sv_dnsmasq_start (s->plan, s->dlog ? s->dlog->wfd : -1, &pid, &err) < 0)
     {
       sv_log ("dnsmasq: restart failed: %s", err->msg);
       return;
@@ -332,6 +336,7 @@ on_stop_signal (struct super *s, int sig)
     {
     case PHASE_RUNNING:
       s->stop_started = sv_qmp_now_ms ();
+      sv_status_keeper_phase (s->status, SV_PHASE_STOPPING);
       if (sig == SIGQUIT)
         {
           sv_log ("SIGQUIT: stopping QEMU now (SIGTERM), without asking the guest");
@@ -467,11 +472,18 @@ supervise (struct super *s)
           int64_t left = wake - sv_qmp_now_ms ();
           timeout = left <= 0 ? 0 : left > 60000 ? 60000 : (int)left;
         }
-      struct pollfd p = { .fd = s->sfd, .events = POLLIN };
-      int r = poll (&p, 1, timeout);
+      struct pollfd p[3] = { { .fd = s->sfd, .events = POLLIN } };
+      nfds_t n = 1;
+      if (s->dlog && sv_dnsmasq_log_want_read (s->dlog))
+        p[n++] = (struct pollfd){ .fd = s->dlog->rfd, .events = POLLIN };
+      if (s->dlog && sv_dnsmasq_log_want_write (s->dlog))
+        p[n++] = (struct pollfd){ .fd = s->dlog->out_fd, .events = POLLOUT };
+      int r = poll (p, n, timeout);
       if (r < 0 && errno != EINTR)
         goto broken;
-      if (r > 0 && drain_signals (s) < 0)
+      if (r > 0 && s->dlog)
+        sv_dnsmasq_log_pump (s->dlog);
+      if (r > 0 && (p[0].revents & POLLIN) && drain_signals (s) < 0)
         goto broken;
       if (!s->qemu_done && s->deadline >= 0 && sv_qmp_now_ms () >= s->deadline)
         on_deadline (s);
@@ -506,7 +518,10 @@ stop_dnsmasq (struct super *s)
           break;
         }
       struct pollfd p = { .fd = s->sfd, .events = POLLIN };
-      if (poll (&p, 1, (int)left) > 0)
+      /* dnsmasq may be blocked writing its last lines: keep reading. */
+      if (s->dlog)
+        sv_dnsmasq_log_pump (s->dlog);
+      if (poll (&p, 1, (int)(left > 50 ? 50 : left)) > 0)
         {
           /* Only SIGCHLD matters now; stop signals are already acted on. */
           struct signalfd_siginfo si;
@@ -538,6 +553,16 @@ exit_status (struct super *s)
             (double)(sv_qmp_now_ms () - s->stop_started) / 1000.0);
   else if (code != 0)
     sv_log ("QEMU %s", what);
+  /* Asked to stop, or the guest powered off: stopped.  QEMU ending with
+   * an error on its own (a bad option, a crash): failed. */
+  if (s->stop_started > 0 || code == 0)
+    sv_status_keeper_stopped (s->status, code);
+  else
+    {
+      char msg[96];
+      snprintf (msg, sizeof msg, "QEMU %s", what);
+      sv_status_keeper_failed (s->status, msg, code);
+    }
   return code;
 }
 
@@ -566,11 +591,16 @@ fail:
 
 int
 sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const int *tap_fds,
-             pid_t dnsmasq_pid, sv_error_t *err)
+             pid_t dnsmasq_pid, struct sv_dnsmasq_log *dlog, struct sv_status_keeper *status,
+             sv_error_t *err)
 {
   announce_sockets (plan);
   if (cfg->shutdown.mode == SV_SHUTDOWN_EXEC)
-    return exec_qemu (plan, tap_fds, err);
+    {
+      /* Nobody will update the file: it says so (supervised: false). */
+      sv_status_keeper_qemu_started (status, false);
+      return exec_qemu (plan, tap_fds, err);
+    }
 
   struct super s = {
     .cfg = cfg,
@@ -578,6 +608,8 @@ sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const i
     .sfd = -1,
     .parent = getpid (),
     .dnsmasq = dnsmasq_pid,
+    .dlog = dlog,
+    .status = status,
     .phase = PHASE_RUNNING,
     .deadline = -1,
   };
@@ -633,9 +665,12 @@ sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const i
       s.qemu_done = true;
       s.winding_down = true;
       stop_dnsmasq (&s);
+      if (dlog)
+        sv_dnsmasq_log_finish (dlog, DNSMASQ_GRACE_MS);
       sigprocmask (SIG_SETMASK, &old, NULL);
       return sv_error_errno (err, SV_EXIT_ENV, child_errno, "running %s", plan->qemu_argv[0]);
     }
+  sv_status_keeper_qemu_started (status, true);
 
   /* The supervisor only waits from here on. */
   shrink_to_supervisor ();
@@ -654,6 +689,8 @@ sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const i
   s.winding_down = true;
   stop_dnsmasq (&s);
   reap_children (&s);
+  if (dlog)
+    sv_dnsmasq_log_finish (dlog, DNSMASQ_GRACE_MS);
   if (r < 0)
     return sv_error_errno (err, SV_EXIT_ENV, EIO, "supervising QEMU");
   /* The signals stay blocked: a late SIGTERM must not replace QEMU's

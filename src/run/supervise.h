@@ -7,15 +7,21 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "dnsmasq_log.h"
 #include "error.h"
 #include "plan.h"
+#include "status.h"
 
 /* tap_fds: plan->n_taps fds to dup2 to SV_TAP_FD_BASE+i in the child.
  * dnsmasq_pid: 0 when none; it is stopped when QEMU ends.
+ * dlog: dnsmasq's log pipe, read and forwarded while QEMU runs (NULL
+ * when no dnsmasq, and in exec mode).  status: kept up to date (phases,
+ * leases, the exit status); the caller reports its own failures.
  * Returns the exit status for startvm (QEMU's status, or non-zero after a
  * hard stop), or <0 with *err when QEMU could not be started at all.
  * In exec mode it does not return on success. */
 int sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const int *tap_fds,
-                 pid_t dnsmasq_pid, sv_error_t *err);
+                 pid_t dnsmasq_pid, struct sv_dnsmasq_log *dlog, struct sv_status_keeper *status,
+                 sv_error_t *err);
 
 #endif

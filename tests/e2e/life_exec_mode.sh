@@ -24,6 +24,12 @@ esac
 children=$(cat /proc/"$STARTVM_PID"/task/*/children 2>/dev/null | tr -d ' ')
 assert_eq "" "$children" "QEMU in exec mode should have no children here (no dnsmasq)"
 assert_line "$SV_TMP/log" '^startvm: QMP socket: '
+# No supervisor: status.json says so, and --ready does not pretend.
+out=$("$STARTVM" status --state-dir "$SV_TMP/state" --ready)
+assert_eq 1 "$?" "status --ready in exec mode"
+assert_eq "not ready: not supervised (shutdown.mode exec): startvm cannot tell" "$out"
+"$STARTVM" status --state-dir "$SV_TMP/state" | grep -q "phase:     unknown: not supervised" ||
+  fail "startvm status does not say that nothing supervises the VM"
 kill -TERM "$STARTVM_PID"
 wait_exit "$STARTVM_PID" 30 || fail "QEMU did not quit on SIGTERM"
 assert_eq 0 "$EXIT_STATUS" "QEMU's own status after SIGTERM"
