@@ -213,6 +213,7 @@ sv_mgr_ctx_init (struct sv_mgr_ctx *ctx, const struct sv_mgr_settings *s, const 
   ctx->host_state_dir = s->host_state_dir ? s->host_state_dir : s->state_dir;
   pthread_mutex_init (&ctx->cache_lock, NULL);
   ctx->rancher_vm = json_object ();
+  ctx->inspect = json_object ();
 }
 
 void
@@ -220,6 +221,7 @@ sv_mgr_ctx_free (struct sv_mgr_ctx *ctx)
 {
   sv_mgr_auth_free (&ctx->auth);
   json_decref (ctx->rancher_vm);
+  json_decref (ctx->inspect);
   pthread_mutex_destroy (&ctx->cache_lock);
 }
 
@@ -430,6 +432,62 @@ list_entry_is_vm (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
   return is;
 }
 
+void
+sv_mgr_cache_forget (struct sv_mgr_ctx *ctx, const char *id)
+{
+  pthread_mutex_lock (&ctx->cache_lock);
+  json_object_del (ctx->inspect, id);
+  pthread_mutex_unlock (&ctx->cache_lock);
+}
+
+void
+sv_mgr_cache_reset (struct sv_mgr_ctx *ctx, bool valid)
+{
+  pthread_mutex_lock (&ctx->cache_lock);
+  json_object_clear (ctx->inspect);
+  ctx->cache_valid = valid;
+  pthread_mutex_unlock (&ctx->cache_lock);
+}
+
+static void
+cache_put (struct sv_mgr_ctx *ctx, const char *id, json_t *in)
+{
+  pthread_mutex_lock (&ctx->cache_lock);
+  if (ctx->cache_valid && id)
+    json_object_set (ctx->inspect, id, in);
+  pthread_mutex_unlock (&ctx->cache_lock);
+}
+
+/* The inspect reply for a list entry: cached when the cache is valid and
+ * agrees with the list on the state, else asked for (and cached). */
+static json_t *
+inspect_for_entry (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
+{
+  const char *id = json_string_value (json_object_get (e, "Id"));
+  const char *state = json_string_value (json_object_get (e, "State"));
+  if (id == NULL)
+    return NULL;
+  pthread_mutex_lock (&ctx->cache_lock);
+  json_t *in = ctx->cache_valid ? json_object_get (ctx->inspect, id) : NULL;
+  const char *cs = json_string_value (json_object_get (json_object_get (in, "State"), "Status"));
+  if (in && cs && state && strcmp (cs, state) == 0)
+    json_incref (in);
+  else
+    in = NULL;
+  pthread_mutex_unlock (&ctx->cache_lock);
+  if (in)
+    return in;
+  long st;
+  cleanup_error sv_error_t err = NULL;
+  if (sv_docker_inspect (d, id, &st, &in, &err) < 0 || st != 200)
+    {
+      json_decref (in);
+      return NULL;
+    }
+  cache_put (ctx, id, in);
+  return in;
+}
+
 static void
 h_vms_list (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
             struct sv_mgr_sink *sink)
@@ -453,11 +511,20 @@ h_vms_list (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_re
       {
         if (!list_entry_is_vm (ctx, &d, e))
           continue;
-        struct sv_mgr_vm_files f;
-        sv_mgr_vm_files_read (ctx->settings->state_dir, state_label (json_object_get (e, "Labels")),
-                              json_string_value (json_object_get (e, "Id")), &f);
-        json_array_append_new (vms, sv_mgr_vm_from_list (e, &f));
-        sv_mgr_vm_files_free (&f);
+        json_t *in = inspect_for_entry (ctx, &d, e);
+        if (in)
+          json_array_append_new (vms, vm_object (ctx, in));
+        else
+          {
+            /* Gone meanwhile, or Docker would not say: what the list knows. */
+            struct sv_mgr_vm_files f;
+            sv_mgr_vm_files_read (ctx->settings->state_dir,
+                                  state_label (json_object_get (e, "Labels")),
+                                  json_string_value (json_object_get (e, "Id")), &f);
+            json_array_append_new (vms, sv_mgr_vm_from_list (e, &f));
+            sv_mgr_vm_files_free (&f);
+          }
+        json_decref (in);
       }
       sv_mgr_resp_json (resp, 200, json_pack ("{s:o}", "vms", vms));
     }
@@ -1150,7 +1217,9 @@ vm_action (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_res
       long st;
       json_t *out = NULL;
       cleanup_error sv_error_t err = NULL;
-      if (sv_docker_container_action (&d, id, action, timeout, &st, &out, &err) < 0)
+      int r = sv_docker_container_action (&d, id, action, timeout, &st, &out, &err);
+      sv_mgr_cache_forget (ctx, id);
+      if (r < 0)
         sv_mgr_resp_error (resp, 502, "%s", err->msg);
       else if (st == 204 || st == 304 || st == 200)
         resp_empty (resp, 204);
@@ -1197,7 +1266,9 @@ h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
       long st;
       json_t *out = NULL;
       cleanup_error sv_error_t err = NULL;
-      if (sv_docker_remove (&d, id, &st, &out, &err) < 0)
+      int r = sv_docker_remove (&d, id, &st, &out, &err);
+      sv_mgr_cache_forget (ctx, id);
+      if (r < 0)
         sv_mgr_resp_error (resp, 502, "%s", err->msg);
       else if (st != 204 && st != 200)
         resp_docker (resp, st, out);
@@ -1488,7 +1559,10 @@ sv_mgr_vm_by_id (struct sv_mgr_ctx *ctx, struct sv_docker *d, const char *id, bo
   if (st == 404)
     *gone = true;
   else if (st == 200 && sv_mgr_is_vm_inspect (in))
-    vm = vm_object (ctx, in);
+    {
+      cache_put (ctx, id, in);
+      vm = vm_object (ctx, in);
+    }
   json_decref (in);
   return vm;
 }

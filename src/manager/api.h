@@ -26,8 +26,13 @@ struct sv_mgr_ctx
   struct sv_mgr_auth auth;    /* event loop only */
   const char *host_state_dir; /* bound as /ranchervm/<name> of new VM containers' parent */
   bool have_kvm;              /* /dev/kvm exists here: pass it to new VM containers */
-  pthread_mutex_t cache_lock; /* guards rancher_vm */
+  pthread_mutex_t cache_lock; /* guards rancher_vm, inspect, cache_valid */
   json_t *rancher_vm;         /* container id -> bool: has env RANCHER_VM=true */
+  /* container id -> Docker's inspect reply, kept while the event stream is
+   * up (every event for an id drops its entry), so that listing 50 VMs
+   * is one list call, not 50 inspects. */
+  json_t *inspect;
+  bool cache_valid;
 };
 
 enum sv_mgr_run
@@ -149,6 +154,10 @@ int sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, boo
                          struct sv_mgr_response *resp, char **full_id);
 
 struct sv_docker;
+/* The inspect cache: forget one container, or all (valid=false: the event
+ * stream is down, so nothing cached can be trusted; true: it is up). */
+void sv_mgr_cache_forget (struct sv_mgr_ctx *ctx, const char *id);
+void sv_mgr_cache_reset (struct sv_mgr_ctx *ctx, bool valid);
 /* The event stream's helpers (see events.c). */
 json_t *sv_mgr_vm_by_id (struct sv_mgr_ctx *ctx, struct sv_docker *d, const char *id, bool *gone,
                          sv_error_t *err);

@@ -92,6 +92,9 @@ sv_docker_request (struct sv_docker *d, const char *method, const char *path, js
   if (rc != CURLE_OK)
     {
       sv_buf_free (&reply);
+      if (rc == CURLE_COULDNT_CONNECT)
+        return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
+                              "cannot reach the Docker API at %s", d->socket);
       return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0, "Docker API %s %s: %s", method,
                             path, curl_easy_strerror (rc));
     }
@@ -339,6 +342,12 @@ sv_docker_stream (struct sv_docker *d, const char *path, const struct sv_docker_
       d->curl = curl_easy_init ();
       return 0;
     }
+  if (rc == CURLE_COULDNT_CONNECT)
+    return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0, "cannot reach the Docker API at %s",
+                          d->socket);
+  if (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING)
+    return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
+                          "lost the connection to the Docker API at %s", d->socket);
   if (rc != CURLE_OK)
     return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0, "Docker API GET %s: %s", path,
                           curl_easy_strerror (rc));

@@ -77,6 +77,7 @@ vm_event (struct sv_mgr_events *e, const char *id, const char *action)
 {
   bool gone = false;
   cleanup_error sv_error_t err = NULL;
+  sv_mgr_cache_forget (e->ctx, id);
   json_t *vm = sv_mgr_vm_by_id (e->ctx, &e->inspect, id, &gone, &err);
   if (vm)
     {
@@ -166,6 +167,7 @@ on_status (void *ud, long status)
   struct sv_mgr_events *e = ud;
   if (status == 200)
     {
+      sv_mgr_cache_reset (e->ctx, true);
       resync (e);
       set_connected (e, true, NULL);
     }
@@ -223,6 +225,7 @@ run (void *ud)
       const char *why = r < 0       ? err->msg
                         : st != 200 ? "the Docker API refused the event stream"
                                     : "the Docker API closed the event stream";
+      sv_mgr_cache_reset (e->ctx, false);
       set_connected (e, false, why);
       /* Wait, but wake at once when told to stop. */
       struct timespec ts;
