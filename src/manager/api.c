@@ -1605,3 +1605,39 @@ sv_mgr_unrouted_id (const char *path)
     }
   return strndup (id, n);
 }
+
+char *
+sv_mgr_find_host_state_dir (const struct sv_mgr_settings *s)
+{
+  /* Only inside a container (Docker's /.dockerenv, podman's
+   * /run/.containerenv): our hostname is our container's short id. */
+  if (access ("/.dockerenv", F_OK) != 0 && access ("/run/.containerenv", F_OK) != 0)
+    return NULL;
+  char host[256];
+  if (gethostname (host, sizeof host) < 0)
+    return NULL;
+  host[sizeof host - 1] = '\0';
+  struct sv_docker d = { 0 };
+  cleanup_error sv_error_t err = NULL;
+  if (sv_docker_init (&d, s->docker_socket, &err) < 0)
+    return NULL;
+  long st;
+  json_t *in = NULL;
+  char *found = NULL;
+  if (sv_docker_inspect (&d, host, &st, &in, &err) == 0 && st == 200)
+    {
+      size_t i;
+      json_t *m;
+      json_array_foreach (json_object_get (in, "Mounts"), i, m)
+      {
+        const char *dst = json_string_value (json_object_get (m, "Destination"));
+        const char *src = json_string_value (json_object_get (m, "Source"));
+        const char *type = json_string_value (json_object_get (m, "Type"));
+        if (dst && src && type && strcmp (type, "bind") == 0 && strcmp (dst, s->state_dir) == 0)
+          found = sv_xstrdup (src);
+      }
+    }
+  json_decref (in);
+  sv_docker_free (&d);
+  return found;
+}

@@ -153,6 +153,10 @@ json_t *sv_mgr_create_spec (const struct sv_mgr_create *c, const char *host_stat
 int sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, bool vnc,
                          struct sv_mgr_response *resp, char **full_id);
 
+/* Inside a container: the host path bound at our MANAGER_STATE_DIR, from
+ * inspecting our own container (NULL when not found). */
+char *sv_mgr_find_host_state_dir (const struct sv_mgr_settings *s);
+
 struct sv_docker;
 /* The inspect cache: forget one container, or all (valid=false: the event
  * stream is down, so nothing cached can be trusted; true: it is up). */

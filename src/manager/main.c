@@ -14,6 +14,7 @@
 #include "server.h"
 #include "settings.h"
 #include "tls.h"
+#include "util.h"
 
 extern char **environ;
 
@@ -44,6 +45,7 @@ main (int argc, char **argv)
   cleanup_free char *password = NULL;
   cleanup_free char *cert = NULL;
   cleanup_free char *key = NULL;
+  cleanup_free char *found = NULL;
   bool generated = false;
   struct sv_mgr_ctx ctx;
   bool ctx_ready = false;
@@ -77,6 +79,12 @@ main (int argc, char **argv)
   else
     fprintf (stderr, "startvm-manager: plain HTTP (MANAGER_INSECURE_HTTP=true): passwords and "
                      "sessions cross the network unencrypted\n");
+  if (s.host_state_dir == NULL)
+    {
+      found = sv_mgr_find_host_state_dir (&s);
+      if (found)
+        s.host_state_dir = sv_xstrdup (found);
+    }
   sv_mgr_ctx_init (&ctx, &s, password);
   ctx_ready = true;
   ctx.have_kvm = access ("/dev/kvm", F_OK) == 0;
