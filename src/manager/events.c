@@ -1,6 +1,8 @@
 #include "events.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "cleanup.h"
 #include "docker.h"
 #include "util.h"
+#include "vm.h"
 
 struct sv_mgr_events
 {
@@ -282,4 +285,249 @@ sv_mgr_events_stop (struct sv_mgr_events *e)
   pthread_mutex_destroy (&e->lock);
   pthread_cond_destroy (&e->cond);
   free (e);
+}
+
+/* ---- status.json watcher ----
+ *
+ * Phase changes (booting -> ready) and the VNC/QMP sockets appearing are
+ * not Docker events: inotify on the state directory turns them into "vm"
+ * events (action "status").  Watched: the state directory (new label or
+ * VM directories), each label directory (new VM directories) and each VM
+ * directory (status.json replaced, sockets made or removed).  Directories
+ * a VM container controls are watched with IN_DONT_FOLLOW, so a symlink
+ * there is never followed. */
+
+#include <dirent.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#define MAX_WATCHES 4096
+
+struct watch
+{
+  int wd;
+  char kind; /* 'T' state dir, 'L' label dir, 'V' VM dir */
+  char name[130];
+  char label[130];
+};
+
+struct sv_mgr_watcher
+{
+  struct sv_mgr_ctx *ctx;
+  sv_mgr_emit_fn emit;
+  void *ud;
+  int ifd, wake;
+  pthread_t thread;
+  struct watch w[MAX_WATCHES];
+  size_t n;
+  struct sv_docker docker;
+};
+
+static bool
+hex64 (const char *s)
+{
+  return strlen (s) == 64 && strspn (s, "0123456789abcdef") == 64;
+}
+
+static void add_watch (struct sv_mgr_watcher *w, char kind, const char *label, const char *name);
+
+static void
+scan_dir (struct sv_mgr_watcher *w, char kind, const char *label)
+{
+  cleanup_free char *path = NULL;
+  if (asprintf (&path, "%s%s%s", w->ctx->settings->state_dir, label ? "/" : "", label ? label : "")
+      < 0)
+    abort ();
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  DIR *d = fdopendir (fd);
+  if (d == NULL)
+    {
+      close (fd);
+      return;
+    }
+  struct dirent *de;
+  while ((de = readdir (d)))
+    {
+      if (de->d_type != DT_DIR || de->d_name[0] == '.')
+        continue;
+      if (hex64 (de->d_name))
+        add_watch (w, 'V', label, de->d_name);
+      else if (kind == 'T' && sv_mgr_state_label_ok (de->d_name))
+        add_watch (w, 'L', de->d_name, NULL);
+    }
+  closedir (d);
+}
+
+static void
+add_watch (struct sv_mgr_watcher *w, char kind, const char *label, const char *name)
+{
+  if (w->n >= MAX_WATCHES)
+    return;
+  cleanup_free char *path = NULL;
+  const char *top = w->ctx->settings->state_dir;
+  uint32_t mask;
+  if (kind == 'T')
+    {
+      path = sv_xstrdup (top);
+      mask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
+    }
+  else if (kind == 'L')
+    {
+      if (asprintf (&path, "%s/%s", top, label) < 0)
+        abort ();
+      mask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW;
+    }
+  else
+    {
+      if (asprintf (&path, "%s%s%s/%s", top, label ? "/" : "", label ? label : "", name) < 0)
+        abort ();
+      mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ONLYDIR | IN_DONT_FOLLOW;
+    }
+  int wd = inotify_add_watch (w->ifd, path, mask);
+  if (wd < 0)
+    return;
+  for (size_t i = 0; i < w->n; i++)
+    if (w->w[i].wd == wd)
+      return; /* already watched */
+  struct watch *e = &w->w[w->n++];
+  e->wd = wd;
+  e->kind = kind;
+  snprintf (e->label, sizeof e->label, "%s", label ? label : "");
+  snprintf (e->name, sizeof e->name, "%s", name ? name : "");
+  if (kind == 'T' || kind == 'L')
+    scan_dir (w, kind, label);
+}
+
+static struct watch *
+find_watch (struct sv_mgr_watcher *w, int wd)
+{
+  for (size_t i = 0; i < w->n; i++)
+    if (w->w[i].wd == wd)
+      return &w->w[i];
+  return NULL;
+}
+
+/* Read what inotify has; VM ids whose files changed go to dirty. */
+static void
+drain (struct sv_mgr_watcher *w, json_t *dirty)
+{
+  char buf[16384] __attribute__ ((aligned (__alignof__(struct inotify_event))));
+  for (;;)
+    {
+      ssize_t n = read (w->ifd, buf, sizeof buf);
+      if (n <= 0)
+        return;
+      for (char *p = buf; p < buf + n;)
+        {
+          struct inotify_event *ev = (struct inotify_event *)p;
+          p += sizeof *ev + ev->len;
+          struct watch *e = find_watch (w, ev->wd);
+          if (e == NULL)
+            continue;
+          if (ev->mask & IN_IGNORED)
+            {
+              *e = w->w[--w->n];
+              continue;
+            }
+          const char *name = ev->len ? ev->name : "";
+          if (e->kind != 'V' && (ev->mask & IN_ISDIR))
+            {
+              char label[130];
+              snprintf (label, sizeof label, "%s", e->label);
+              if (hex64 (name))
+                add_watch (w, 'V', e->kind == 'L' ? label : NULL, name);
+              else if (e->kind == 'T' && sv_mgr_state_label_ok (name))
+                add_watch (w, 'L', name, NULL);
+            }
+          else if (e->kind == 'V'
+                   && (strcmp (name, "status.json") == 0 || strcmp (name, "vnc") == 0
+                       || strcmp (name, "qmp") == 0))
+            json_object_set_new (dirty, e->name, json_true ());
+        }
+    }
+}
+
+static void *
+watch_run (void *ud)
+{
+  struct sv_mgr_watcher *w = ud;
+  add_watch (w, 'T', NULL, NULL);
+  for (;;)
+    {
+      struct pollfd p[2]
+          = { { .fd = w->ifd, .events = POLLIN }, { .fd = w->wake, .events = POLLIN } };
+      if (poll (p, 2, -1) < 0 && errno != EINTR)
+        break;
+      if (p[1].revents)
+        break;
+      if (!(p[0].revents & POLLIN))
+        continue;
+      json_t *dirty = json_object ();
+      drain (w, dirty);
+      /* status.json and both sockets come within a few ms at boot: one
+       * event for all of them. */
+      usleep (50000);
+      drain (w, dirty);
+      const char *id;
+      json_t *v;
+      json_object_foreach (dirty, id, v)
+      {
+        bool gone;
+        cleanup_error sv_error_t err = NULL;
+        json_t *vm = sv_mgr_vm_by_id (w->ctx, &w->docker, id, &gone, &err);
+        if (vm)
+          {
+            char *text = sv_mgr_sse_format (
+                "vm", json_pack ("{s:s,s:s,s:o}", "id", id, "action", "status", "vm", vm));
+            w->emit (w->ud, text);
+            free (text);
+          }
+      }
+      json_decref (dirty);
+    }
+  return NULL;
+}
+
+struct sv_mgr_watcher *
+sv_mgr_watcher_start (struct sv_mgr_ctx *ctx, sv_mgr_emit_fn emit_fn, void *ud)
+{
+  struct sv_mgr_watcher *w = sv_xcalloc (1, sizeof *w);
+  w->ctx = ctx;
+  w->emit = emit_fn;
+  w->ud = ud;
+  w->ifd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  w->wake = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  cleanup_error sv_error_t err = NULL;
+  if (w->ifd < 0 || w->wake < 0
+      || sv_docker_init (&w->docker, ctx->settings->docker_socket, &err) < 0
+      || pthread_create (&w->thread, NULL, watch_run, w) != 0)
+    {
+      if (w->ifd >= 0)
+        close (w->ifd);
+      if (w->wake >= 0)
+        close (w->wake);
+      sv_docker_free (&w->docker);
+      free (w);
+      return NULL;
+    }
+  return w;
+}
+
+void
+sv_mgr_watcher_stop (struct sv_mgr_watcher *w)
+{
+  if (w == NULL)
+    return;
+  uint64_t one = 1;
+  if (write (w->wake, &one, sizeof one) < 0)
+    abort ();
+  pthread_join (w->thread, NULL);
+  close (w->ifd);
+  close (w->wake);
+  sv_docker_free (&w->docker);
+  free (w);
 }

@@ -22,6 +22,13 @@ void sv_mgr_events_stop (struct sv_mgr_events *e);
 /* The "event: docker" message for the current state (for a new client). */
 char *sv_mgr_events_docker_state (struct sv_mgr_events *e);
 
+/* The status.json watcher (inotify on the state directory): "vm" events
+ * with action "status" when a VM's phase or consoles change.  NULL when
+ * inotify is not available (the page then sees phases on Docker events). */
+struct sv_mgr_watcher;
+struct sv_mgr_watcher *sv_mgr_watcher_start (struct sv_mgr_ctx *ctx, sv_mgr_emit_fn emit, void *ud);
+void sv_mgr_watcher_stop (struct sv_mgr_watcher *w);
+
 /* "event: NAME\ndata: JSON\n\n" (steals data). */
 char *sv_mgr_sse_format (const char *name, json_t *data);
 

@@ -3,6 +3,7 @@
  * and runs the event loop.  The only file here that prints errors and picks
  * the exit code. */
 #include <curl/curl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,9 @@ main (int argc, char **argv)
                        "see docs/manager.md)\n");
       return strcmp (argv[1], "--help") == 0 ? 0 : 2;
     }
+  /* Worker threads would each get a malloc arena of their own, and keep
+   * its pages: two arenas are plenty for a handful of short jobs. */
+  mallopt (M_ARENA_MAX, 2);
   cleanup_error sv_error_t err = NULL;
   struct sv_mgr_settings s;
   if (sv_mgr_settings_load (environ, &s, &err) < 0)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ static struct
   struct lws_context *lws;
   struct lws_vhost *vh;
   struct sv_mgr_events *events;
+  struct sv_mgr_watcher *watcher;
   bool tls;
   pthread_mutex_t lock;     /* guards everything below, and jobs' and sse's shared fields */
   pthread_cond_t jobs_cond; /* running_jobs reached 0 */
@@ -247,6 +249,8 @@ respond (struct lws *wsi, struct pss *pss, struct sv_mgr_response *resp)
   pss->off = 0;
   if (r->body_len == 0)
     {
+      pss->responding = false;
+      sv_mgr_resp_free (r);
       if (pss->close_after)
         return -1;
       return lws_http_transaction_completed (wsi) ? -1 : 0;
@@ -321,6 +325,9 @@ job_free (struct job *j)
   free (j->stream_ctype);
   sv_buf_free (&j->out);
   free (j);
+  /* A list of 50 VMs leaves a few hundred KiB of freed JSON behind: give
+   * it back, the manager idles most of its life. */
+  malloc_trim (0);
 }
 
 static void
@@ -642,7 +649,10 @@ dispatch (struct lws *wsi, struct pss *pss)
 static int
 on_http (struct lws *wsi, struct pss *pss)
 {
+  /* A new request on a kept-alive connection: nothing of the last one. */
   req_free (pss->q);
+  sv_mgr_resp_free (&pss->resp);
+  pss->responding = pss->close_after = false;
   pss->q = req_read (wsi);
   struct req *q = pss->q;
   bool mismatch;
@@ -826,7 +836,7 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
       return 0;
 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-      if (pss->q == NULL || pss->responding)
+      if (pss->q == NULL || !pss->q->expect_body || pss->responding)
         return 0;
       if (pss->q->too_big)
         {
@@ -1089,6 +1099,12 @@ sv_mgr_server_run (struct sv_mgr_ctx *ctx, const char *cert, const char *key, sv
            strchr (s->listen_addr, ':') ? "]" : "", s->listen_port);
 
   S.events = sv_mgr_events_start (ctx, sse_emit, NULL);
+  S.watcher = sv_mgr_watcher_start (ctx, sse_emit, NULL);
+  if (S.watcher == NULL)
+    fprintf (stderr,
+             "startvm-manager: cannot watch %s (inotify): phases update on Docker "
+             "events only\n",
+             s->state_dir);
   lws_sul_schedule (S.lws, 0, &S.keepalive, sse_keepalive, 15 * LWS_US_PER_SEC);
 
   struct sigaction sa = { .sa_handler = on_signal };
@@ -1101,6 +1117,8 @@ sv_mgr_server_run (struct sv_mgr_ctx *ctx, const char *cert, const char *key, sv
       break;
 
   fprintf (stderr, "startvm-manager: stopping\n");
+  sv_mgr_watcher_stop (S.watcher);
+  S.watcher = NULL;
   sv_mgr_events_stop (S.events);
   S.events = NULL;
   /* Jobs end by themselves (their Docker calls have timeouts; streams
