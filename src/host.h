@@ -152,6 +152,10 @@ struct sv_host
   char kvm_reason[128];   /* why not, for the one warning line */
   bool vhost_net_usable;  /* /dev/vhost-net opens */
   char container_id[128]; /* from cgroup/mountinfo, else hostname */
+  /* Why state_dir (or its nearest existing parent) is not writable, ""
+   * when it is: then startvm keeps its run directory under
+   * SV_FALLBACK_STATE_DIR and has no status.json to offer. */
+  char state_dir_error[160];
   size_t n_disks;
   struct sv_disk_state disks[SV_MAX_DISKS];
   struct sv_images_state images; /* filled by sv_disks_observe */

@@ -18,6 +18,11 @@
  * argv can name them at plan time. */
 #define SV_TAP_FD_BASE 10
 
+/* Where the run directory goes when state_dir is not writable
+ * (host->state_dir_error): QEMU's sockets and dnsmasq.conf need a place;
+ * status.json is then not written at all. */
+#define SV_FALLBACK_STATE_DIR "/run/startvm"
+
 enum sv_net_op_kind
 {
   SV_OP_LINK_DOWN,    /* ifname */

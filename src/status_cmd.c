@@ -130,6 +130,12 @@ is_file (const char *path)
   return lstat (path, &st) == 0 && !S_ISDIR (st.st_mode);
 }
 
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *)a, *(char *const *)b);
+}
+
 /* --state-dir DIR [ID]: DIR/status.json (DIR is one VM's directory), else
  * DIR/ID/status.json, else the one subdirectory whose name starts with
  * ID (or any, without ID) and holds a status.json.  Returns 0 with *path,
@@ -153,7 +159,10 @@ find_in_state_dir (const char *dir, const char *id, char **path)
   DIR *d = opendir (dir);
   if (d == NULL)
     {
-      fprintf (stderr, "startvm status: no status: %s: %s\n", dir, strerror (errno));
+      if (errno == ENOENT)
+        fprintf (stderr, "startvm status: no status: %s does not exist\n", dir);
+      else
+        fprintf (stderr, "startvm status: no status: %s: %s\n", dir, strerror (errno));
       return EXIT_NO_STATUS;
     }
   struct sv_strv found = { 0 };
@@ -194,6 +203,7 @@ find_in_state_dir (const char *dir, const char *id, char **path)
                  SV_STATUS_FILE, dir);
       return EXIT_NO_STATUS;
     }
+  qsort (found.v, found.n, sizeof found.v[0], cmp_str);
   fprintf (stderr, "startvm status: %zu VMs under %s: name one (a container id or prefix):\n",
            found.n, dir);
   for (size_t i = 0; i < found.n; i++)
@@ -236,35 +246,41 @@ find_from_config (const struct status_opts *o, char **path)
   return r;
 }
 
-/* Why there is no file: the directory is missing or not writable. */
+/* Why there is no file: the run directory is missing (and can or cannot
+ * be created: a read-only state directory), or the file is. */
 static void
 explain_missing (const char *path, int errnum)
 {
+  if (errnum != ENOENT)
+    {
+      fprintf (stderr, "startvm status: no status: %s: %s\n", path, strerror (errnum));
+      return;
+    }
   cleanup_free char *dir = sv_xstrdup (path);
   char *slash = strrchr (dir, '/');
   if (slash)
     *slash = '\0';
-  if (errnum == ENOENT && access (dir, F_OK) < 0)
-    {
-      fprintf (stderr,
-               "startvm status: no status: %s does not exist (no startvm has run here with "
-               "this state_dir and container id)\n",
-               dir);
-      return;
-    }
-  if (errnum == ENOENT && access (dir, W_OK) < 0)
+  /* The nearest directory that exists: if it is not writable, startvm
+   * could not have written the file there (it says so on its stderr). */
+  cleanup_free char *p = sv_xstrdup (dir);
+  while (access (p, F_OK) < 0 && (slash = strrchr (p, '/')) != NULL && slash != p)
+    *slash = '\0';
+  if (access (p, W_OK) < 0 && errno != ENOENT)
     {
       fprintf (stderr,
                "startvm status: status unavailable: %s is not writable (%s), so startvm "
                "cannot keep %s there\n",
-               dir, strerror (errno), SV_STATUS_FILE);
+               p, strerror (errno), path);
       return;
     }
-  if (errnum == ENOENT)
+  if (access (dir, F_OK) < 0)
+    fprintf (stderr,
+             "startvm status: no status: %s does not exist (no startvm has run here with "
+             "this state_dir and container id)\n",
+             dir);
+  else
     fprintf (stderr,
              "startvm status: no status: %s does not exist (startvm has not got that far)\n", path);
-  else
-    fprintf (stderr, "startvm status: no status: %s: %s\n", path, strerror (errnum));
 }
 
 /* --ready: one line saying why, for the probe's log. */

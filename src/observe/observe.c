@@ -602,6 +602,37 @@ vhost_net_usable (void)
   return true;
 }
 
+/* Can startvm create its run directory in state_dir?  The directory, or
+ * the nearest parent that exists, must be writable (a read-only volume,
+ * a read-only root file system).  access() says EROFS even for root. */
+static void
+state_dir_writable (const struct sv_vm_config *cfg, char *why, size_t len)
+{
+  const char *dir = cfg->state_dir && cfg->state_dir[0] ? cfg->state_dir : "/ranchervm";
+  char p[SV_PATH_MAX];
+  why[0] = '\0';
+  snprintf (p, sizeof p, "%s", dir);
+  for (;;)
+    {
+      if (access (p, F_OK) == 0)
+        {
+          /* A long path is cut short: the message only names it. */
+          if (access (p, W_OK) < 0 && snprintf (why, len, "%s: %s", p, strerror (errno)) < 0)
+            why[0] = '\0';
+          return;
+        }
+      char *slash = strrchr (p, '/');
+      if (slash == NULL || slash == p)
+        {
+          /* "/" or a relative name's first part: nothing more to look at. */
+          if (slash == p && access ("/", W_OK) < 0)
+            snprintf (why, len, "/: %s", strerror (errno));
+          return;
+        }
+      *slash = '\0';
+    }
+}
+
 int
 sv_observe_host (const struct sv_vm_config *cfg, struct sv_host *out, sv_error_t *err)
 {
@@ -610,5 +641,6 @@ sv_observe_host (const struct sv_vm_config *cfg, struct sv_host *out, sv_error_t
   out->kvm_usable = sv_observe_kvm (out->kvm_reason, sizeof out->kvm_reason);
   out->vhost_net_usable = vhost_net_usable ();
   sv_container_id (out->container_id, sizeof out->container_id);
+  state_dir_writable (cfg, out->state_dir_error, sizeof out->state_dir_error);
   return sv_disks_observe (cfg, out, err);
 }

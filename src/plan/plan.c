@@ -240,8 +240,17 @@ sv_plan_build (const struct sv_vm_config *cfg, const struct sv_host *host, char 
 
   memset (out, 0, sizeof *out);
   p.warnings = sv_xcalloc (1, sizeof (char *));
-  p.run_dir = join_path (cfg->state_dir && cfg->state_dir[0] ? cfg->state_dir : "/ranchervm",
-                         host->container_id[0] ? host->container_id : "vm");
+  const char *state_dir = cfg->state_dir && cfg->state_dir[0] ? cfg->state_dir : "/ranchervm";
+  if (host->state_dir_error[0])
+    {
+      sv_plan_add_warning (&p,
+                           "status unavailable: state_dir is not writable (%s): the sockets and "
+                           "dnsmasq.conf go to %s instead, and `startvm status` cannot report "
+                           "this VM",
+                           host->state_dir_error, SV_FALLBACK_STATE_DIR);
+      state_dir = SV_FALLBACK_STATE_DIR;
+    }
+  p.run_dir = join_path (state_dir, host->container_id[0] ? host->container_id : "vm");
 
   if (plan_machine (cfg, host, &argv, &p, err) < 0)
     goto fail;

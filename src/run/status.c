@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "ip6.h"
 
 static uint64_t
 mono_ns (void)
@@ -56,13 +57,26 @@ sv_status_keeper_init (struct sv_status_keeper *k, const struct sv_vm_config *cf
       char a[SV_IP4_STRLEN];
       uint8_t derived[6];
       copy (f->name, sizeof f->name, ifc->name);
-      snprintf (f->bridge, sizeof f->bridge, "br%zu", i);
+      /* The plan's bridge name: a resumed handoff keeps the one it found. */
+      if (ifc->resumed && ifc->bridge[0])
+        copy (f->bridge, sizeof f->bridge, ifc->bridge);
+      else
+        snprintf (f->bridge, sizeof f->bridge, "br%zu", i);
       sv_mac_format (ifc->mac, f->vm_mac);
       sv_plan_derive_mac (ifc->mac, derived);
       sv_mac_format (derived, f->container_mac);
       if (ifc->addr)
         snprintf (f->addresses[f->n_addresses++], sizeof f->addresses[0], "%s/%u",
                   sv_ip4_format (ifc->addr, a), ifc->prefix);
+      if (ifc->has_addr6)
+        {
+          char a6[SV_IP6_STRLEN];
+          snprintf (f->addresses[f->n_addresses++], sizeof f->addresses[0], "%s/%u",
+                    sv_ip6_format (ifc->addr6, a6), ifc->prefix6);
+        }
+      /* IPv6 only: DHCPv6 names the client by DUID, not MAC; dnsmasq
+       * answers only the VM on that bridge, so its DHCPREPLY there counts. */
+      k->v6_only[i] = ifc->addr == 0 && ifc->has_addr6;
       f->dhcp = plan->dnsmasq_argv != NULL;
     }
   copy (st->vnc, sizeof st->vnc, plan->vnc_path);
@@ -71,7 +85,9 @@ sv_status_keeper_init (struct sv_status_keeper *k, const struct sv_vm_config *cf
   st->phase_since_ms = started_ms;
   sv_status_self (&st->pid, &st->pid_start, st->pid_ns, sizeof st->pid_ns);
   k->dir = sv_xstrdup (plan->run_dir);
-  k->active = true;
+  /* Not writable: the plan's warning said so, once; no file elsewhere
+   * that nobody would look for. */
+  k->active = host->state_dir_error[0] == '\0';
 }
 
 void
@@ -193,7 +209,7 @@ word_mac (const char *p, const char *end, uint8_t mac[6])
 }
 
 enum sv_dhcp_event
-sv_dhcp_log_parse (const char *line, size_t len, uint8_t mac[6])
+sv_dhcp_log_parse (const char *line, size_t len, uint8_t mac[6], char bridge[16])
 {
   static const char prefix[] = "dnsmasq-dhcp[";
   const char *end = line + len;
@@ -216,11 +232,19 @@ sv_dhcp_log_parse (const char *line, size_t len, uint8_t mac[6])
     ev = SV_DHCP_DISCOVER;
   else if (end - p > 8 && memcmp (p, "DHCPACK(", 8) == 0)
     ev = SV_DHCP_ACK;
+  else if (end - p > 10 && memcmp (p, "DHCPREPLY(", 10) == 0)
+    ev = SV_DHCP_REPLY6;
   else
     return SV_DHCP_NONE;
+  const char *open = memchr (p, '(', (size_t)(end - p));
   const char *close = memchr (p, ')', (size_t)(end - p));
-  if (close == NULL || close + 1 >= end || close[1] != ' ')
+  if (close == NULL || close + 1 >= end || close[1] != ' ' || close - open - 1 >= 16
+      || close - open - 1 < 1)
     return SV_DHCP_NONE;
+  memcpy (bridge, open + 1, (size_t)(close - open - 1));
+  bridge[close - open - 1] = '\0';
+  if (ev == SV_DHCP_REPLY6)
+    return ev;
   /* "DHCPACK(br0) 10.88.0.5 02:..." or "DHCPDISCOVER(br0) 02:...". */
   const char *w = close + 2;
   if (word_mac (w, end, mac))
@@ -235,15 +259,20 @@ void
 sv_status_keeper_dhcp_line (struct sv_status_keeper *k, const char *line, size_t len)
 {
   uint8_t mac[6];
-  enum sv_dhcp_event ev = sv_dhcp_log_parse (line, len, mac);
+  char bridge[16];
+  enum sv_dhcp_event ev = sv_dhcp_log_parse (line, len, mac, bridge);
   if (ev == SV_DHCP_NONE || !k->active)
     return;
-  char m[SV_MAC_STRLEN];
-  sv_mac_format (mac, m);
+  char m[SV_MAC_STRLEN] = "";
+  if (ev != SV_DHCP_REPLY6)
+    sv_mac_format (mac, m);
   for (size_t i = 0; i < k->st.n_ifaces; i++)
     {
       struct sv_status_iface *f = &k->st.ifaces[i];
-      if (!f->dhcp || strcmp (f->vm_mac, m) != 0)
+      if (!f->dhcp)
+        continue;
+      if (ev == SV_DHCP_REPLY6 ? !k->v6_only[i] || strcmp (f->bridge, bridge) != 0
+                               : strcmp (f->vm_mac, m) != 0)
         continue;
       if (ev == SV_DHCP_DISCOVER)
         {

@@ -15,9 +15,10 @@
 
 struct sv_status_keeper
 {
-  bool active; /* initialised: the run directory exists */
-  bool broken; /* a write failed: said once, no more tries */
-  char *dir;   /* the run directory (owned) */
+  bool active;                        /* initialised: the run directory exists */
+  bool broken;                        /* a write failed: said once, no more tries */
+  bool v6_only[SV_STATUS_MAX_IFACES]; /* acknowledged by DHCPREPLY on its bridge */
+  char *dir;                          /* the run directory (owned) */
   struct sv_status st;
   /* Cost of the writes, for bench/status (CLOCK_MONOTONIC ns). */
   uint64_t write_ns;
@@ -46,12 +47,15 @@ enum sv_dhcp_event
   SV_DHCP_NONE = 0,
   SV_DHCP_DISCOVER,
   SV_DHCP_ACK,
+  SV_DHCP_REPLY6, /* DHCPv6 REPLY: bridge set, no MAC */
 };
 /* Pure: "dnsmasq-dhcp[12]: 3172 DHCPACK(br0) 10.88.0.5 02:42:0a:58:00:05 vm"
  * -> SV_DHCP_ACK and the MAC.  Only dnsmasq's own message shapes count:
  * the message type right after the prefix (and log-dhcp's transaction
- * id), the client MAC as the first or second word after it. */
-enum sv_dhcp_event sv_dhcp_log_parse (const char *line, size_t len, uint8_t mac[6]);
+ * id), the client MAC as the first or second word after it.  bridge gets
+ * the interface in parentheses. */
+enum sv_dhcp_event sv_dhcp_log_parse (const char *line, size_t len, uint8_t mac[6],
+                                      char bridge[16]);
 
 /* Feed one dnsmasq log line; a DHCPACK for an interface's VM MAC records
  * the time and, when every DHCP interface has one, makes the VM ready. */

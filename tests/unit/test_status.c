@@ -156,23 +156,29 @@ test_dhcp_lines (void **state)
   {
     const char *line;
     enum sv_dhcp_event ev;
+    const char *bridge;
   } cases[] = {
     { "dnsmasq-dhcp[30833]: 1744107788 DHCPACK(br0) 172.30.0.2 c6:bd:da:bd:ed:35 web-1",
-      SV_DHCP_ACK },
-    { "dnsmasq-dhcp[7]: DHCPACK(br0) 172.30.0.2 c6:bd:da:bd:ed:35", SV_DHCP_ACK },
-    { "dnsmasq-dhcp[7]: 12 DHCPDISCOVER(br0) c6:bd:da:bd:ed:35 ", SV_DHCP_DISCOVER },
-    { "dnsmasq-dhcp[7]: DHCPDISCOVER(br1) 10.0.0.9 c6:bd:da:bd:ed:35", SV_DHCP_DISCOVER },
-    { "dnsmasq-dhcp[7]: 12 DHCPREQUEST(br0) 172.30.0.2 c6:bd:da:bd:ed:35", SV_DHCP_NONE },
-    { "dnsmasq-dhcp[7]: 12 DHCPOFFER(br0) 172.30.0.2 c6:bd:da:bd:ed:35", SV_DHCP_NONE },
+      SV_DHCP_ACK, "br0" },
+    { "dnsmasq-dhcp[7]: DHCPACK(br0) 172.30.0.2 c6:bd:da:bd:ed:35", SV_DHCP_ACK, "br0" },
+    { "dnsmasq-dhcp[7]: 12 DHCPDISCOVER(br0) c6:bd:da:bd:ed:35 ", SV_DHCP_DISCOVER, "br0" },
+    { "dnsmasq-dhcp[7]: DHCPDISCOVER(br1) 10.0.0.9 c6:bd:da:bd:ed:35", SV_DHCP_DISCOVER, "br1" },
+    { "dnsmasq-dhcp[7]: 99 DHCPREPLY(br1) fd00::5 00:01:00:01:2c:5e:11:22:c6:bd:da:bd:ed:35 vm",
+      SV_DHCP_REPLY6, "br1" },
+    { "dnsmasq-dhcp[7]: 12 DHCPREQUEST(br0) 172.30.0.2 c6:bd:da:bd:ed:35", SV_DHCP_NONE, NULL },
+    { "dnsmasq-dhcp[7]: 12 DHCPOFFER(br0) 172.30.0.2 c6:bd:da:bd:ed:35", SV_DHCP_NONE, NULL },
     /* Not dnsmasq's own shape: a client-provided name quoting one. */
     { "dnsmasq-dhcp[7]: 12 client provides name: DHCPACK(br0) 1.2.3.4 c6:bd:da:bd:ed:35",
-      SV_DHCP_NONE },
-    { "TINYVM: DHCPACK(br0) 172.30.0.2 c6:bd:da:bd:ed:35", SV_DHCP_NONE },
-    { "dnsmasq[7]: DHCPACK(br0) 172.30.0.2 c6:bd:da:bd:ed:35", SV_DHCP_NONE },
-    { "dnsmasq-dhcp[7]: DHCPACK(br0)", SV_DHCP_NONE },
-    { "dnsmasq-dhcp[7]: DHCPACK(br0) 172.30.0.2 c6:bd:da:bd:ed", SV_DHCP_NONE },
-    { "dnsmasq-dhcp[7]: DHCPACK(br0) 172.30.0.2 zz:bd:da:bd:ed:35", SV_DHCP_NONE },
-    { "dnsmasq-dhcp[", SV_DHCP_NONE },
+      SV_DHCP_NONE, NULL },
+    { "TINYVM: DHCPACK(br0) 172.30.0.2 c6:bd:da:bd:ed:35", SV_DHCP_NONE, NULL },
+    { "dnsmasq[7]: DHCPACK(br0) 172.30.0.2 c6:bd:da:bd:ed:35", SV_DHCP_NONE, NULL },
+    { "dnsmasq-dhcp[7]: DHCPACK(br0)", SV_DHCP_NONE, NULL },
+    { "dnsmasq-dhcp[7]: DHCPACK() 172.30.0.2 c6:bd:da:bd:ed:35", SV_DHCP_NONE, NULL },
+    { "dnsmasq-dhcp[7]: DHCPACK(br0123456789abcdef) 172.30.0.2 c6:bd:da:bd:ed:35", SV_DHCP_NONE,
+      NULL },
+    { "dnsmasq-dhcp[7]: DHCPACK(br0) 172.30.0.2 c6:bd:da:bd:ed", SV_DHCP_NONE, NULL },
+    { "dnsmasq-dhcp[7]: DHCPACK(br0) 172.30.0.2 zz:bd:da:bd:ed:35", SV_DHCP_NONE, NULL },
+    { "dnsmasq-dhcp[", SV_DHCP_NONE, NULL },
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     {
@@ -180,12 +186,15 @@ test_dhcp_lines (void **state)
       char *exact = malloc (len ? len : 1); /* no NUL: ASan sees any overrun */
       memcpy (exact, cases[i].line, len);
       memset (mac, 0, sizeof mac);
-      enum sv_dhcp_event ev = sv_dhcp_log_parse (exact, len, mac);
+      char bridge[16] = "";
+      enum sv_dhcp_event ev = sv_dhcp_log_parse (exact, len, mac, bridge);
       free (exact);
       if (ev != cases[i].ev)
         fail_msg ("'%s': event %d, want %d", cases[i].line, ev, cases[i].ev);
-      if (ev != SV_DHCP_NONE)
+      if (ev == SV_DHCP_ACK || ev == SV_DHCP_DISCOVER)
         assert_memory_equal (mac, want, 6);
+      if (ev != SV_DHCP_NONE)
+        assert_string_equal (bridge, cases[i].bridge);
     }
 }
 
@@ -204,6 +213,10 @@ test_keeper_phases (void **state)
   host->net.ifaces[0].prefix = 16;
   strcpy (host->net.ifaces[1].name, "eth1");
   memcpy (host->net.ifaces[1].mac, "\x02\x42\xac\x12\x00\x02", 6);
+  /* eth1 is IPv6 only: its DHCPREPLY on br1 makes it acknowledged. */
+  host->net.ifaces[1].has_addr6 = true;
+  memcpy (host->net.ifaces[1].addr6, "\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x05", 16);
+  host->net.ifaces[1].prefix6 = 64;
   strcpy (host->container_id, "abc");
   strcpy (host->net.hostname, "vm1");
   char *dnsmasq_argv[] = { "dnsmasq", NULL };
@@ -214,8 +227,8 @@ test_keeper_phases (void **state)
   sv_status_keeper_qemu_started (&k, true);
   assert_int_equal (k.st.phase, SV_PHASE_BOOTING);
   const char *ack0 = "dnsmasq-dhcp[1]: 9 DHCPACK(br0) 172.17.0.2 02:42:ac:11:00:02 vm1";
-  const char *ack1 = "dnsmasq-dhcp[1]: 9 DHCPACK(br1) 172.18.0.2 02:42:ac:12:00:02 vm1";
-  const char *other = "dnsmasq-dhcp[1]: 9 DHCPACK(br1) 172.18.0.9 02:42:ac:12:00:09 vm1";
+  const char *ack1 = "dnsmasq-dhcp[1]: 9 DHCPREPLY(br1) fd00::5 00:01:00:01:aa:bb vm1";
+  const char *other = "dnsmasq-dhcp[1]: 9 DHCPREPLY(br0) fd00::9 00:01:00:01:aa:cc vm1";
   sv_status_keeper_dhcp_line (&k, other, strlen (other));
   assert_int_equal (k.n_writes, 2);
   sv_status_keeper_dhcp_line (&k, ack0, strlen (ack0));
@@ -228,6 +241,7 @@ test_keeper_phases (void **state)
   sv_status_keeper_dhcp_line (&k, ack1, strlen (ack1));
   assert_int_equal (k.n_writes, 4);
   assert_string_equal (k.st.ifaces[0].container_mac, "02:df:c6:3e:e1:5a");
+  assert_string_equal (k.st.ifaces[1].addresses[0], "fd00::5/64");
 
   char path[128];
   snprintf (path, sizeof path, "%s/status.json", dir);
