@@ -9,7 +9,7 @@
 # discovery for it, and a neighbour that accepts RAs learns nothing.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
-sv_vm_test ip6dual dnsmasq ping socat rdisc6
+sv_vm_test ip6dual dnsmasq ping socat rdisc6 nft
 
 sv_host h 172.30.0.1/24
 sv_host6 h fd00:30::1/64
@@ -61,6 +61,12 @@ grep -q 'RTR-ADVERT(br0)' "$SV_TMP/log" || fail "dnsmasq sent no RA (so the chec
 # (it logs it), but the answer never comes back out.
 ra=$(sv_in n rdisc6 -1 -w 3000 eth0 2>&1) && fail "the neighbour got an RA from the VM container: $ra"
 grep -q 'RTR-SOLICIT(br0)' "$SV_TMP/log" || fail "the neighbour's solicitation did not reach dnsmasq"
+# The filter is what keeps it in: the table is there, and without it the
+# same solicitation is answered.
+sv_in c nft list table bridge startvm_eth0 | grep -q 'icmpv6 type nd-router-advert drop' ||
+  fail "no RA filter table: $(sv_in c nft list ruleset)"
+sv_in c nft delete table bridge startvm_eth0
+sv_in n rdisc6 -1 -w 3000 eth0 >/dev/null 2>&1 || fail "no RA even without the filter: the check above proves nothing"
 
 kill -TERM "$STARTVM_PID"
 wait_exit "$STARTVM_PID" 60 || fail "startvm did not stop"
