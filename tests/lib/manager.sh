@@ -63,7 +63,9 @@
 #                               test's tag, the containers whose mounts come
 #                               from this manager's state directory, and
 #                               that directory's entries: take them, and
-#                               fail unless they are the same now
+#                               fail unless they are the same now (one API
+#                               request each: cheap enough after every
+#                               refusal)
 #   mgr_events_start / mgr_events_stop
 #                               follow GET /api/events into MGR_EVENTS (a
 #                               file) with curl -N in the background
@@ -224,7 +226,7 @@ mgr_start() {
     MGR_LOG=$MGR_TMP/manager.$_mgr_starts.log
     setsid env DOCKER_HOST="$MGR_DOCKER_HOST" MANAGER_LISTEN="$MGR_HOSTPORT" \
       MANAGER_STATE_DIR="$MGR_STATE_DIR" MANAGER_DATA_DIR="$MGR_DATA_DIR" \
-      MANAGER_WEB_DIR="$SV_SOURCE_DIR/web" "${env_pw[@]}" "$@" \
+      MANAGER_WEB_DIR="${MGR_WEB_DIR:-$SV_SOURCE_DIR/web}" "${env_pw[@]}" "$@" \
       "$MGR_BINARY" >"$MGR_LOG" 2>&1 </dev/null &
     MGR_PID=$!
     on_exit kill_pid "$MGR_PID" 10
@@ -345,23 +347,28 @@ _mgr_sweep() {
   done
 }
 
-# Containers made by this test's manager: their /ranchervm comes from its
-# state directory.
-_mgr_own_containers() {
-  local id
-  for id in $(podman ps -aq --filter label=io.startvm.managed=true 2>/dev/null); do
-    podman inspect -f '{{range .Mounts}}{{.Source}} {{end}}' "$id" 2>/dev/null |
-      grep -q -- "$MGR_STATE_DIR" && echo "$id"
-  done
-}
-
+# What a refused request must not have changed, through the API socket (a
+# podman CLI call costs a second or more on a loaded machine; this is one
+# request each): the containers named with this test's tag, the VM
+# containers whose /ranchervm comes from this manager's state directory
+# (whatever their name), the volumes named with the tag, and the entries
+# of the state directory.  With the service stopped, the CLI.
 _mgr_state() {
+  local c v
+  if _mgr_ping; then
+    c=$(curl -s --max-time 30 --unix-socket "$MGR_SOCK" 'http://d/v1.41/containers/json?all=1')
+    v=$(curl -s --max-time 30 --unix-socket "$MGR_SOCK" 'http://d/v1.41/volumes')
+  else
+    c=$(podman ps -a --format json 2>/dev/null | jq '[.[] | {Names: [.Names[] | "/" + .], Id, Mounts: []}]')
+    v=$(podman volume ls --format json 2>/dev/null | jq '{Volumes: [.[] | {Name}]}')
+  fi
   echo "containers:"
-  podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^$MGR_TAG-" | LC_ALL=C sort
-  echo "managed:"
-  _mgr_own_containers | LC_ALL=C sort
+  jq -r --arg t "/$MGR_TAG-" '.[] | .Names[] | select(startswith($t))' <<<"$c" | LC_ALL=C sort
+  echo "made by this manager:"
+  jq -r --arg d "${MGR_STATE_DIR:-/nonexistent}/" \
+    '.[] | select(any(.Mounts[]?; (.Source // "") | startswith($d))) | .Id' <<<"$c" | LC_ALL=C sort
   echo "volumes:"
-  podman volume ls --format '{{.Name}}' 2>/dev/null | grep "^$MGR_TAG-" | LC_ALL=C sort
+  jq -r --arg t "$MGR_TAG-" '.Volumes[]? | .Name | select(startswith($t))' <<<"$v" | LC_ALL=C sort
   echo "state dir:"
   [ -z "${MGR_STATE_DIR:-}" ] || ls -A "$MGR_STATE_DIR" | LC_ALL=C sort
 }

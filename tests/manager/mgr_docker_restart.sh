@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The Docker socket goes away under a running startvm-manager: the podman
+# service is stopped, then started again on the same socket.  Meanwhile
+# the manager keeps serving /healthz and the page, answers the API with
+# 502 (Docker's words), /api/events says {"connected":false,...}; once the
+# service is back it reconnects by itself: {"connected":true}, the list
+# works again, and events flow again (a change made with the podman CLI).
+. "$SV_SOURCE_DIR/tests/lib/common.sh"
+. "$SV_SOURCE_DIR/tests/lib/podman.sh"
+. "$SV_SOURCE_DIR/tests/lib/manager.sh"
+mgr_prereqs
+need_tiny
+mgr_images
+mgr_podman_service
+mgr_start
+t_start=$SECONDS
+
+mgr_events_start
+mgr_req GET /api/vms
+mgr_expect 200
+# Let the manager's event stream from Docker be established: a VM change.
+vm=$(mgr_name before)
+podman create --name "$vm" "${SV_PODMAN_FLAGS[@]}" --entrypoint sleep "$SV_PODMAN_TINY" 600 >/dev/null ||
+  fail "podman create $vm"
+mgr_wait_event "\"$(podman inspect -f '{{.Id}}' "$vm")\"" 30 || fail "no event for $vm"
+
+# --- the service goes away ---
+t0=$SECONDS
+mgr_podman_stop
+mgr_wait_event '^data: \{.*"connected": *false' 30 || fail "no docker connected:false event"
+info "connected:false $((SECONDS - t0))s after the service stopped"
+grep -B1 -E '^data: \{.*"connected": *false' "$MGR_EVENTS" | head -n1 | grep -qx 'event: docker' ||
+  fail "connected:false is not an 'event: docker'"
+mgr_req -a none GET /healthz
+mgr_expect 200
+mgr_req -a none GET /
+mgr_expect 200
+mgr_req GET /api/vms
+mgr_expect 502
+[ -n "$(mgr_jq '.error // empty')" ] || fail "502 without an error message"
+_sv_alive "$MGR_PID" || fail "the manager died without its Docker socket"
+
+# --- and comes back ---
+t0=$SECONDS
+mgr_podman_restart
+mgr_wait_event '^data: \{.*"connected": *true' 90 || fail "no docker connected:true event"
+info "connected:true $((SECONDS - t0))s after the service came back"
+mgr_req GET /api/vms
+mgr_expect 200
+jq -e --arg n "$vm" 'any(.vms[]; .name == $n)' <<<"$MGR_BODY" >/dev/null || fail "$vm is not listed after the reconnect"
+# Events resume without a new /api/events request.
+vm2=$(mgr_name after)
+podman create --name "$vm2" "${SV_PODMAN_FLAGS[@]}" --entrypoint sleep "$SV_PODMAN_TINY" 600 >/dev/null ||
+  fail "podman create $vm2"
+mgr_wait_event "\"$(podman inspect -f '{{.Id}}' "$vm2")\"" 30 || fail "no event for $vm2 after the reconnect"
+info "ok in $((SECONDS - t_start))s"
