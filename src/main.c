@@ -18,6 +18,7 @@
 #include "dnsmasq_log.h"
 #include "observe.h"
 #include "plan.h"
+#include "run_dir.h"
 #include "status.h"
 #include "status_cmd.h"
 #include "status_file.h"
@@ -192,24 +193,6 @@ cmd_schema (int argc, char **argv)
   return SV_EXIT_USAGE;
 }
 
-static int
-mkdir_p (const char *path, sv_error_t *err)
-{
-  cleanup_free char *p = sv_xstrdup (path);
-  for (char *s = p + 1; *s; s++)
-    {
-      if (*s != '/')
-        continue;
-      *s = '\0';
-      if (mkdir (p, 0755) < 0 && errno != EEXIST)
-        return sv_error_errno (err, SV_EXIT_ENV, errno, "creating directory %s", p);
-      *s = '/';
-    }
-  if (mkdir (p, 0755) < 0 && errno != EEXIST)
-    return sv_error_errno (err, SV_EXIT_ENV, errno, "creating directory %s", p);
-  return 0;
-}
-
 static void
 print_warnings (const struct sv_plan *plan)
 {
@@ -239,7 +222,7 @@ run_plan (const struct sv_vm_config *cfg, const struct sv_host *host, const stru
   /* Check before changing anything. */
   if (plan->n_net_ops > 0 && sv_net_preflight (plan, err) < 0)
     return -1;
-  if (mkdir_p (plan->run_dir, err) < 0)
+  if (sv_run_dir_prepare (plan->run_dir, err) < 0)
     return -1;
   sv_status_keeper_init (status, cfg, host, plan, started_ms);
   sv_status_keeper_phase (status, SV_PHASE_STARTING);

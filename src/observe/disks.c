@@ -669,21 +669,58 @@ run_op (const struct sv_disk_op *op, sv_error_t *err)
   return ret;
 }
 
-/* Empties the seed directory of what an earlier start left (a file the
- * config no longer has must not reach the guest). */
+/* Opens the seed directory without following a link: it lies in the run
+ * directory, which is startvm's own (0700), so a link or file in its
+ * place is junk planted there and is removed, never written through. */
 static int
-clear_dir (const char *dir, sv_error_t *err)
+open_seed_dir (const char *dir, sv_error_t *err)
 {
-  DIR *d = opendir (dir);
+  for (int tries = 0; tries < 2; tries++)
+    {
+      if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+        return sv_error_errno (err, SV_EXIT_ENV, errno, "creating %s", dir);
+      int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd >= 0)
+        {
+          if (fchmod (fd, 0700) < 0)
+            {
+              int e = errno;
+              close (fd);
+              return sv_error_errno (err, SV_EXIT_ENV, e, "chmod %s", dir);
+            }
+          return fd;
+        }
+      struct stat st;
+      if ((errno != ELOOP && errno != ENOTDIR) || lstat (dir, &st) < 0 || S_ISDIR (st.st_mode))
+        return sv_error_errno (err, SV_EXIT_ENV, errno, "opening %s", dir);
+      if (unlink (dir) < 0)
+        return sv_error_errno (err, SV_EXIT_ENV, errno, "removing %s (not a directory)", dir);
+    }
+  return sv_error_errno (err, SV_EXIT_ENV, ELOOP, "opening %s", dir);
+}
+
+/* Empties the seed directory of what an earlier start left (a file the
+ * config no longer has must not reach the guest).  unlinkat removes a
+ * link itself, never its target. */
+static int
+clear_dir (int dfd, const char *dir, sv_error_t *err)
+{
+  int fd = fcntl (dfd, F_DUPFD_CLOEXEC, 0);
+  DIR *d = fd < 0 ? NULL : fdopendir (fd);
   if (d == NULL)
-    return sv_error_errno (err, SV_EXIT_ENV, errno, "opening %s", dir);
+    {
+      int e = errno;
+      if (fd >= 0)
+        close (fd);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "opening %s", dir);
+    }
   struct dirent *e;
   int ret = 0;
   while ((e = readdir (d)))
     {
       if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
         continue;
-      if (unlinkat (dirfd (d), e->d_name, 0) < 0 && errno != ENOENT)
+      if (unlinkat (dfd, e->d_name, 0) < 0 && errno != ENOENT)
         {
           ret = sv_error_errno (err, SV_EXIT_ENV, errno, "removing %s/%s", dir, e->d_name);
           break;
@@ -691,6 +728,42 @@ clear_dir (const char *dir, sv_error_t *err)
     }
   closedir (d);
   return ret;
+}
+
+/* write_file inside the directory dfd: a new temporary file (O_EXCL and
+ * O_NOFOLLOW: nothing planted is opened), then renameat(). */
+static int
+write_file_at (int dfd, const char *dir, const char *name, const char *content, mode_t mode,
+               sv_error_t *err)
+{
+  char tmp[256];
+  if ((size_t)snprintf (tmp, sizeof tmp, ".%s.tmp%ld", name, (long)getpid ()) >= sizeof tmp)
+    return sv_error_errno (err, SV_EXIT_ENV, ENAMETOOLONG, "writing %s/%s", dir, name);
+  int fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "writing %s/%s", dir, tmp);
+  size_t len = strlen (content), off = 0;
+  int e = 0;
+  while (off < len && e == 0)
+    {
+      ssize_t n = TEMP_FAILURE_RETRY (write (fd, content + off, len - off));
+      if (n < 0)
+        e = errno;
+      else
+        off += (size_t)n;
+    }
+  if (e == 0 && fsync (fd) < 0)
+    e = errno;
+  if (close (fd) < 0 && e == 0)
+    e = errno;
+  if (e == 0 && renameat (dfd, tmp, dfd, name) < 0)
+    e = errno;
+  if (e != 0)
+    {
+      unlinkat (dfd, tmp, 0);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "writing %s/%s", dir, name);
+    }
+  return 0;
 }
 
 int
@@ -716,30 +789,36 @@ sv_disks_apply (const struct sv_plan *plan, sv_error_t *err)
       if (op->sidecar_path && write_file (op->sidecar_path, op->sidecar_content, 0644, err) < 0)
         return sv_error_wrap (err, "disk %s", file);
       if (run_op (op, err) < 0)
-        return sv_error_wrap (err, "disk %s", file);
+        {
+          /* Nothing half-made stays behind (a full or read-only /image):
+           * the file did not exist before (checked above), so what is
+           * there now is this failed attempt's, and the next start must
+           * create it again, not take a broken overlay as the user's. */
+          if (op->kind != SV_DISK_GROW)
+            {
+              unlink (file);
+              if (op->sidecar_path)
+                unlink (op->sidecar_path);
+            }
+          return sv_error_wrap (err, "disk %s", file);
+        }
     }
 
   if (plan->seed_dir)
     {
-      struct sv_buf p = { 0 };
-      sv_buf_addf (&p, "%s/", plan->seed_dir);
-      cleanup_free char *with_slash = sv_buf_steal (&p);
       /* The seed may hold passwords and keys: readable by root only. */
-      if (mkdir_parents (with_slash, 0700, err) < 0)
+      if (mkdir_parents (plan->seed_dir, 0700, err) < 0)
         return sv_error_wrap (err, "cloud-init seed");
-      if (chmod (plan->seed_dir, 0700) < 0)
-        return sv_error_errno (err, SV_EXIT_ENV, errno, "cloud-init seed: chmod %s",
-                               plan->seed_dir);
-      if (clear_dir (plan->seed_dir, err) < 0)
+      cleanup_close int dfd = open_seed_dir (plan->seed_dir, err);
+      if (dfd < 0)
+        return sv_error_wrap (err, "cloud-init seed");
+      if (clear_dir (dfd, plan->seed_dir, err) < 0)
         return sv_error_wrap (err, "cloud-init seed");
       for (size_t i = 0; i < plan->n_seed_files; i++)
-        {
-          struct sv_buf f = { 0 };
-          sv_buf_addf (&f, "%s/%s", plan->seed_dir, plan->seed_files[i].name);
-          cleanup_free char *path = sv_buf_steal (&f);
-          if (write_file (path, plan->seed_files[i].content, 0600, err) < 0)
-            return sv_error_wrap (err, "cloud-init seed");
-        }
+        if (write_file_at (dfd, plan->seed_dir, plan->seed_files[i].name,
+                           plan->seed_files[i].content, 0600, err)
+            < 0)
+          return sv_error_wrap (err, "cloud-init seed");
     }
   return 0;
 }

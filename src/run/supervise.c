@@ -75,22 +75,30 @@ format_ms (uint64_t ms, char *buf, size_t len)
 }
 
 /* Sockets from a previous run of this container would make QEMU fail
- * ("Address already in use").  Only sockets are removed: anything else
- * at that path is the user's, and QEMU's own error will say so. */
+ * ("Address already in use").  Sockets and symbolic links are removed
+ * (unlink never follows a link: a link planted in our run directory goes,
+ * its target stays); anything else at that path is the user's, and
+ * QEMU's own error will say so. */
 static void
 remove_stale_socket (const char *path)
 {
   struct stat st;
-  if (path && lstat (path, &st) == 0 && S_ISSOCK (st.st_mode))
+  if (path && lstat (path, &st) == 0 && (S_ISSOCK (st.st_mode) || S_ISLNK (st.st_mode)))
     unlink (path);
+}
+
+static void
+remove_sockets (const struct sv_plan *plan)
+{
+  remove_stale_socket (plan->qmp_path);
+  remove_stale_socket (plan->control_path);
+  remove_stale_socket (plan->vnc_path);
 }
 
 static void
 announce_sockets (const struct sv_plan *plan)
 {
-  remove_stale_socket (plan->qmp_path);
-  remove_stale_socket (plan->control_path);
-  remove_stale_socket (plan->vnc_path);
+  remove_sockets (plan);
   if (plan->qmp_path)
     sv_log ("QMP socket: %s", plan->qmp_path);
   if (plan->vnc_path)
@@ -691,6 +699,10 @@ sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const i
   reap_children (&s);
   if (dlog)
     sv_dnsmasq_log_finish (dlog, DNSMASQ_GRACE_MS);
+  /* QEMU unlinks its QMP sockets when it quits but not the VNC one: no
+   * socket nobody listens on may stay behind for a manager or a
+   * `docker exec` to find. */
+  remove_sockets (plan);
   if (r < 0)
     return sv_error_errno (err, SV_EXIT_ENV, EIO, "supervising QEMU");
   /* The signals stay blocked: a late SIGTERM must not replace QEMU's
