@@ -11,7 +11,8 @@
 #                           %peers the other VMs' addresses as
 #                           tinyvm.ping words).  Sets SV_MANY_PIDS[i],
 #                           SV_MANY_GO_NS (when the go file appeared,
-#                           CLOCK_REALTIME ns).  The serial console goes
+#                           CLOCK_REALTIME ns; SV_MANY_GO_UPTIME_CS: in
+#                           /proc/uptime's 10 ms units).  The serial console goes
 #                           to $SV_TMP/vm<i>.log, startvm's and dnsmasq's
 #                           lines to $SV_TMP/vm<i>.err: as with Docker's
 #                           two log streams, a guest line is never cut by
@@ -73,6 +74,10 @@ shutdown:
   done
   SV_MANY_GO_NS=$(date +%s%N)
   touch "$go"
+  # The same moment on the clock of /proc/PID/stat's start times.
+  local up
+  read -r up _ </proc/uptime
+  SV_MANY_GO_UPTIME_CS=${up/./}
 }
 
 sv_many_wait_leases ()
