@@ -43,7 +43,7 @@ victims ()
   cat "$victim/file" "$victim/dir/keep"
 }
 victims >"$SV_TMP/victims.before"
-for f in dnsmasq.conf qmp vnc startvm.qmp status.json status.json.tmp; do
+for f in dnsmasq.conf qmp vnc startvm.qmp status.json .status.json.tmp status.json.tmp; do
   ln -s "$victim/file" "$run/$f"
 done
 ln -s "$victim/dir" "$run/cidata"
