@@ -6,6 +6,7 @@
 #   podman_prereqs                  skip unless root, podman, mmdebstrap
 #   podman_images                   build (or reuse) the three images; sets
 #                                   SV_PODMAN_BASE, SV_PODMAN_STARTVM, SV_PODMAN_TINY
+#                                   (tag $SV_PODMAN_TAG, default "test")
 #   podman_run NAME ARGS...         podman run -d with this machine's flags
 #                                   (--runtime runc, ulimits, NET_ADMIN,
 #                                   NET_RAW, /dev/net/tun); removed on exit
@@ -54,14 +55,15 @@ _sv_tree_hash() {
 # podman build unless the tagged image carries the same inputs label.
 _sv_podman_build() { # tag dockerfile context base log
   local tag=$1 file=$2 ctx=$3 base=$4 log=$5 inputs have
-  inputs=$( (_sv_tree_hash "$ctx" && sha256sum <"$file" &&
+  inputs=$( (echo format=docker && _sv_tree_hash "$ctx" && sha256sum <"$file" &&
     podman image inspect -f '{{.Id}}' "$base") | sha256sum | cut -c1-16)
   have=$(podman image inspect -f '{{index .Labels "sv.inputs"}}' "$tag" 2>/dev/null)
   if [ "$have" = "$inputs" ]; then
     info "$tag: up to date"
     return 0
   fi
-  podman build "${SV_PODMAN_FLAGS[@]}" --label "sv.inputs=$inputs" --build-arg "BASE=$base" \
+  # --format docker: the OCI image format has no HEALTHCHECK.
+  podman build "${SV_PODMAN_FLAGS[@]}" --format docker --label "sv.inputs=$inputs" --build-arg "BASE=$base" \
     -f "$file" -t "$tag" "$ctx" >"$log" 2>&1 || {
     tail -n 40 "$log" >&2
     fail "podman build -f $file failed"
@@ -78,7 +80,7 @@ podman_images() {
   mkdir -p "$ctx"
   (cd "$SV_SOURCE_DIR" && git ls-files -co --exclude-standard -- CMakeLists.txt cmake schemas src tools tests |
     tar -cf - -T -) | tar -xf - -C "$ctx" || fail "staging the build context failed"
-  SV_PODMAN_STARTVM=localhost/startvm:test
+  SV_PODMAN_STARTVM=localhost/startvm:${SV_PODMAN_TAG:-test}
   _sv_podman_build "$SV_PODMAN_STARTVM" "$SV_SOURCE_DIR/images/base/Dockerfile" "$ctx" \
     "$SV_PODMAN_BASE" "$_sv_podman_ctx/base.log"
   need_tiny
@@ -86,7 +88,7 @@ podman_images() {
   mkdir -p "$ctx"
   cp "$SV_TINY_DIR/vmlinuz" "$SV_TINY_DIR/initrd.img" "$ctx/" || fail "copying the tiny guest"
   cp "$SV_SOURCE_DIR/images/tiny/container-vm.yaml" "$ctx/vm.yaml"
-  SV_PODMAN_TINY=localhost/startvm-tiny:test
+  SV_PODMAN_TINY=localhost/startvm-tiny:${SV_PODMAN_TAG:-test}
   _sv_podman_build "$SV_PODMAN_TINY" "$SV_SOURCE_DIR/images/tiny/Dockerfile" "$ctx" \
     "$SV_PODMAN_STARTVM" "$_sv_podman_ctx/tiny.log"
   info "images ready in $((SECONDS - t0))s: $SV_PODMAN_STARTVM, $SV_PODMAN_TINY"
