@@ -29,10 +29,10 @@ set(SV_TEST_ENV
 # The tiny guest is built once per test run (fixture).
 add_test(NAME fixture/tiny_image
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/images/tiny/build.sh ${CMAKE_CURRENT_BINARY_DIR}/tiny)
-set_tests_properties(fixture/tiny_image PROPERTIES FIXTURES_SETUP tiny LABELS "e2e;netns;podman;manager;density")
+set_tests_properties(fixture/tiny_image PROPERTIES FIXTURES_SETUP tiny LABELS "e2e;netns;podman;manager;density;browser")
 
 # density: many guests at once (tests/density), the longest tests.
-foreach(label cli e2e netns podman manager density)
+foreach(label cli e2e netns podman manager density browser)
   file(GLOB scripts CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/${label}/*.sh)
   foreach(script ${scripts})
     get_filename_component(name ${script} NAME_WE)
@@ -43,7 +43,9 @@ foreach(label cli e2e netns podman manager density)
     if(NOT label STREQUAL "cli")
       set_tests_properties(${label}/${name} PROPERTIES FIXTURES_REQUIRED tiny RUN_SERIAL TRUE)
     endif()
-    if(label STREQUAL "density")
+    # density; browser: a VM booted under TCG, stopped and started again
+    # through a browser.
+    if(label STREQUAL "density" OR label STREQUAL "browser")
       set_tests_properties(${label}/${name} PROPERTIES TIMEOUT 900)
     endif()
   endforeach()

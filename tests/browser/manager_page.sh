@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The manager's page in Debian's chromium (headless, selenium): log in,
+# a refused create (startvm's message next to the field, nothing made),
+# create the tiny VM from the form, watch it become ready, the phone
+# layout, the VNC console's canvas, typing into the serial console, stop
+# (the open console closes with the server's reason), start, force stop,
+# delete with the volume.  The steps are in manager_page.py.
+#
+# Artifacts: $SV_BINARY_DIR/browser-artifacts/manager_page/ (the VNC
+# canvas, and the page at a failure).  SV_WRITE_DOCS_IMG=1 also writes the
+# screenshots of docs/manager.md into docs/img/ (off in CI: the tree stays
+# clean).
+. "$SV_SOURCE_DIR/tests/lib/common.sh"
+. "$SV_SOURCE_DIR/tests/lib/podman.sh"
+. "$SV_SOURCE_DIR/tests/lib/manager.sh"
+need chromium chromedriver
+/usr/bin/python3 -c 'import selenium, PIL' 2>/dev/null || skip "needs python3-selenium and python3-pil"
+mgr_prereqs
+mgr_images
+mgr_podman_service
+mgr_start
+
+artifacts=$SV_BINARY_DIR/browser-artifacts/manager_page
+rm -rf "$artifacts"
+mkdir -p "$artifacts"
+docs=
+if [ "${SV_WRITE_DOCS_IMG:-}" = 1 ]; then
+  docs=$SV_SOURCE_DIR/docs/img
+  mkdir -p "$docs"
+fi
+
+MGR_URL=$MGR_URL MGR_PASSWORD=$MGR_PASSWORD SV_IMAGE=$SV_PODMAN_TINY \
+  SV_VM_NAME=$(mgr_name web) SV_ARTIFACTS=$artifacts SV_DOCS_IMG=$docs \
+  timeout 900 /usr/bin/python3 "$SV_SOURCE_DIR/tests/browser/manager_page.py"
+rc=$?
+[ "$rc" = 0 ] || {
+  info "the manager's log:"
+  tail -n 40 "$MGR_LOG" >&2
+  fail "the page test failed (rc $rc); artifacts in $artifacts"
+}
