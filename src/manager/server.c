@@ -978,7 +978,10 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
       return 0;
 
     default:
-      return 0;
+      /* Among others LWS_CALLBACK_HTTP_FILE_COMPLETION: the static mounts'
+       * transaction must complete, or the next request on a kept-alive
+       * connection (a browser's second file) gets an empty answer. */
+      return lws_callback_http_dummy (wsi, reason, user, in, len);
     }
 }
 
