@@ -132,14 +132,22 @@ def card(d):
 
 
 def save_docs(d, name, element=None):
-    """A small PNG for docs/img (256 colours), only when SV_DOCS_IMG asks."""
+    """A small PNG for docs/img (128 colours), only when SV_DOCS_IMG asks."""
     if not DOCS:
         return
+    # The test machine is shared: other tests' VM containers are on the
+    # same podman.  The docs show this test's VM alone.
+    d.execute_script("""
+      for (const li of document.querySelectorAll('#vm-list > li'))
+        li.hidden = !li.dataset.name.startsWith(arguments[0]);
+      const n = document.querySelectorAll('#vm-list > li:not([hidden])').length;
+      document.getElementById('list-summary').textContent = n ? `${n} VM${n === 1 ? '' : 's'}` : '';
+    """, NAME)
     from PIL import Image
 
     png = element.screenshot_as_png if element is not None else d.get_screenshot_as_png()
     im = Image.open(io.BytesIO(png)).convert("RGB")
-    im = im.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    im = im.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     path = os.path.join(DOCS, f"manager-{name}.png")
     im.save(path, optimize=True)
     say(f"docs screenshot {path} ({os.path.getsize(path) // 1024} KiB)")
@@ -256,16 +264,27 @@ def wait_ready(d, vm_id):
         raise Failed(f"the card's MAC is {mac!r}")
     say(f"ready: address {addr}, MAC {mac}, memory {text_of(d, sel + ' .f-memory')}, "
         f"uptime {text_of(d, sel + ' .f-time')}")
+    # The page refreshes the pictures of the cards on screen.
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", card(d))
     img = d.find_element(By.CSS_SELECTOR, f"{sel} .shot img")
-    wait("the screenshot in the list", lambda: d.execute_script(
-        "return arguments[0].complete && arguments[0].naturalWidth > 0", img), 30)
+    try:
+        wait("the screenshot in the list", lambda: d.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth > 0", img), 60)
+    except Failed:
+        status, vm = api("GET", f"/api/vms/{vm_id}")
+        shot = api("GET", f"/api/vms/{vm_id}/screenshot.png")
+        say(f"GET /api/vms/{vm_id}: {status} consoles {vm.get('consoles') if status == 200 else vm}; "
+            f"screenshot.png: {shot[0]} {str(shot[1])[:200]}")
+        raise
     say(f"the list shows the VM's screen ({img.get_attribute('naturalWidth')}x"
         f"{img.get_attribute('naturalHeight')} screenshot)")
     save_docs(d, "list")
 
 
 def phone_layout(d):
-    d.set_window_size(*PHONE)
+    # A phone's viewport, exactly (a window size would include the frame).
+    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                      {"width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True})
     try:
         wait("the card at phone size", lambda: card(d))
         no_overflow(d, "the list at 390x844")
@@ -285,7 +304,7 @@ def phone_layout(d):
         no_overflow(d, "the create form at 390x844")
         say("at 390x844 the list and the form fit the screen, buttons are tappable")
     finally:
-        d.set_window_size(*DESKTOP)
+        d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     d.get(URL + "/#/")
     wait("the list again", lambda: card(d))
 
@@ -306,8 +325,7 @@ def canvas_stats(d):
 
 
 def vnc_console(d, vm_id):
-    li = card(d)
-    li.find_element(By.CSS_SELECTOR, ".c-vnc").click()
+    d.find_element(By.ID, "tab-vnc").click()
     wait("the VNC view", lambda: shown(d, "#vnc-screen"))
     wait("the VNC connection", lambda: text_of(d, "#console-status").startswith("Connected"), 60)
     # Non-uniform pixels: the guest's text on its screen.
@@ -331,7 +349,7 @@ def term_text(d):
 
 
 def serial_console(d, vm_id):
-    d.find_element(By.ID, "tab-serial").click()
+    card(d).find_element(By.CSS_SELECTOR, ".c-serial").click()
     wait("the serial view", lambda: shown(d, "#serial-term .terminal"))
     wait("the serial connection", lambda: text_of(d, "#console-status").startswith("Connected"), 60)
     wait("the guest's lines in the terminal", lambda: "TINYVM: ready" in term_text(d), 30)
@@ -351,7 +369,7 @@ def serial_console(d, vm_id):
 
 
 def stop_from_list_while_console_open(d, vm_id):
-    """The serial console stays open in this tab; in a second tab the user
+    """The VNC console stays open in this tab; in a second tab the user
     stops the VM from the list.  The console closes with the server's reason."""
     console_tab = d.current_window_handle
     d.switch_to.new_window("tab")
@@ -369,13 +387,13 @@ def stop_from_list_while_console_open(d, vm_id):
     say(f"the VM stopped gracefully (the guest saw the power button); the card says exited, {exit_text}")
     d.close()
     d.switch_to.window(console_tab)
-    reason = wait("the serial console to close", lambda: (lambda s: s if s.startswith("Console closed") else None)(
+    reason = wait("the VNC console to close", lambda: (lambda s: s if s.startswith("Console closed") else None)(
         text_of(d, "#console-status")), 30)
     if not re.match(r"^Console closed: \S", reason):
         raise Failed(f"the console closed without the server's reason: {reason!r}")
     if not shown(d, "#console-reconnect"):
         raise Failed("no Reconnect button after the console closed")
-    say(f"the open serial console closed cleanly: {reason!r}")
+    say(f"the open VNC console closed cleanly: {reason!r}")
 
 
 def start_and_force_stop(d, vm_id):
@@ -436,8 +454,8 @@ def main():
         vm_id = create(d)
         wait_ready(d, vm_id)
         phone_layout(d)
-        vnc_console(d, vm_id)
         serial_console(d, vm_id)
+        vnc_console(d, vm_id)
         stop_from_list_while_console_open(d, vm_id)
         start_and_force_stop(d, vm_id)
         delete(d, vm_id)
