@@ -8,6 +8,10 @@ Run by tests/browser/manager_page.sh, which starts everything and passes:
   SV_VM_NAME              the name to give the VM (carries the test's tag)
   SV_ARTIFACTS            a directory for screenshots kept as artifacts
   SV_DOCS_IMG             when set, a directory for the docs' screenshots
+  MGR_SOCK, MGR_PODMAN_PID, MGR_PODMAN_LOG, SV_PODMAN_PIDFILE
+                          the podman service: this test stops it and starts
+                          a new one on the same socket, whose pid it writes
+                          to SV_PODMAN_PIDFILE (the shell stops it on exit)
 
 It reads like a user's steps; each step prints one line.  Exit 0 passes,
 1 fails (with the reason and a screenshot of the moment in SV_ARTIFACTS).
@@ -176,6 +180,27 @@ def log_in(d):
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait("the VM list", lambda: shown(d, "#view-list"))
     say("logged in: the VM list is shown")
+
+
+def docker_banner(d):
+    """The podman service goes away and comes back: the page says so in a
+    banner, and the banner goes when the manager has Docker again."""
+    sock = os.environ["MGR_SOCK"]
+    os.kill(int(os.environ["MGR_PODMAN_PID"]), 15)
+    banner = wait("the Docker banner", lambda: shown(d, "#banner"), 60)
+    text = banner.text
+    if not text.startswith("Docker is not reachable."):
+        raise Failed(f"the banner says {text!r}")
+    say(f"podman's service stopped: the page shows the banner {text!r}")
+    if os.path.exists(sock):
+        os.unlink(sock)
+    with open(os.environ["MGR_PODMAN_LOG"], "ab") as log:
+        p = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{sock}"],
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    with open(os.environ["SV_PODMAN_PIDFILE"], "w") as f:
+        f.write(f"{p.pid}\n")
+    wait("the banner to go", lambda: not shown(d, "#banner"), 90, every=0.5)
+    say("podman's service is back: the banner went away by itself")
 
 
 def fill(d, field_id, value):
@@ -450,6 +475,7 @@ def main():
     vm_id = None
     try:
         log_in(d)
+        docker_banner(d)
         create_invalid(d)
         vm_id = create(d)
         wait_ready(d, vm_id)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The manager's page in Debian's chromium (headless, selenium): log in,
-# a refused create (startvm's message next to the field, nothing made),
+# the banner while podman's service is down, a refused create (startvm's message next to the field, nothing made),
 # create the tiny VM from the form, watch it become ready, the phone
 # layout, the VNC console's canvas, typing into the serial console, stop
 # (the open console closes with the server's reason), start, force stop,
@@ -29,9 +29,17 @@ if [ "${SV_WRITE_DOCS_IMG:-}" = 1 ]; then
   mkdir -p "$docs"
 fi
 
+# The page test stops podman's service and starts another on the same
+# socket (the Docker banner); that one is stopped here.
+pidfile=$MGR_TMP/podman-again.pid
+_stop_podman_again() { [ -s "$pidfile" ] && kill_pid "$(cat "$pidfile")" 10; }
+on_exit _stop_podman_again
+
 MGR_URL=$MGR_URL MGR_PASSWORD=$MGR_PASSWORD SV_IMAGE=$SV_PODMAN_TINY \
   SV_VM_NAME=$(mgr_name web) SV_ARTIFACTS=$artifacts SV_DOCS_IMG=$docs \
-  timeout 900 /usr/bin/python3 "$SV_SOURCE_DIR/tests/browser/manager_page.py"
+  MGR_SOCK=$MGR_SOCK MGR_PODMAN_PID=$MGR_PODMAN_PID MGR_PODMAN_LOG=$MGR_PODMAN_LOG \
+  SV_PODMAN_PIDFILE=$pidfile \
+  timeout 800 /usr/bin/python3 "$SV_SOURCE_DIR/tests/browser/manager_page.py"
 rc=$?
 [ "$rc" = 0 ] || {
   info "the manager's log:"

@@ -56,7 +56,8 @@ function renderBanner() {
   const b = $('banner');
   if (banner.docker) {
     $('banner-title').textContent = 'Docker is not reachable.';
-    $('banner-text').textContent = `${banner.docker} The manager keeps trying; the list may be out of date.`;
+    const why = /[.!?]$/.test(banner.docker) ? banner.docker : `${banner.docker}.`;
+    $('banner-text').textContent = `${why} The manager keeps trying; the list may be out of date.`;
   } else if (banner.stream) {
     $('banner-title').textContent = 'Lost the connection to the manager.';
     $('banner-text').textContent = 'Reconnecting…';
