@@ -59,6 +59,7 @@ struct sv_iface
    * are still to do, and its address still to remove when it has it. */
   bool resume_port_pending;
   bool resume_addr_on_port;
+  bool resume_addr6_on_port; /* the same for its IPv6 address */
   char bridge[IFNAMSIZ];
   uint32_t bridge_addr; /* resumed: the bridge's IPv4 address now, 0 = none */
   uint8_t bridge_prefix;

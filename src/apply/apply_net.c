@@ -491,6 +491,9 @@ do_op (struct applier *ap, const struct sv_net_op *op, struct undo *u, sv_error_
         r = sv_apply_build_addr6 (ifindex, op->addr6, op->prefix, true, &a);
         if (r >= 0)
           r = rtnl_addr_add (ap->sk, a, NLM_F_EXCL);
+        /* A resumed bridge has it already: not ours to remove. */
+        if (r == -NLE_EXIST)
+          return 0;
         if (r < 0)
           return sv_error_nle (err, SV_EXIT_NET, r, "RTM_NEWADDR");
         u->ifindex = ifindex;
@@ -744,8 +747,8 @@ rollback (struct applier *ap, sv_error_t *first)
           ret = -1;
         }
       cleanup_error sv_error_t e6 = NULL;
-      if (!ifc->resumed && ifc->has_addr6 && iface_touched (ap, ifc->name)
-          && restore_routes6 (ap, ifc, &e6) < 0 && ret == 0)
+      if ((!ifc->resumed || ifc->resume_addr6_on_port) && ifc->has_addr6
+          && iface_touched (ap, ifc->name) && restore_routes6 (ap, ifc, &e6) < 0 && ret == 0)
         {
           *first = steal_pointer (&e6);
           ret = -1;

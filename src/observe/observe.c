@@ -310,6 +310,11 @@ resume_handoffs (struct nl_cache *links, struct nl_cache *addrs, const struct sv
           else
             {
               ifc.resume_port_pending = true;
+              ifc.resume_addr6_on_port
+                  = ifc.has_addr6
+                    && sv_observe_find_addr6 (addrs, rtnl_link_get_ifindex (port), ifc.addr6,
+                                              ifc.prefix6)
+                           != NULL;
               ifc.resume_addr_on_port = sv_observe_find_addr4 (addrs, rtnl_link_get_ifindex (port),
                                                                ifc.addr, ifc.prefix)
                                         != NULL;

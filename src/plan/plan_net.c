@@ -598,9 +598,8 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
           op = new_op (out, SV_OP_BRIDGE_ADD, br, i);
           op->mtu = mtu;
           /* The only storage that survives a container restart in a pod is
-           * the network namespace itself.  The alias format has no room
-           * for an IPv6-only interface yet: no alias, no resume. */
-          size_t dropped = ifc->addr ? sv_resume_encode (ifc, op->alias) : 0;
+           * the network namespace itself. */
+          size_t dropped = sv_resume_encode (ifc, op->alias);
           if (dropped)
             sv_plan_add_warning (out,
                                  "%s: %zu route(s) do not fit in %s's alias (255 bytes): a "
@@ -610,8 +609,8 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
         }
       /* A resumed port has its derived MAC and no address, unless the
        * earlier startvm stopped before it joined the bridge. */
-      if (!ifc->resumed)
-        sv_plan6_port_ops (out, ifc, i, dhcp);
+      sv_plan6_port_ops (out, ifc, i, dhcp,
+                         !ifc->resumed || (ifc->resume_port_pending && ifc->resume_addr6_on_port));
       if (!ifc->resumed || ifc->resume_port_pending)
         {
           /* Down first: the MAC of a running link cannot always change,

@@ -88,7 +88,8 @@ new_op (struct sv_plan *p, enum sv_net_op_kind kind, const char *ifname, size_t 
 }
 
 void
-sv_plan6_port_ops (struct sv_plan *out, const struct sv_iface *ifc, size_t i, bool dhcp)
+sv_plan6_port_ops (struct sv_plan *out, const struct sv_iface *ifc, size_t i, bool dhcp,
+                   bool remove)
 {
   if (!ifc->has_addr6)
     return;
@@ -97,6 +98,8 @@ sv_plan6_port_ops (struct sv_plan *out, const struct sv_iface *ifc, size_t i, bo
    * accept RAs would take this namespace as their router. */
   if (sv_plan6_served (ifc, dhcp))
     new_op (out, SV_OP_RA_FILTER, ifc->name, i);
+  if (!remove)
+    return;
   /* Newest first, as the kernel lists them: the undo adds them back in
    * the reverse order, so `ip addr` reads the same afterwards.  The
    * others go too (the link going down would drop them unrecorded). */

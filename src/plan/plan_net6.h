@@ -12,10 +12,12 @@
 bool sv_plan6_served (const struct sv_iface *ifc, bool dhcp);
 
 /* The container NIC's IPv6 steps, before it goes down: the filter that
- * keeps our RAs and DHCPv6 replies off the container network, and the
- * address's removal (recorded for the undo; the link going down would
- * drop it anyway). */
-void sv_plan6_port_ops (struct sv_plan *out, const struct sv_iface *ifc, size_t i, bool dhcp);
+ * keeps our RAs and DHCPv6 replies off the container network (again for
+ * a resumed handoff: replacing it is harmless), and, with remove, the
+ * addresses' removal (recorded for the undo; the link going down would
+ * drop them anyway). */
+void sv_plan6_port_ops (struct sv_plan *out, const struct sv_iface *ifc, size_t i, bool dhcp,
+                        bool remove);
 
 /* The bridge's IPv6 steps, after the links are up: forwarding in the
  * namespace (once, *forwarding says whether it is planned already), the

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ip6.h"
 #include "plan_internal.h"
 #include "util.h"
 
@@ -20,13 +21,26 @@ size_t
 sv_resume_encode (const struct sv_iface *ifc, char out[SV_RESUME_ALIAS_MAX])
 {
   char mac[SV_MAC_STRLEN], a[SV_IP4_STRLEN], g[SV_IP4_STRLEN];
-  int n = snprintf (out, SV_RESUME_ALIAS_MAX, "%s %s %s %s/%u mtu=%u", SV_RESUME_MARKER, ifc->name,
-                    sv_mac_format (ifc->mac, mac), sv_ip4_format (ifc->addr, a), ifc->prefix,
-                    ifc->mtu);
+  char cidr[SV_IP4_STRLEN + 4] = "-"; /* "-": no IPv4 address (IPv6-only) */
+  if (ifc->addr)
+    snprintf (cidr, sizeof cidr, "%s/%u", sv_ip4_format (ifc->addr, a), ifc->prefix);
+  int n = snprintf (out, SV_RESUME_ALIAS_MAX, "%s %s %s %s mtu=%u", SV_RESUME_MARKER, ifc->name,
+                    sv_mac_format (ifc->mac, mac), cidr, ifc->mtu);
   size_t len = n < 0 ? 0 : (size_t)n;
   if (ifc->gateway)
     len += (size_t)snprintf (out + len, SV_RESUME_ALIAS_MAX - len, " gw=%s",
                              sv_ip4_format (ifc->gateway, g));
+  /* IPv6: the address and the default gateway, before the IPv4 routes
+   * (they fit: at most 100 bytes after at most 70). */
+  if (ifc->has_addr6)
+    {
+      char a6[SV_IP6_STRLEN];
+      len += (size_t)snprintf (out + len, SV_RESUME_ALIAS_MAX - len, " a6=%s/%u",
+                               sv_ip6_format (ifc->addr6, a6), ifc->prefix6);
+      if (ifc->has_gateway6)
+        len += (size_t)snprintf (out + len, SV_RESUME_ALIAS_MAX - len, " gw6=%s",
+                                 sv_ip6_format (ifc->gateway6, a6));
+    }
   size_t dropped = 0;
   size_t nr = ifc->n_routes < SV_MAX_ROUTES ? ifc->n_routes : SV_MAX_ROUTES;
   for (size_t r = 0; r < nr; r++)
@@ -77,6 +91,25 @@ parse_cidr (const char *s, unsigned min, uint32_t *addr, uint8_t *len)
   return 0;
 }
 
+/* "addr6/len", len 1..128. */
+static int
+parse_cidr6 (const char *s, struct sv_iface *ifc)
+{
+  const char *slash = strchr (s, '/');
+  char ip[SV_IP6_STRLEN];
+  if (slash == NULL || (size_t)(slash - s) >= sizeof ip)
+    return -1;
+  memcpy (ip, s, (size_t)(slash - s));
+  ip[slash - s] = '\0';
+  long long v;
+  if (sv_ip6_parse (ip, ifc->addr6) < 0 || sv_ip6_is_zero (ifc->addr6) || slash[1] < '0'
+      || slash[1] > '9' || sv_parse_int (slash + 1, "prefix", 1, 128, &v, NULL) < 0)
+    return -1;
+  ifc->prefix6 = (uint8_t)v;
+  ifc->has_addr6 = true;
+  return 0;
+}
+
 static struct sv_route *
 add_route (struct sv_iface *ifc, uint32_t dst, uint8_t len, uint32_t gw)
 {
@@ -115,20 +148,32 @@ decode_fields (char *s, struct sv_iface *ifc, const char **why)
   memcpy (ifc->name, tok[1], nl + 1);
   if (sv_mac_parse (tok[2], ifc->mac) < 0)
     return *why = "bad MAC address", -1;
-  if (parse_cidr (tok[3], 1, &ifc->addr, &ifc->prefix) < 0 || ifc->addr == 0)
+  bool no4 = strcmp (tok[3], "-") == 0;
+  if (!no4 && (parse_cidr (tok[3], 1, &ifc->addr, &ifc->prefix) < 0 || ifc->addr == 0))
     return *why = "bad address", -1;
   long long mtu;
   if (strncmp (tok[4], "mtu=", 4) != 0
       || sv_parse_int (tok[4] + 4, "mtu", 0, 65535, &mtu, NULL) < 0)
     return *why = "bad mtu", -1;
   ifc->mtu = (unsigned)mtu;
-  if (ifc->prefix < 32)
+  if (!no4 && ifc->prefix < 32)
     add_route (ifc, ifc->addr, ifc->prefix, 0);
 
   bool have_gw = false;
   for (char *t = strtok_r (NULL, " ", &save); t; t = strtok_r (NULL, " ", &save))
     {
-      if (strncmp (t, "gw=", 3) == 0 && !have_gw && ifc->n_routes <= 1)
+      if (strncmp (t, "a6=", 3) == 0 && !ifc->has_addr6)
+        {
+          if (parse_cidr6 (t + 3, ifc) < 0)
+            return *why = "bad IPv6 address", -1;
+        }
+      else if (strncmp (t, "gw6=", 4) == 0 && ifc->has_addr6 && !ifc->has_gateway6)
+        {
+          if (sv_ip6_parse (t + 4, ifc->gateway6) < 0 || sv_ip6_is_zero (ifc->gateway6))
+            return *why = "bad IPv6 gateway", -1;
+          ifc->has_gateway6 = true;
+        }
+      else if (strncmp (t, "gw=", 3) == 0 && !have_gw && !no4 && ifc->n_routes <= 1)
         {
           if (sv_ip4_parse (t + 3, &ifc->gateway) < 0 || ifc->gateway == 0)
             return *why = "bad gateway", -1;
@@ -153,6 +198,27 @@ decode_fields (char *s, struct sv_iface *ifc, const char **why)
     }
   if (ifc->gateway)
     add_route (ifc, 0, 0, ifc->gateway);
+  if (no4 && !ifc->has_addr6)
+    return *why = "no address", -1;
+  if (ifc->has_addr6)
+    {
+      /* The prefix route (the kernel's, metric 256) and the default. */
+      struct sv_route6 *rt = &ifc->routes6[ifc->n_routes6++];
+      memset (rt, 0, sizeof *rt);
+      memcpy (rt->dst, ifc->addr6, 16);
+      sv_ip6_mask (rt->dst, ifc->prefix6);
+      rt->dst_len = ifc->prefix6;
+      rt->metric = 256;
+      rt->protocol = 2; /* RTPROT_KERNEL */
+      if (ifc->has_gateway6)
+        {
+          rt = &ifc->routes6[ifc->n_routes6++];
+          memset (rt, 0, sizeof *rt);
+          memcpy (rt->gateway, ifc->gateway6, 16);
+          rt->metric = 1024;
+          rt->protocol = RTPROT_BOOT_ID;
+        }
+    }
   return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "ip6.h"
 #include "plan.h"
 #include "resolv.h"
+#include "resume.h"
 #include "test_plan6_fixtures.h"
 #include "test_plan_fixtures.h"
 
@@ -177,10 +178,11 @@ test_ipv6_only_steps (void **state)
   struct sv_host host;
   fix_host_v6only (&host);
   struct sv_plan p = build_ok (&cfg, &host);
-  /* No IPv4 step, no IPv4 DHCP line, no alias (nothing to resume from). */
+  /* No IPv4 step, no IPv4 DHCP line; the alias says "-" for IPv4. */
   assert_int_equal (count_kind (&p, SV_OP_ADDR_DEL), 0);
   assert_int_equal (count_kind (&p, SV_OP_ADDR_ADD), 0);
-  assert_string_equal (p.net_ops[0].alias, "");
+  assert_string_equal (p.net_ops[0].alias,
+                       "startvm1 eth0 02:42:ac:14:00:05 - mtu=1400 a6=fd00:40::5/64 gw6=fe80::1");
   assert_null (strstr (p.dnsmasq_conf, "dhcp-range=set:br0"));
   assert_null (strstr (p.dnsmasq_conf, "dhcp-option=tag:vm0"));
   assert_true (has_line (p.dnsmasq_conf, "dhcp-host=02:42:ac:14:00:05,set:vm0,[fd00:40::5],v6pod,"
@@ -256,6 +258,61 @@ test_prefix128_not_offered (void **state)
   sv_plan_free (&p);
 }
 
+/* ---- the bridge alias (resume after a restart) ---- */
+
+static void
+test_alias_roundtrip6 (void **state)
+{
+  struct sv_host h;
+  char alias[SV_RESUME_ALIAS_MAX];
+  sv_error_t err = NULL;
+  struct sv_iface d;
+  char s[SV_IP6_STRLEN];
+
+  fix_host_dual (&h, true);
+  assert_int_equal (sv_resume_encode (&h.net.ifaces[0], alias), 0);
+  assert_string_equal (alias, "startvm1 eth0 02:42:ac:11:00:02 172.17.0.2/16 mtu=1500 "
+                              "gw=172.17.0.1 a6=fd00:30::2/64 gw6=fd00:30::1");
+  assert_int_equal (sv_resume_decode (alias, &d, &err), 0);
+  assert_int_equal (d.addr, SV_IP4 (172, 17, 0, 2));
+  assert_true (d.has_addr6 && d.has_gateway6);
+  assert_int_equal (d.prefix6, 64);
+  assert_string_equal (sv_ip6_format (d.addr6, s), "fd00:30::2");
+  assert_string_equal (sv_ip6_format (d.gateway6, s), "fd00:30::1");
+  /* The prefix route and the default, as observe would have them. */
+  assert_int_equal (d.n_routes6, 2);
+  assert_int_equal (d.routes6[0].dst_len, 64);
+  assert_int_equal (d.routes6[1].dst_len, 0);
+  /* Encoding the decoded facts gives the same alias (a second restart). */
+  char again[SV_RESUME_ALIAS_MAX];
+  sv_resume_encode (&d, again);
+  assert_string_equal (again, alias);
+
+  fix_host_v6only (&h);
+  assert_int_equal (sv_resume_encode (&h.net.ifaces[0], alias), 0);
+  assert_int_equal (sv_resume_decode (alias, &d, &err), 0);
+  assert_int_equal (d.addr, 0);
+  assert_int_equal (d.n_routes, 0);
+  assert_string_equal (sv_ip6_format (d.gateway6, s), "fe80::1");
+
+  /* Strict: no address at all, a bad one, a gateway without an address. */
+  const char *bad[] = {
+    "startvm1 eth0 02:42:ac:11:00:02 - mtu=1500",
+    "startvm1 eth0 02:42:ac:11:00:02 - mtu=1500 a6=fd00::2",
+    "startvm1 eth0 02:42:ac:11:00:02 - mtu=1500 a6=fd00::2/129",
+    "startvm1 eth0 02:42:ac:11:00:02 - mtu=1500 a6=fe80::1%eth0/64",
+    "startvm1 eth0 02:42:ac:11:00:02 - mtu=1500 gw6=fd00::1 a6=fd00::2/64",
+    "startvm1 eth0 02:42:ac:11:00:02 - mtu=1500 gw=10.0.0.1 a6=fd00::2/64",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    {
+      err = NULL;
+      assert_true (sv_resume_decode (bad[i], &d, &err) < 0);
+      assert_non_null (strstr (err->msg, "from an earlier startvm"));
+      sv_error_release (&err);
+    }
+}
+
 /* ---- resolv.conf ---- */
 
 static void
@@ -324,6 +381,7 @@ main (void)
     cmocka_unit_test (test_mixed_and_no_dhcp),
     cmocka_unit_test (test_ipv4_only_unchanged),
     cmocka_unit_test (test_prefix128_not_offered),
+    cmocka_unit_test (test_alias_roundtrip6),
     cmocka_unit_test (test_resolv_split),
     cmocka_unit_test (test_nft_batch),
   };
