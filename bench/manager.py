@@ -1,9 +1,8 @@
 """Measurements for bench/manager (see there).  Args: URL PASSWORD
-DOCKER_SOCKET STATE_DIR ONE_CONTAINER_NAME N MANAGER_PID."""
-import asyncio, http.client, json, os, socket, ssl, statistics, subprocess, sys, threading, time
-import websockets
+DOCKER_SOCKET STATE_DIR ONE_CONTAINER_NAME N MANAGER_PID WS_CLIENT."""
+import http.client, json, os, socket, ssl, statistics, subprocess, sys, threading, time
 
-url, pw, sock_path, state_dir, one, n, pid = sys.argv[1:8]
+url, pw, sock_path, state_dir, one, n, pid, wsclient = sys.argv[1:9]
 n = int(n)
 host = url.split("://")[1]
 CTX = ssl.create_default_context()
@@ -119,6 +118,7 @@ if os.path.exists(vnc):
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 os.chdir(vmdir)  # a short name: sun_path holds 108 bytes
 srv.bind("vnc")
+vnc_path = os.path.relpath(vnc)
 srv.listen(8)
 STREAM = 256 << 20
 
@@ -147,65 +147,29 @@ def handle(c):
 threading.Thread(target=serve, daemon=True).start()
 
 
-def direct_stream():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect("vnc")
-    t = time.perf_counter()
-    s.sendall(b"T")
-    got = 0
-    while got < STREAM:
-        d = s.recv(1 << 20)
-        if not d:
-            break
-        got += len(d)
-    return got / (time.perf_counter() - t) / 1e6
+def cpu_s(p):
+    """User + system CPU seconds of process p so far."""
+    with open(f"/proc/{p}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def direct_rtt():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect("vnc")
-    s.sendall(b"E")
-    out = []
-    for _ in range(500):
-        t = time.perf_counter()
-        s.sendall(b"x")
-        s.recv(1)
-        out.append((time.perf_counter() - t) * 1000)
-    return out
+def client(*args):
+    return float(subprocess.check_output([wsclient, *map(str, args)], text=True))
 
 
-async def ws_stream():
-    wsurl = "wss://" + host + f"/api/vms/{one}/vnc"
-    async with websockets.connect(wsurl, ssl=CTX, extra_headers=AUTH, max_size=None,
-                                  compression=None) as ws:
-        t = time.perf_counter()
-        await ws.send(b"T")
-        got = 0
-        while got < STREAM:
-            got += len(await ws.recv())
-        return got / (time.perf_counter() - t) / 1e6
-
-
-async def ws_rtt():
-    wsurl = "wss://" + host + f"/api/vms/{one}/vnc"
-    async with websockets.connect(wsurl, ssl=CTX, extra_headers=AUTH, compression=None) as ws:
-        await ws.send(b"E")
-        out = []
-        for _ in range(500):
-            t = time.perf_counter()
-            await ws.send(b"x")
-            await ws.recv()
-            out.append((time.perf_counter() - t) * 1000)
-        return out
-
-
-d_tp = max(direct_stream() for _ in range(3))
-w_tp = max(asyncio.run(ws_stream()) for _ in range(3))
-d_rtt = direct_rtt()
-w_rtt = asyncio.run(ws_rtt())
-print(f"VNC proxy throughput (256 MiB, best of 3): direct {d_tp:.0f} MB/s, through the manager "
-      f"(wss, python client) {w_tp:.0f} MB/s = {100 * w_tp / d_tp:.0f} %")
-print(f"VNC round trip of 1 byte: direct median {statistics.median(d_rtt) * 1000:.0f} us, through the "
-      f"manager {statistics.median(w_rtt) * 1000:.0f} us: added "
-      f"{(statistics.median(w_rtt) - statistics.median(d_rtt)) * 1000:.0f} us")
+hostname, port = host.rsplit(":", 1)
+path = f"/api/vms/{one}/vnc"
+d_tp = max(client("unix", vnc_path, "T", STREAM) for _ in range(3))
+m0 = cpu_s(pid)
+w_tp = max(client("ws", hostname, port, path, pw, "T", STREAM) for _ in range(3))
+mgr_cpu = cpu_s(pid) - m0
+d_rtt = statistics.median(client("unix", vnc_path, "E", 2000) for _ in range(3))
+w_rtt = statistics.median(client("ws", hostname, port, path, pw, "E", 2000) for _ in range(3))
+print(f"VNC proxy throughput (256 MiB, best of 3, C clients): direct {d_tp:.0f} MB/s, through the "
+      f"manager (wss) {w_tp:.0f} MB/s = {100 * w_tp / d_tp:.0f} %")
+print(f"  the manager's CPU for the 3 x 256 MiB: {mgr_cpu:.2f} s "
+      f"({3 * STREAM / 1e6 / max(mgr_cpu, 0.01):.0f} MB per CPU second)")
+print(f"VNC round trip of 1 byte (median of 3 x 2000): direct {d_rtt:.0f} us, through the manager "
+      f"{w_rtt:.0f} us: added {w_rtt - d_rtt:.0f} us")
 print(f"RSS after the VNC runs: {rss()}")

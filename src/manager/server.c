@@ -18,6 +18,9 @@
 #include "util.h"
 
 #define MAX_PENDING_OUT (4 * 1024 * 1024)
+/* A console holds at most this much for a slow side before it stops
+ * reading the other: bounded memory and bounded added latency. */
+#define MAX_CONSOLE_PENDING (256 * 1024)
 
 /* ---- shared state ---- */
 
@@ -95,6 +98,7 @@ struct console
   bool vnc;
   struct sv_docker_demux demux;
   struct sv_buf to_ws, to_raw;
+  size_t to_ws_off; /* bytes of to_ws already sent */
   bool raw_closed;
   struct console *next;
 };
@@ -403,6 +407,9 @@ job_start (struct lws *wsi, struct pss *pss)
   j->sink.write = sink_write;
   j->sink.alive = sink_alive;
   pss->job = j;
+  /* A graceful stop takes the VM's shutdown timeout: lws must not time
+   * the connection out meanwhile (the Docker calls have their own). */
+  lws_set_timeout (wsi, NO_PENDING_TIMEOUT, 0);
   pthread_attr_t attr;
   pthread_attr_init (&attr);
   pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
@@ -802,6 +809,16 @@ on_ws_established (struct lws *wsi)
   return 0;
 }
 
+/* Let the other side of a console read again.  From a callback of the
+ * other connection lws would apply it only at that connection's next
+ * service, which stalled the proxy to ~20 MB/s: apply it now. */
+static void
+rx_resume (struct lws *wsi)
+{
+  lws_rx_flow_control (wsi, LWS_RXFLOW_REASON_APPLIES_ENABLE | LWS_RXFLOW_REASON_USER_BOOL
+                                | LWS_RXFLOW_REASON_FLAG_PROCESS_NOW);
+}
+
 static void
 to_ws_out (void *ud, const char *data, size_t len)
 {
@@ -827,10 +844,15 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
     case LWS_CALLBACK_HTTP_BODY:
       if (pss->q == NULL)
         return 0;
-      if (pss->q->too_big || pss->q->body.len + len > SV_MGR_MAX_BODY)
+      if (pss->q->too_big)
+        return 0;
+      if (pss->q->body.len + len > SV_MGR_MAX_BODY)
         {
+          /* A chunked body (no Content-Length to refuse up front): answer
+           * now and close, without reading the rest. */
           pss->q->too_big = true;
-          return 0;
+          pss->close_after = true;
+          return respond_error (wsi, pss, 413, "request body over 1 MiB");
         }
       sv_buf_addn (&pss->q->body, in, len);
       return 0;
@@ -838,11 +860,6 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
       if (pss->q == NULL || !pss->q->expect_body || pss->responding)
         return 0;
-      if (pss->q->too_big)
-        {
-          pss->close_after = true;
-          return respond_error (wsi, pss, 413, "request body over 1 MiB");
-        }
       return dispatch (wsi, pss);
 
     case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -878,7 +895,7 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
       if (c == NULL || c->raw == NULL)
         return -1;
       sv_buf_addn (&c->to_raw, in, len);
-      if (c->to_raw.len > MAX_PENDING_OUT)
+      if (c->to_raw.len > MAX_CONSOLE_PENDING)
         lws_rx_flow_control (wsi, 0);
       lws_callback_on_writable (c->raw);
       return 0;
@@ -887,20 +904,21 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
       c = lws_get_opaque_user_data (wsi);
       if (c == NULL)
         return -1;
-      if (c->to_ws.len)
+      if (c->to_ws.len > c->to_ws_off)
         {
-          size_t n = c->to_ws.len > 65536 ? 65536 : c->to_ws.len;
-          if (write_raw (wsi, c->to_ws.data, n, LWS_WRITE_BINARY) < 0)
+          size_t left = c->to_ws.len - c->to_ws_off;
+          size_t n = left > 65536 ? 65536 : left;
+          if (write_raw (wsi, c->to_ws.data + c->to_ws_off, n, LWS_WRITE_BINARY) < 0)
             return -1;
-          memmove (c->to_ws.data, c->to_ws.data + n, c->to_ws.len - n);
-          c->to_ws.len -= n;
-          if (c->to_ws.len)
-            lws_callback_on_writable (wsi);
-          else if (c->raw)
-            lws_rx_flow_control (c->raw, 1);
-          if (c->to_ws.len || !c->raw_closed)
-            return 0;
-          lws_callback_on_writable (wsi);
+          c->to_ws_off += n;
+          if (c->to_ws_off == c->to_ws.len)
+            {
+              /* All sent: start over at the front (no memmove per frame). */
+              c->to_ws.len = c->to_ws_off = 0;
+              if (c->raw)
+                rx_resume (c->raw);
+            }
+          lws_callback_on_writable (wsi); /* more, or the close below */
           return 0;
         }
       if (c->raw_closed)
@@ -945,7 +963,7 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
         sv_buf_addn (&c->to_ws, in, len);
       else
         sv_docker_demux_feed (&c->demux, in, len, to_ws_out, c);
-      if (c->to_ws.len > MAX_PENDING_OUT)
+      if (c->to_ws.len - c->to_ws_off > MAX_CONSOLE_PENDING)
         lws_rx_flow_control (wsi, 0);
       lws_callback_on_writable (c->ws);
       return 0;
@@ -960,7 +978,7 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
             return -1;
           c->to_raw.len = 0;
           if (c->ws)
-            lws_rx_flow_control (c->ws, 1);
+            rx_resume (c->ws);
         }
       return 0;
 
@@ -1083,6 +1101,9 @@ sv_mgr_server_run (struct sv_mgr_ctx *ctx, const char *cert, const char *key, sv
   if (strchr (s->listen_addr, ':') == NULL && !any6)
     info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
   info.alpn = "http/1.1";
+  /* lws reads every socket into this buffer: its 4 KiB default cut the
+   * VNC proxy's throughput to a few tens of MB/s (docs/performance.md). */
+  info.pt_serv_buf_size = 1 << 16;
   info.timeout_secs = 30;
   if (cert)
     {
