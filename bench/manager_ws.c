@@ -1,11 +1,12 @@
 /* bench/manager's VNC client: the same two measurements through the
  * manager's WebSocket proxy (libwebsockets client, wss) and directly on
  * the unix socket, so that neither side is slowed by a script language.
- *   manager_ws ws HOST PORT PATH PASSWORD T|E BYTES|ROUNDS
+ *   manager_ws ws|wss HOST PORT PATH PASSWORD T|E BYTES|ROUNDS
  *   manager_ws unix SOCKET T|E BYTES|ROUNDS
  * T: the server streams BYTES; prints MB/s.  E: the server echoes; ROUNDS
  * round trips of one byte; prints the median in microseconds. */
 #include <libwebsockets.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,9 +154,11 @@ main (int argc, char **argv)
       rtt = calloc ((size_t)rounds + 1, sizeof *rtt);
       return direct (argv[2]);
     }
-  if (argc != 8 || strcmp (argv[1], "ws") != 0)
+  bool tls = argc == 8 && strcmp (argv[1], "wss") == 0;
+  if (argc != 8 || (!tls && strcmp (argv[1], "ws") != 0))
     {
-      fprintf (stderr, "usage: manager_ws ws HOST PORT PATH PASSWORD T|E N | unix SOCKET T|E N\n");
+      fprintf (stderr,
+               "usage: manager_ws ws|wss HOST PORT PATH PASSWORD T|E N | unix SOCKET T|E N\n");
       return 2;
     }
   mode = argv[6][0];

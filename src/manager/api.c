@@ -1,6 +1,7 @@
 #include "api.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1104,6 +1105,27 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
     }
   json_decref (out);
   out = NULL;
+  if (c.network)
+    {
+      cleanup_free char *path = NULL;
+      char *e = curl_easy_escape (NULL, c.network, 0);
+      if (asprintf (&path, "/networks/%s", e) < 0)
+        abort ();
+      curl_free (e);
+      if (sv_docker_request (&d, "GET", path, NULL, 30, &st, &out, &err) < 0)
+        {
+          sv_mgr_resp_error (resp, 502, "%s", err->msg);
+          goto out;
+        }
+      if (st == 404)
+        {
+          cleanup_free char *m = sv_docker_message (st, out);
+          resp_error_field (resp, 400, m, "network");
+          goto out;
+        }
+      json_decref (out);
+      out = NULL;
+    }
   if (asprintf (&volume, "%s-image", c.name) < 0)
     abort ();
   had_volume = volume_exists (&d, volume);
