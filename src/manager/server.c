@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -990,7 +991,22 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
       c->raw = NULL;
       c->raw_closed = true;
       if (c->ws)
-        lws_callback_on_writable (c->ws);
+        {
+          /* lws closes on the hang-up even while our flow control keeps
+           * it from reading: what the VM wrote last is still in the
+           * socket, and belongs on the console. */
+          char buf[65536];
+          ssize_t n;
+          int fd = lws_get_socket_fd (wsi);
+          while (fd >= 0 && (n = recv (fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+            {
+              if (c->vnc)
+                sv_buf_addn (&c->to_ws, buf, (size_t)n);
+              else
+                sv_docker_demux_feed (&c->demux, buf, (size_t)n, to_ws_out, c);
+            }
+          lws_callback_on_writable (c->ws);
+        }
       else
         console_free (c);
       return 0;
