@@ -168,15 +168,17 @@ hostname, port = host.rsplit(":", 1)
 scheme = "wss" if url.startswith("https") else "ws"
 path = f"/api/vms/{one}/vnc"
 d_tp = max(client("unix", vnc_path, "T", STREAM) for _ in range(3))
-m0 = cpu_s(pid)
+m0, k0 = cpu_s(pid), os.times()
 w_tp = max(client(scheme, hostname, port, path, pw, "T", STREAM) for _ in range(3))
-mgr_cpu = cpu_s(pid) - m0
+mgr_cpu, k1 = cpu_s(pid) - m0, os.times()
+client_cpu = (k1.children_user + k1.children_system) - (k0.children_user + k0.children_system)
 d_rtt = statistics.median(client("unix", vnc_path, "E", 2000) for _ in range(3))
 w_rtt = statistics.median(client(scheme, hostname, port, path, pw, "E", 2000) for _ in range(3))
 print(f"VNC proxy throughput (256 MiB, best of 3, C clients): direct {d_tp:.0f} MB/s, through the "
       f"manager ({scheme}) {w_tp:.0f} MB/s = {100 * w_tp / d_tp:.0f} %")
 print(f"  the manager's CPU for the 3 x 256 MiB: {mgr_cpu:.2f} s "
-      f"({3 * STREAM / 1e6 / max(mgr_cpu, 0.01):.0f} MB per CPU second)")
+      f"({3 * STREAM / 1e6 / max(mgr_cpu, 0.01):.0f} MB per CPU second); the client's: "
+      f"{client_cpu:.2f} s ({3 * STREAM / 1e6 / max(client_cpu, 0.01):.0f} MB per CPU second)")
 print(f"VNC round trip of 1 byte (median of 3 x 2000): direct {d_rtt:.0f} us, through the manager "
       f"{w_rtt:.0f} us: added {w_rtt - d_rtt:.0f} us")
 print(f"RSS after the VNC runs: {rss()}")
