@@ -127,10 +127,12 @@ resync (struct sv_mgr_events *e)
   json_decref (ids);
 }
 
+/* Actions that change nothing a client shows; matched as prefixes, so
+ * "exec" covers Docker's exec_create/exec_start/exec_die and podman's
+ * plain "exec" (a HEALTHCHECK runs one every interval). */
 static const char *const ignored[]
-    = { "exec_create",    "exec_start", "exec_die", "exec_detach", "attach", "detach",
-        "resize",         "top",        "export",   "commit",      "copy",   "archive-path",
-        "extract-to-dir", "mount",      "unmount",  "checkpoint",  NULL };
+    = { "exec", "attach",       "detach",         "resize", "top",     "export",     "commit",
+        "copy", "archive-path", "extract-to-dir", "mount",  "unmount", "checkpoint", NULL };
 
 static void
 handle_line (struct sv_mgr_events *e, const char *line, size_t len)
