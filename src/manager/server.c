@@ -905,6 +905,12 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
       c = lws_get_opaque_user_data (wsi);
       if (c == NULL)
         return -1;
+      if (S.interrupted)
+        {
+          static const char bye[] = "manager stopping";
+          lws_close_reason (wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)bye, sizeof bye - 1);
+          return -1;
+        }
       if (c->to_ws.len > c->to_ws_off)
         {
           size_t left = c->to_ws.len - c->to_ws_off;
@@ -1157,6 +1163,12 @@ sv_mgr_server_run (struct sv_mgr_ctx *ctx, const char *cert, const char *key, sv
       break;
 
   fprintf (stderr, "startvm-manager: stopping\n");
+  /* Consoles get a close frame (1001, "manager stopping"), not a cut. */
+  lws_callback_on_writable_all_protocol (S.lws, &protocols[0]);
+  lws_callback_on_writable_all_protocol (S.lws, &protocols[1]);
+  for (int i = 0; i < 20; i++)
+    lws_service (S.lws, -1); /* non-blocking: what is ready now */
+
   sv_mgr_watcher_stop (S.watcher);
   S.watcher = NULL;
   sv_mgr_events_stop (S.events);
