@@ -260,7 +260,7 @@ mgr_stop() {
 
 _mgr_curl_args() { # MODE METHOD PATH -> _mgr_args
   local mode=$1 method=$2 path=$3
-  _mgr_args=(-sk --max-time "${MGR_CURL_TIMEOUT:-60}" -X "$method" -o "$MGR_TMP/body"
+  _mgr_args=(-sSk --max-time "${MGR_CURL_TIMEOUT:-150}" -X "$method" -o "$MGR_TMP/body"
     -D "$MGR_TMP/headers" -w '%{http_code}')
   case $mode in
   bearer) _mgr_args+=(-H "Authorization: Bearer $MGR_PASSWORD") ;;
@@ -290,6 +290,7 @@ mgr_req() {
   MGR_HEADERS=$MGR_TMP/headers
   [ -n "$MGR_STATUS" ] || MGR_STATUS=000
   local shown=${MGR_BODY:0:300}
+  [ "$MGR_STATUS" != 000 ] || shown="(no answer: $(cat "$MGR_TMP/curl.err" 2>/dev/null))"
   info "$method $path ($mode) -> $MGR_STATUS ${shown//$'\n'/ }"
 }
 
