@@ -5,7 +5,8 @@
 # step failing early (tap0 taken) or late (the bridge's IPv6 address
 # refused) restores the container's IPv6 addresses and routes, the
 # forwarding sysctl and the nftables table as they were, exit 4 naming
-# the step.  NO_DHCP plans no RA filter, forwarding or bridge address.
+# the step.  NO_DHCP plans no RA filter, forwarding or bridge address; a
+# container with only link-local IPv6 gets the IPv4 plan alone.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
 need_root
@@ -82,6 +83,16 @@ sv_in c env NO_DHCP=true "$STARTVM" --config "$SV_TMP/vm.yaml" --dry-run >"$SV_T
 grep -qF ". addr del fd00:30::2/64 dev eth0" "$SV_TMP/nodhcp.txt" || fail "NO_DHCP keeps the IPv6 address"
 grep -qE 'nft bridge|forwarding|dev br0 nodad|route add' "$SV_TMP/nodhcp.txt" &&
   fail "NO_DHCP plans IPv6 service steps: $(cat "$SV_TMP/nodhcp.txt")"
+
+# A container with IPv6 on but only its link-local address: exactly the
+# IPv4 plan (nothing IPv6 observed, planned or configured).
+sv_container ll h 172.30.0.7/24 172.30.0.1
+_sv_ipv6_on "$(sv_ns ll)" eth0
+for i in $(seq 50); do sv_in ll ip -6 addr show dev eth0 | grep -q 'inet6 fe80' && break; sleep 0.1; done
+sv_in ll ip -6 addr show dev eth0 | grep -q 'inet6 fe80' || fail "no link-local address to test with"
+sv_in ll "$STARTVM" --config "$SV_TMP/vm.yaml" --dry-run >"$SV_TMP/ll.txt" 2>&1 || fail "link-local dry-run exited $?"
+grep -qE '^    ipv6 |route6 |dns6:|nft bridge|forwarding=1|nodad|enable-ra|option6|,\[' "$SV_TMP/ll.txt" &&
+  fail "a link-local-only container gets IPv6 steps: $(cat "$SV_TMP/ll.txt")"
 
 # fail_at BLOCKER WANT: run startvm; it must fail with exit 4 naming the
 # step WANT and leave the namespace as it was.
