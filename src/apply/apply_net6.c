@@ -278,26 +278,35 @@ add_rule (struct nlbuf *b, const char *table, const char *port, uint8_t proto, c
 }
 
 size_t
-sv_nft_build_ra_filter (const char *port, bool create, uint8_t *buf, size_t len, uint32_t *seq)
+sv_nft_build_ra_filter (const char *port, enum sv_nft_mode mode, uint8_t *buf, size_t len,
+                        uint32_t *seq)
 {
+  bool create = mode != SV_NFT_DELETE;
   struct nlbuf b = { .buf = buf, .cap = len };
   char table[64];
   snprintf (table, sizeof table, "startvm_%s", port);
   uint32_t s = *seq;
   msg_end (&b, msg_begin (&b, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, s++));
-  /* Add (a no-op when it exists), delete, add: a table left by an earlier
-   * start is replaced whole, in one transaction. */
-  size_t m = msg_begin (&b, NFT_TYPE (NFT_MSG_NEWTABLE), NLM_F_CREATE | NLM_F_ACK, NFPROTO_BRIDGE,
-                        0, s++);
-  put_str (&b, NFTA_TABLE_NAME, table);
-  msg_end (&b, m);
-  m = msg_begin (&b, NFT_TYPE (NFT_MSG_DELTABLE), NLM_F_ACK, NFPROTO_BRIDGE, 0, s++);
-  put_str (&b, NFTA_TABLE_NAME, table);
-  msg_end (&b, m);
-  if (create)
+  size_t m;
+  /* Replace: add (a no-op when it exists), delete, add: a table left by
+   * an earlier start is replaced whole, in one transaction.  Only then:
+   * a deleted table is freed after an RCU grace period, and closing the
+   * socket waits for that (about 10 ms here). */
+  if (mode != SV_NFT_CREATE)
     {
       m = msg_begin (&b, NFT_TYPE (NFT_MSG_NEWTABLE), NLM_F_CREATE | NLM_F_ACK, NFPROTO_BRIDGE, 0,
                      s++);
+      put_str (&b, NFTA_TABLE_NAME, table);
+      msg_end (&b, m);
+      m = msg_begin (&b, NFT_TYPE (NFT_MSG_DELTABLE), NLM_F_ACK, NFPROTO_BRIDGE, 0, s++);
+      put_str (&b, NFTA_TABLE_NAME, table);
+      msg_end (&b, m);
+    }
+  if (create)
+    {
+      m = msg_begin (&b, NFT_TYPE (NFT_MSG_NEWTABLE),
+                     NLM_F_CREATE | NLM_F_ACK | (mode == SV_NFT_CREATE ? NLM_F_EXCL : 0),
+                     NFPROTO_BRIDGE, 0, s++);
       put_str (&b, NFTA_TABLE_NAME, table);
       msg_end (&b, m);
       /* The bridge's own packets (dnsmasq's) pass the bridge family's
@@ -324,12 +333,31 @@ sv_nft_build_ra_filter (const char *port, bool create, uint8_t *buf, size_t len,
   return b.overflow ? 0 : b.len;
 }
 
+static int send_batch (const char *port, enum sv_nft_mode mode, sv_error_t *err);
+
 int
 sv_nft_ra_filter (const char *port, bool create, sv_error_t *err)
 {
+  if (!create)
+    return send_batch (port, SV_NFT_DELETE, err);
+  cleanup_error sv_error_t e = NULL;
+  if (send_batch (port, SV_NFT_CREATE, &e) == 0)
+    return 0;
+  if (e->code != EEXIST)
+    {
+      *err = steal_pointer (&e);
+      return -1;
+    }
+  return send_batch (port, SV_NFT_REPLACE, err);
+}
+
+static int
+send_batch (const char *port, enum sv_nft_mode mode, sv_error_t *err)
+{
+  bool create = mode != SV_NFT_DELETE;
   uint8_t buf[4096];
   uint32_t first = 1, last = first;
-  size_t n = sv_nft_build_ra_filter (port, create, buf, sizeof buf, &last);
+  size_t n = sv_nft_build_ra_filter (port, mode, buf, sizeof buf, &last);
   if (n == 0)
     return sv_error_make (err, SV_EXIT_NET, SV_SRC_NONE, 0, "nftables batch too large");
   cleanup_close int fd = socket (AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);

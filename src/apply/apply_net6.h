@@ -18,17 +18,25 @@ int sv_apply_build_addr6 (int ifindex, const uint8_t addr[16], uint8_t prefix, b
                           struct rtnl_addr **out);
 int sv_apply_build_route6 (int ifindex, const struct sv_route6 *rt, struct rtnl_route **out);
 
-/* The nftables batch that creates (or re-creates) bridge table
- * startvm_<port> whose output chain drops router advertisements and
- * DHCPv6 server messages (UDP source port 547) the bridge itself sends
- * out of <port>.  Pure: writes the netlink datagram into buf (size len),
- * returns its length, or 0 when it does not fit.  seq numbers the
- * messages from *seq on and leaves *seq at the last one. */
-size_t sv_nft_build_ra_filter (const char *port, bool create, uint8_t *buf, size_t len,
+enum sv_nft_mode
+{
+  SV_NFT_CREATE,  /* a new table (EEXIST when there is one) */
+  SV_NFT_REPLACE, /* add, delete and add again: replaces one left by an earlier start */
+  SV_NFT_DELETE,  /* delete the table */
+};
+
+/* The nftables batch for bridge table startvm_<port>, whose output chain
+ * drops router advertisements and DHCPv6 server messages (UDP source
+ * port 547) the bridge itself sends out of <port>.  Pure: writes the
+ * netlink datagram into buf (size len), returns its length, or 0 when it
+ * does not fit.  seq numbers the messages from *seq on and leaves *seq at
+ * the last one. */
+size_t sv_nft_build_ra_filter (const char *port, enum sv_nft_mode mode, uint8_t *buf, size_t len,
                                uint32_t *seq);
 
-/* Sends the batch above (create) or the table's deletion (!create; an
- * absent table is fine).  Network error (4) with the kernel's errno. */
+/* Puts the filter in (create: a new table, or replacing one an earlier
+ * start left) or takes it out (!create; an absent table is fine).
+ * Network error (4) with the kernel's errno. */
 int sv_nft_ra_filter (const char *port, bool create, sv_error_t *err);
 
 /* net.ipv6.conf.all.forwarding: reads it into *old and sets it to 1;
