@@ -19,6 +19,7 @@
 #include "util.h"
 
 #define MAX_PENDING_OUT (4 * 1024 * 1024)
+#define MAX_JOBS 64
 /* A console holds at most this much for a slow side before it stops
  * reading the other: bounded memory and bounded added latency. */
 #define MAX_CONSOLE_PENDING (256 * 1024)
@@ -400,6 +401,13 @@ job_run (void *ud)
 static int
 job_start (struct lws *wsi, struct pss *pss)
 {
+  pthread_mutex_lock (&S.lock);
+  unsigned running = S.running_jobs;
+  pthread_mutex_unlock (&S.lock);
+  /* One thread per Docker-calling request: bounded, so a flood of
+   * requests cannot exhaust threads or the Docker socket. */
+  if (running >= MAX_JOBS)
+    return respond_error (wsi, pss, 503, "too many requests in progress; try again");
   struct job *j = sv_xcalloc (1, sizeof *j);
   j->q = steal_pointer (&pss->q);
   request_from (j->q, &j->r);
