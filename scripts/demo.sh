@@ -10,8 +10,12 @@
 #   4. shows the guest's DHCP lease, pings and connects to the guest at the
 #      container's address from the host side;
 #   5. stops it with SIGTERM (what `docker stop` sends) and removes
-#      everything it made, also when interrupted.
-# Nothing here touches the machine's own network namespace.
+#      everything it made, also when interrupted;
+#   6. starts startvm-manager on a private podman service, creates a VM
+#      through its API and prints the URL and password
+#      (scripts/demo-manager.sh).
+# Steps 2-5 touch nothing of the machine's own network namespace; step 6
+# runs real podman containers on podman's default network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -143,3 +147,11 @@ sleep 0.2
 sed -n '/TINYVM: ready/,$p' "$log" | sed 1d | show
 echo "startvm exited with status $status"
 say "Done; cleaning up $ctr and $hst"
+
+# The management container: the manager on a private podman service, a VM
+# created through its API (scripts/demo-manager.sh; DEMO_MANAGER=0 skips it,
+# DEMO_MANAGER_KEEP=1 keeps it running until Ctrl-C).
+if [ "${DEMO_MANAGER:-1}" != 0 ]; then
+  say "The management container (scripts/demo-manager.sh)"
+  bash scripts/demo-manager.sh "$build"
+fi
