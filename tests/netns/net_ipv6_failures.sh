@@ -5,7 +5,8 @@
 # step failing early (tap0 taken) or late (the bridge's IPv6 address
 # refused) restores the container's IPv6 addresses and routes, the
 # forwarding sysctl and the nftables table as they were, exit 4 naming
-# the step.  NO_DHCP plans no RA filter, forwarding or bridge address; a
+# the step.  NO_DHCP plans (and does) no RA filter, forwarding or bridge
+# address; a
 # container with only link-local IPv6 gets the IPv4 plan alone.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
@@ -121,4 +122,13 @@ sv_in c ip link del tap0
 sv_in c sysctl -qw net.ipv6.conf.default.disable_ipv6=1
 fail_at "nodad): RTM_NEWADDR"
 sv_in c sysctl -qw net.ipv6.conf.default.disable_ipv6=0
+
+# NO_DHCP for real (QEMU then fails on the missing kernel, after the
+# handoff): the addresses left eth0, and nothing IPv6 was added.
+sv_in c env NO_DHCP=true "$STARTVM" --config "$SV_TMP/vm.yaml" >"$SV_TMP/nodhcp.log" 2>&1 || true
+sv_in c ip link show eth0 | grep -q "master br0" || fail "NO_DHCP: eth0 is not in br0: $(cat "$SV_TMP/nodhcp.log")"
+sv_in c ip -6 addr show scope global | grep -q inet6 &&
+  fail "NO_DHCP: a global IPv6 address in the container: $(sv_in c ip -6 addr show scope global)"
+[ "$(sv_in c cat /proc/sys/net/ipv6/conf/all/forwarding)" = 0 ] || fail "NO_DHCP turned forwarding on"
+[ -z "$(sv_in c nft list ruleset)" ] || fail "NO_DHCP put in an nftables table"
 echo PASS
