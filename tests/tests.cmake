@@ -50,6 +50,9 @@ foreach(label cli e2e netns podman manager density browser)
     endif()
   endforeach()
 endforeach()
+# 200 starts and 50 kills: about 4 and 3 minutes on an idle machine, three
+# times that with the machine's two cores busy.
+set_tests_properties(netns/churn netns/fault_kill PROPERTIES TIMEOUT 1800)
 
 # sv-nettool: drives observe/apply_net directly for tests/netns/net_*.sh
 # (found as $SV_BINARY_DIR/sv-nettool).

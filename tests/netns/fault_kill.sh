@@ -96,7 +96,7 @@ launch ()
   local log=$1 yaml=$2
   shift 2
   : >"$log"
-  setsid ip netns exec "$ns" env ACCEL=tcg "$@" unshare --uts --pid --fork --kill-child=SIGKILL \
+  setsid ip netns exec "$ns" env ACCEL=tcg MEMORY=128M "$@" unshare --uts --pid --fork --kill-child=SIGKILL \
     sh -c 'hostname web-1 && exec "$@"' sh "$STARTVM" --config "$yaml" >>"$log" 2>&1 </dev/null &
   LAUNCHED=$!
 }
