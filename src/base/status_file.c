@@ -392,10 +392,21 @@ sv_status_write (const char *dir, const struct sv_status *st, sv_error_t *err)
       r = -1;
       e = errno;
     }
-  if (r == 0 && rename (tmp, path) < 0)
+  /* Exchange, then drop the old file, rather than rename over it: ext4
+   * (auto_da_alloc) starts writing back a file renamed over another one
+   * before rename returns, 4 to 13 ms here under load against 0.05 ms for
+   * the exchange (bench/status).  Either way a reader sees the old file or
+   * the new one.  No status.json yet, or a file system without exchange
+   * (EINVAL): a plain rename. */
+  if (r == 0)
     {
-      r = -1;
-      e = errno;
+      if (renameat2 (AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0)
+        unlink (tmp);
+      else if (rename (tmp, path) < 0)
+        {
+          r = -1;
+          e = errno;
+        }
     }
   if (r < 0)
     {

@@ -86,7 +86,8 @@ void sv_status_render (const struct sv_status *st, struct sv_buf *b);
  * message naming what is wrong ("not a JSON object", "no phase"). */
 int sv_status_parse (const char *json, size_t len, struct sv_status *out, sv_error_t *err);
 
-/* Replace dir/status.json atomically: write dir/.status.json.tmp, rename.
+/* Replace dir/status.json atomically: write dir/.status.json.tmp, swap
+ * it with status.json (renameat2 RENAME_EXCHANGE, else rename).
  * No fsync: the file describes a running process and means nothing after
  * a reboot; rename alone is atomic for every reader and survives the
  * writer being killed at any moment. */
