@@ -25,10 +25,18 @@ async function request(method, path, body) {
     init.body = JSON.stringify(body);
   }
   let res;
-  try {
-    res = await fetch(path, init);
-  } catch (e) {
-    throw new ApiError(0, `cannot reach the manager: ${e.message}`);
+  // A GET is tried again after a network error: Chromium cancels requests
+  // in flight when the host's interfaces change (net::ERR_NETWORK_CHANGED),
+  // which a VM starting on the host where the browser runs does.  What
+  // changes something is not: the user sees the error and the list.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await fetch(path, init);
+      break;
+    } catch (e) {
+      if (method !== 'GET' || attempt === 2) throw new ApiError(0, `cannot reach the manager: ${e.message}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
   }
   if (res.status === 204) return null;
   const type = res.headers.get('Content-Type') || '';

@@ -89,21 +89,31 @@ async function openVnc(id, my) {
 const SHIFTED = new Set('~!@#$%^&*()_+{}|:"<>?ABCDEFGHIJKLMNOPQRSTUVWXYZ');
 
 // Paste as typed keys: the VM sees key presses, not a clipboard (a text
-// console or a login prompt has no clipboard).
+// console or a login prompt has no clipboard).  At a typist's pace: a
+// PS/2 keyboard holds 16 scancodes, and a busy guest drops what a burst
+// brings beyond them.
+const KEY_GAP_MS = 30;
+let typing = Promise.resolve();
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
 function typeText(text) {
-  if (!rfb) return;
-  for (const ch of text.replace(/\r\n?/g, '\n')) {
-    let sym;
-    if (ch === '\n') sym = KeyTable.XK_Return;
-    else if (ch === '\t') sym = KeyTable.XK_Tab;
-    else sym = keysyms.lookup(ch.codePointAt(0));
-    if (!sym) continue;
-    const shift = SHIFTED.has(ch);
-    if (shift) rfb.sendKey(KeyTable.XK_Shift_L, 'ShiftLeft', true);
-    rfb.sendKey(sym, null);
-    if (shift) rfb.sendKey(KeyTable.XK_Shift_L, 'ShiftLeft', false);
-  }
-  rfb.focus();
+  const my = session;
+  typing = typing.then(async () => {
+    for (const ch of text.replace(/\r\n?/g, '\n')) {
+      if (!rfb || my !== session) return;
+      let sym;
+      if (ch === '\n') sym = KeyTable.XK_Return;
+      else if (ch === '\t') sym = KeyTable.XK_Tab;
+      else sym = keysyms.lookup(ch.codePointAt(0));
+      if (!sym) continue;
+      const shift = SHIFTED.has(ch);
+      if (shift) rfb.sendKey(KeyTable.XK_Shift_L, 'ShiftLeft', true);
+      rfb.sendKey(sym, null);
+      if (shift) rfb.sendKey(KeyTable.XK_Shift_L, 'ShiftLeft', false);
+      await pause(KEY_GAP_MS);
+    }
+    if (rfb) rfb.focus();
+  });
 }
 
 $('vnc-cad').addEventListener('click', () => rfb && rfb.sendCtrlAltDel());
