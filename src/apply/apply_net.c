@@ -196,9 +196,7 @@ find_on_path (const char *file)
   char *save = NULL;
   for (char *dir = strtok_r (copy, ":", &save); dir; dir = strtok_r (NULL, ":", &save))
     {
-      cleanup_free char *full = NULL;
-      if (asprintf (&full, "%s/%s", *dir ? dir : ".", file) < 0)
-        abort ();
+      cleanup_free char *full = sv_xasprintf ("%s/%s", *dir ? dir : ".", file);
       if (is_executable_file (full))
         return true;
     }

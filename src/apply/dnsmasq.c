@@ -15,20 +15,6 @@
 extern char **environ;
 
 static int
-write_all (int fd, const char *s, size_t len)
-{
-  while (len > 0)
-    {
-      ssize_t w = TEMP_FAILURE_RETRY (write (fd, s, len));
-      if (w < 0)
-        return -1;
-      s += w;
-      len -= (size_t)w;
-    }
-  return 0;
-}
-
-static int
 write_conf (const struct sv_plan *plan, sv_error_t *err)
 {
   const char *path = plan->dnsmasq_conf_path;
@@ -42,7 +28,7 @@ write_conf (const struct sv_plan *plan, sv_error_t *err)
   if (fd < 0)
     return sv_error_errno (err, SV_EXIT_ENV, errno, "writing %s", path);
   const char *conf = plan->dnsmasq_conf ? plan->dnsmasq_conf : "";
-  if (write_all (fd, conf, strlen (conf)) < 0)
+  if (sv_write_all (fd, conf, strlen (conf)) < 0)
     return sv_error_errno (err, SV_EXIT_ENV, errno, "writing %s", path);
   /* The umask may have narrowed the mode; dnsmasq may drop privileges
    * before reading the file. */

@@ -18,16 +18,8 @@
 int
 sv_run_dir_prepare (const char *path, sv_error_t *err)
 {
-  cleanup_free char *p = sv_xstrdup (path);
-  for (char *s = p + 1; *s; s++)
-    {
-      if (*s != '/')
-        continue;
-      *s = '\0';
-      if (mkdir (p, 0755) < 0 && errno != EEXIST)
-        return sv_error_errno (err, SV_EXIT_ENV, errno, "creating directory %s", p);
-      *s = '/';
-    }
+  if (sv_mkdir_parents (path, 0755, false, err) < 0)
+    return -1;
   if (mkdir (path, 0700) < 0 && errno != EEXIST)
     return sv_error_errno (err, SV_EXIT_ENV, errno, "creating directory %s", path);
 

@@ -9,42 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-void *
-sv_xmalloc (size_t n)
-{
-  void *p = malloc (n ? n : 1);
-  if (p == NULL)
-    abort ();
-  return p;
-}
-
-void *
-sv_xcalloc (size_t n, size_t m)
-{
-  void *p = calloc (n ? n : 1, m ? m : 1);
-  if (p == NULL)
-    abort ();
-  return p;
-}
-
-void *
-sv_xrealloc (void *p, size_t n)
-{
-  p = realloc (p, n ? n : 1);
-  if (p == NULL)
-    abort ();
-  return p;
-}
-
-char *
-sv_xstrdup (const char *s)
-{
-  char *p = strdup (s ? s : "");
-  if (p == NULL)
-    abort ();
-  return p;
-}
-
 static void
 buf_reserve (struct sv_buf *b, size_t extra)
 {
@@ -133,10 +97,8 @@ void
 sv_strv_addf (struct sv_strv *s, const char *fmt, ...)
 {
   va_list ap;
-  char *str = NULL;
   va_start (ap, fmt);
-  if (vasprintf (&str, fmt, ap) < 0)
-    abort ();
+  char *str = sv_xvasprintf (fmt, ap);
   va_end (ap);
   sv_strv_add (s, str);
   free (str);

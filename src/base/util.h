@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "io.h" /* sv_xmalloc and friends */
 
 /* ---- growable string ---- */
 struct sv_buf
@@ -35,13 +36,6 @@ void sv_strv_add (struct sv_strv *s, const char *str);
 void sv_strv_addf (struct sv_strv *s, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 void sv_strv_free (struct sv_strv *s);
 void sv_strv_free_raw (char **v); /* free a stolen v */
-
-/* Abort on out-of-memory: plain allocation failure is not a recoverable
- * condition for a container entrypoint. */
-void *sv_xmalloc (size_t n);
-void *sv_xcalloc (size_t n, size_t m);
-void *sv_xrealloc (void *p, size_t n);
-char *sv_xstrdup (const char *s);
 
 /* ---- value parsers (pure).  On failure they return -1 and fill *err
  * with a config error whose text says what was expected, with an accepted

@@ -59,9 +59,7 @@ parse_disk (const struct sv_env_var *var, const char *all, const char *entry, si
   const struct sv_field *fbus = sv_field_child (disks, "bus");
   const struct sv_field *fmedia = sv_field_child (disks, "media");
   const struct sv_field *fsize = sv_field_child (disks, "size");
-  cleanup_free char *path = NULL;
-  if (asprintf (&path, "disks[%zu]", index) < 0)
-    abort ();
+  cleanup_free char *path = sv_xasprintf ("disks[%zu]", index);
   cleanup_free char *prefix = env_prefix (var->name, all, path);
   cleanup_free char *copy = sv_xstrdup (entry);
   char *save = NULL;
@@ -92,9 +90,7 @@ parse_disk (const struct sv_env_var *var, const char *all, const char *entry, si
         {
           key = "size";
           uint64_t bytes = 0;
-          cleanup_free char *what = NULL;
-          if (asprintf (&what, "%s.size", prefix) < 0)
-            abort ();
+          cleanup_free char *what = sv_xasprintf ("%s.size", prefix);
           struct sv_buf d = { 0 };
           sv_buf_add_display (&d, fld);
           bool shown_ok = strcmp (d.data, fld) == 0;

@@ -640,27 +640,12 @@ sv_cfg_load_file (const char *path, bool must_exist, struct sv_cfg_doc *out, sv_
         fcntl (fd, F_SETFL, fl & ~O_NONBLOCK);
     }
   /* Never read more than the limit plus one byte, whatever the file says. */
-  size_t cap = S_ISREG (st.st_mode) ? (size_t)st.st_size + 1 : 65536;
-  cleanup_free char *buf = sv_xmalloc (cap);
-  size_t len = 0;
-  for (;;)
-    {
-      if (len == cap)
-        {
-          if (cap > SV_CFG_MAX_BYTES)
-            break;
-          cap = cap * 2 > SV_CFG_MAX_BYTES + 1 ? SV_CFG_MAX_BYTES + 1 : cap * 2;
-          buf = sv_xrealloc (buf, cap);
-        }
-      ssize_t n = TEMP_FAILURE_RETRY (read (fd, buf + len, cap - len));
-      if (n < 0)
-        return sv_error_errno (err, SV_EXIT_USAGE, errno, "%s: cannot read config file", path);
-      if (n == 0)
-        break;
-      len += (size_t)n;
-    }
+  cleanup_free char *buf = NULL;
+  ssize_t len = sv_read_fd_alloc (fd, SV_CFG_MAX_BYTES + 1, &buf);
+  if (len < 0)
+    return sv_error_errno (err, SV_EXIT_USAGE, errno, "%s: cannot read config file", path);
   if (len > SV_CFG_MAX_BYTES)
     return sv_error_config (err, "%s: config file is too large (more than %d bytes)", path,
                             SV_CFG_MAX_BYTES);
-  return sv_cfg_load_buffer (path, buf, len, out, err);
+  return sv_cfg_load_buffer (path, buf, (size_t)len, out, err);
 }

@@ -507,10 +507,8 @@ __attribute__ ((format (printf, 3, 4))) static int
 schema_fail (struct sv_buf *e, const char *path, const char *fmt, ...)
 {
   va_list ap;
-  char *msg = NULL;
   va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    abort ();
+  char *msg = sv_xvasprintf (fmt, ap);
   va_end (ap);
   if (e->data == NULL)
     sv_buf_addf (e, "schemas/vm.schema: %s: %s", path ? path : "(top)", msg);
@@ -611,9 +609,7 @@ load_field (struct schema_store *st, config_setting_t *s, struct sv_field *f,
   f->bind = -1;
   if (parent->path)
     {
-      char *p = NULL;
-      if (asprintf (&p, "%s.%s", parent->path, f->key) < 0)
-        abort ();
+      char *p = sv_xasprintf ("%s.%s", parent->path, f->key);
       st->paths = sv_xrealloc (st->paths, (st->n_paths + 1) * sizeof *st->paths);
       st->paths[st->n_paths++] = p;
       f->path = p;
@@ -946,10 +942,7 @@ static int validate_map (const struct sv_field *mf, struct sv_node *map, const c
 static char *
 join_path (const char *path, const char *key)
 {
-  char *p = NULL;
-  if (asprintf (&p, "%s%s%s", path && *path ? path : "", path && *path ? "." : "", key) < 0)
-    abort ();
-  return p;
+  return sv_xasprintf ("%s%s%s", path && *path ? path : "", path && *path ? "." : "", key);
 }
 
 static int
@@ -970,9 +963,7 @@ validate_value (const struct sv_field *f, struct sv_node *n, const char *path, s
       for (size_t i = 0; i < n->n; i++)
         {
           struct sv_node *it = n->items[i];
-          cleanup_free char *ipath = NULL;
-          if (asprintf (&ipath, "%s[%zu]", path, i) < 0)
-            abort ();
+          cleanup_free char *ipath = sv_xasprintf ("%s[%zu]", path, i);
           if (f->type == SV_FT_MAPS)
             {
               if (it->kind != SV_NODE_MAP)

@@ -193,19 +193,9 @@ sv_container_id_from_mountinfo (const char *text, char *buf, size_t len)
 static bool
 read_small_file (const char *path, char *buf, size_t size)
 {
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  ssize_t n = sv_read_file (path, buf, size - 1);
+  if (n < 0)
     return false;
-  size_t n = 0;
-  while (n + 1 < size)
-    {
-      ssize_t r = TEMP_FAILURE_RETRY (read (fd, buf + n, size - 1 - n));
-      if (r < 0)
-        return false;
-      if (r == 0)
-        break;
-      n += (size_t)r;
-    }
   buf[n] = '\0';
   return true;
 }

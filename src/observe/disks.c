@@ -475,21 +475,14 @@ read_seed (const char *dir, const char *name, char *buf, bool *has, sv_error_t *
     return errno == ENOENT || errno == ENOTDIR
                ? 0
                : sv_error_errno (err, SV_EXIT_ENV, errno, "cloud-init %s", path);
-  size_t len = 0;
-  for (;;)
-    {
-      ssize_t n = TEMP_FAILURE_RETRY (read (fd, buf + len, SV_SEED_MAX - len));
-      if (n < 0)
-        return sv_error_errno (err, SV_EXIT_ENV, errno, "reading cloud-init %s", path);
-      if (n == 0)
-        break;
-      len += (size_t)n;
-      if (len >= SV_SEED_MAX)
-        return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
-                              "cloud-init %s is larger than %d KiB (put it in vm.yaml "
-                              "cloud_init instead)",
-                              path, SV_SEED_MAX / 1024);
-    }
+  ssize_t len = sv_read_fd (fd, buf, SV_SEED_MAX);
+  if (len < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "reading cloud-init %s", path);
+  if (len >= SV_SEED_MAX)
+    return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
+                          "cloud-init %s is larger than %d KiB (put it in vm.yaml "
+                          "cloud_init instead)",
+                          path, SV_SEED_MAX / 1024);
   buf[len] = '\0';
   *has = true;
   return 0;
@@ -594,22 +587,6 @@ sv_disks_observe (const struct sv_vm_config *cfg, struct sv_host *host, sv_error
 
 /* ---- applying ---- */
 
-static int
-mkdir_parents (const char *path, mode_t mode, sv_error_t *err)
-{
-  cleanup_free char *p = sv_xstrdup (path);
-  for (char *s = p + 1; *s; s++)
-    {
-      if (*s != '/')
-        continue;
-      *s = '\0';
-      if (mkdir (p, mode) < 0 && errno != EEXIST)
-        return sv_error_errno (err, SV_EXIT_ENV, errno, "creating directory %s", p);
-      *s = '/';
-    }
-  return 0;
-}
-
 /* Writes content to path through a temporary name and rename(), so a
  * crash never leaves half a file. */
 static int
@@ -621,18 +598,12 @@ write_file (const char *path, const char *content, mode_t mode, sv_error_t *err)
   int fd = open (t, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0)
     return sv_error_errno (err, SV_EXIT_ENV, errno, "writing %s", t);
-  size_t len = strlen (content), off = 0;
-  while (off < len)
+  if (sv_write_all (fd, content, strlen (content)) < 0)
     {
-      ssize_t n = TEMP_FAILURE_RETRY (write (fd, content + off, len - off));
-      if (n < 0)
-        {
-          int e = errno;
-          close (fd);
-          unlink (t);
-          return sv_error_errno (err, SV_EXIT_ENV, e, "writing %s", t);
-        }
-      off += (size_t)n;
+      int e = errno;
+      close (fd);
+      unlink (t);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "writing %s", t);
     }
   if (fsync (fd) < 0 || close (fd) < 0)
     {
@@ -742,16 +713,7 @@ write_file_at (int dfd, const char *dir, const char *name, const char *content, 
   int fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0)
     return sv_error_errno (err, SV_EXIT_ENV, errno, "writing %s/%s", dir, tmp);
-  size_t len = strlen (content), off = 0;
-  int e = 0;
-  while (off < len && e == 0)
-    {
-      ssize_t n = TEMP_FAILURE_RETRY (write (fd, content + off, len - off));
-      if (n < 0)
-        e = errno;
-      else
-        off += (size_t)n;
-    }
+  int e = sv_write_all (fd, content, strlen (content)) < 0 ? errno : 0;
   if (e == 0 && fsync (fd) < 0)
     e = errno;
   if (close (fd) < 0 && e == 0)
@@ -783,7 +745,7 @@ sv_disks_apply (const struct sv_plan *plan, sv_error_t *err)
                                   "disk %s appeared while startvm was starting; not "
                                   "overwriting it",
                                   file);
-          if (mkdir_parents (file, 0755, err) < 0)
+          if (sv_mkdir_parents (file, 0755, false, err) < 0)
             return sv_error_wrap (err, "disk %s", file);
         }
       if (op->sidecar_path && write_file (op->sidecar_path, op->sidecar_content, 0644, err) < 0)
@@ -807,7 +769,7 @@ sv_disks_apply (const struct sv_plan *plan, sv_error_t *err)
   if (plan->seed_dir)
     {
       /* The seed may hold passwords and keys: readable by root only. */
-      if (mkdir_parents (plan->seed_dir, 0700, err) < 0)
+      if (sv_mkdir_parents (plan->seed_dir, 0700, false, err) < 0)
         return sv_error_wrap (err, "cloud-init seed");
       cleanup_close int dfd = open_seed_dir (plan->seed_dir, err);
       if (dfd < 0)

@@ -104,24 +104,15 @@ sv_observe_iface_cmp (const void *a, const void *b)
 static int
 read_resolv_conf (const char *path, struct sv_net_state *out, sv_error_t *err)
 {
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  cleanup_free char *buf = sv_xmalloc (RESOLV_MAX_BYTES + 1);
+  ssize_t len = sv_read_file (path, buf, RESOLV_MAX_BYTES);
+  if (len < 0)
     {
       /* No resolv.conf is a container without DNS: the lease simply
        * carries no servers. */
       if (errno == ENOENT)
         return 0;
       return sv_error_errno (err, SV_EXIT_ENV, errno, "reading %s", path);
-    }
-  cleanup_free char *buf = sv_xmalloc (RESOLV_MAX_BYTES + 1);
-  size_t len = 0;
-  for (;;)
-    {
-      ssize_t r = TEMP_FAILURE_RETRY (read (fd, buf + len, RESOLV_MAX_BYTES - len));
-      if (r < 0)
-        return sv_error_errno (err, SV_EXIT_ENV, errno, "reading %s", path);
-      if (r == 0 || (len += (size_t)r) == RESOLV_MAX_BYTES)
-        break;
     }
   buf[len] = '\0';
   sv_resolv_parse (buf, out);

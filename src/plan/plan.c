@@ -37,10 +37,8 @@ void
 sv_plan_add_warning (struct sv_plan *p, const char *fmt, ...)
 {
   va_list ap;
-  char *s = NULL;
   va_start (ap, fmt);
-  if (vasprintf (&s, fmt, ap) < 0)
-    abort ();
+  char *s = sv_xvasprintf (fmt, ap);
   va_end (ap);
   p->warnings = sv_xrealloc (p->warnings, (p->n_warnings + 2) * sizeof (char *));
   p->warnings[p->n_warnings++] = s;

@@ -53,11 +53,9 @@ env_error (sv_error_t *err, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  cleanup_free char *msg = NULL;
-  if (vasprintf (&msg, fmt, ap) < 0)
-    msg = NULL;
+  cleanup_free char *msg = sv_xvasprintf (fmt, ap);
   va_end (ap);
-  return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0, "%s", msg ? msg : "out of memory");
+  return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0, "%s", msg);
 }
 
 /* "20G", "512M", or bytes when not a round number: for messages. */
