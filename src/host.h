@@ -52,7 +52,7 @@ struct sv_iface
   struct sv_route routes[SV_MAX_ROUTES]; /* default included (for restore) */
   /* An earlier startvm in this network namespace (a Kubernetes container
    * restart) already handed this interface off: it is a port of `bridge`,
-   * and the facts above come from the bridge's alias (resume.h). */
+   * and the facts above come from the bridge's alias (handoff.h). */
   bool resumed;
   /* resumed, but the earlier startvm stopped (killed) after creating the
    * bridge and before the interface became its port: the port's steps

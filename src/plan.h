@@ -53,7 +53,7 @@ struct sv_net_op
   uint8_t prefix;
   unsigned mtu;
   int index;               /* interface index N in the plan (eth N -> brN, tapN) */
-  char alias[256];         /* BRIDGE_ADD: IFLA_IFALIAS, resume.h */
+  char alias[256];         /* BRIDGE_ADD: IFLA_IFALIAS, handoff.h */
   uint8_t addr6[16];       /* ADDR6_DEL, ADDR6_ADD (with prefix) */
   struct sv_route6 route6; /* ROUTE6_ADD */
 };
@@ -134,9 +134,6 @@ uint32_t sv_plan_bridge_addr (uint32_t vm_addr, uint8_t prefix, uint32_t gateway
  * false for /127 and /128, which leave no room. */
 bool sv_plan_bridge_addr6 (const uint8_t vm[16], uint8_t prefix, const uint8_t gateway[16],
                            const uint8_t port_mac[6], uint8_t out[16], uint8_t *bridge_prefix);
-
-/* Locally administered MAC derived deterministically from the old one. */
-void sv_plan_derive_mac (const uint8_t old_mac[6], uint8_t new_mac[6]);
 
 /* One renderer for a net op, used by --dry-run and by apply's error
  * context: "addr del 172.17.0.2/16 dev eth0". */

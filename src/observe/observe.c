@@ -23,12 +23,11 @@
 #include "cleanup.h"
 #include "container_id.h"
 #include "disks.h"
+#include "handoff.h"
 #include "nl_cleanup.h"
 #include "observe6.h"
 #include "observe_internal.h"
-#include "plan.h"
 #include "resolv.h"
-#include "resume.h"
 #include "util.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
@@ -248,7 +247,7 @@ mac_from_handoff (struct rtnl_link *port, const uint8_t orig[6])
   if (a == NULL || nl_addr_get_len (a) != 6)
     return false;
   uint8_t derived[6];
-  sv_plan_derive_mac (orig, derived);
+  sv_handoff_derive_mac (orig, derived);
   const void *mac = nl_addr_get_binary_addr (a);
   return memcmp (mac, orig, 6) == 0 || memcmp (mac, derived, 6) == 0;
 }
@@ -280,10 +279,10 @@ resume_handoffs (struct nl_cache *links, struct nl_cache *addrs, const struct sv
     {
       struct rtnl_link *br = (struct rtnl_link *)o;
       const char *brname = rtnl_link_get_name (br);
-      if (brname == NULL || !sv_resume_is_ours (rtnl_link_get_ifalias (br)))
+      if (brname == NULL || !sv_handoff_alias_is_ours (rtnl_link_get_ifalias (br)))
         continue;
       struct sv_iface ifc;
-      if (sv_resume_decode (rtnl_link_get_ifalias (br), &ifc, err) < 0)
+      if (sv_handoff_alias_decode (rtnl_link_get_ifalias (br), &ifc, err) < 0)
         return sv_error_wrap (err, "%s", brname);
       if (!name_listed (cfg, ifc.name))
         continue;
@@ -386,7 +385,7 @@ dump_network (struct nl_sock *sk, const struct sv_vm_config *cfg, const struct w
         continue;
       /* A startvm bridge's address is the DHCP server's, not the
        * container's; its port was handed off above. */
-      if (sv_resume_is_ours (rtnl_link_get_ifalias (l)) || is_resumed (out, name))
+      if (sv_handoff_alias_is_ours (rtnl_link_get_ifalias (l)) || is_resumed (out, name))
         continue;
       uint32_t addr = 0;
       uint8_t prefix = 0;

@@ -34,8 +34,4 @@ char *sv_qemu_opt_escape (const char *s);
 void sv_plan_add_warning (struct sv_plan *out, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
-/* Whether route r of ifc is one the VM is offered as a classless static
- * route besides the default (plan_net.c; resume.c records the same ones). */
-bool sv_plan_is_extra_route (const struct sv_iface *ifc, size_t r);
-
 #endif

@@ -14,15 +14,14 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "handoff.h"
 #include "ip6.h"
 #include "plan.h"
 #include "plan_internal.h"
 #include "plan_net6.h"
-#include "resume.h"
 
 #define OPS_PER_IFACE (11 + SV_PLAN6_OPS_PER_IFACE)
 #define DEFAULT_MTU 1500
-#define RT_TABLE_MAIN_ID 254
 
 /* Bit k of an address, counted from the most significant bit, 1-based:
  * flipping it gives the address in the sibling subnet of size /k. */
@@ -105,26 +104,6 @@ sv_plan_bridge_addr (uint32_t vm_addr, uint8_t prefix, uint32_t gateway, uint8_t
   /* Not reached: the /8s next to any address hold usable ones. */
   *bridge_prefix = 1;
   return vm_addr ^ 0x01000000u;
-}
-
-/* XOR with a constant is one-to-one on bytes 1..5, so containers whose
- * MACs share byte 0 (every Docker MAC starts 02:42) never get the same
- * derived MAC, and restarts give the same one.  The constant depends on
- * the old locally-administered bit, so 00:xx.. and 02:xx.. (which map to
- * the same byte 0) still differ.  Byte 1 always changes: the result never
- * equals the original (the VM's MAC), and a Docker-assigned 02:42:.. never
- * becomes another Docker-looking 02:42:.. address. */
-void
-sv_plan_derive_mac (const uint8_t old_mac[6], uint8_t new_mac[6])
-{
-  static const uint8_t from_universal[5] = { 0x5e, 0x3b, 0xc7, 0x19, 0xa4 };
-  static const uint8_t from_local[5] = { 0x9d, 0x6a, 0x2f, 0xe1, 0x58 };
-  const uint8_t *k = (old_mac[0] & 0x02) ? from_local : from_universal;
-  uint8_t out[6];
-  out[0] = (uint8_t)((old_mac[0] | 0x02) & ~0x01);
-  for (int i = 1; i < 6; i++)
-    out[i] = (uint8_t)(old_mac[i] ^ k[i - 1]);
-  memcpy (new_mac, out, 6);
 }
 
 void
@@ -265,35 +244,11 @@ dhcp_hostname (const char *hostname, char *out)
 
 /* ---- dnsmasq.conf ---- */
 
-static bool
-is_connected_route (const struct sv_route *r, const struct sv_iface *ifc)
-{
-  return r->gateway == 0 && r->dst_len == ifc->prefix
-         && r->dst == (ifc->addr & sv_ip4_netmask (ifc->prefix));
-}
-
 static void
 add_route_entry (struct sv_buf *b, uint32_t dst, unsigned len, uint32_t gw)
 {
   char d[SV_IP4_STRLEN], g[SV_IP4_STRLEN];
   sv_buf_addf (b, ",%s/%u,%s", sv_ip4_format (dst, d), len, sv_ip4_format (gw, g));
-}
-
-/* The container routes besides the default and the VM's own subnet: the
- * ones a router option cannot express. */
-bool
-sv_plan_is_extra_route (const struct sv_iface *ifc, size_t r)
-{
-  const struct sv_route *rt = &ifc->routes[r];
-  if (rt->dst_len == 0 || rt->dst_len > 32 || is_connected_route (rt, ifc)
-      || (rt->table != 0 && rt->table != RT_TABLE_MAIN_ID))
-    return false;
-  /* The same destination twice (another metric): the first one wins. */
-  uint32_t m = sv_ip4_netmask (rt->dst_len);
-  for (size_t q = 0; q < r; q++)
-    if (ifc->routes[q].dst_len == rt->dst_len && (ifc->routes[q].dst & m) == (rt->dst & m))
-      return false;
-  return true;
 }
 
 /* The classless static routes (RFC 3442) for one interface, as
@@ -309,7 +264,7 @@ classless_routes (const struct sv_iface *ifc, bool gw_on_subnet, struct sv_buf *
   bool off_subnet_gw = ifc->gateway != 0 && !gw_on_subnet;
   bool extra = false, gw_reachable = false;
   for (size_t r = 0; r < n; r++)
-    if (sv_plan_is_extra_route (ifc, r))
+    if (sv_handoff_is_extra_route (ifc, r))
       {
         extra = true;
         if (ifc->routes[r].gateway == 0
@@ -324,11 +279,11 @@ classless_routes (const struct sv_iface *ifc, bool gw_on_subnet, struct sv_buf *
   if (off_subnet_gw && !gw_reachable)
     add_route_entry (out, ifc->gateway, 32, 0);
   for (size_t r = 0; r < n; r++)
-    if (sv_plan_is_extra_route (ifc, r) && ifc->routes[r].gateway == 0)
+    if (sv_handoff_is_extra_route (ifc, r) && ifc->routes[r].gateway == 0)
       add_route_entry (out, ifc->routes[r].dst & sv_ip4_netmask (ifc->routes[r].dst_len),
                        ifc->routes[r].dst_len, 0);
   for (size_t r = 0; r < n; r++)
-    if (sv_plan_is_extra_route (ifc, r) && ifc->routes[r].gateway != 0)
+    if (sv_handoff_is_extra_route (ifc, r) && ifc->routes[r].gateway != 0)
       add_route_entry (out, ifc->routes[r].dst & sv_ip4_netmask (ifc->routes[r].dst_len),
                        ifc->routes[r].dst_len, ifc->routes[r].gateway);
   if (ifc->gateway != 0)
@@ -599,7 +554,7 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
           op->mtu = mtu;
           /* The only storage that survives a container restart in a pod is
            * the network namespace itself. */
-          size_t dropped = sv_resume_encode (ifc, op->alias);
+          size_t dropped = sv_handoff_alias_encode (ifc, op->alias);
           if (dropped)
             sv_plan_add_warning (out,
                                  "%s: %zu route(s) do not fit in %s's alias (255 bytes): a "
@@ -617,7 +572,7 @@ sv_plan_net (const struct sv_vm_config *cfg, const struct sv_host *host, struct 
            * and the container stops answering on the old identity at once. */
           new_op (out, SV_OP_LINK_DOWN, ifc->name, i);
           op = new_op (out, SV_OP_LINK_SET_MAC, ifc->name, i);
-          sv_plan_derive_mac (ifc->mac, op->mac);
+          sv_handoff_derive_mac (ifc->mac, op->mac);
           if (ifc->addr && (!ifc->resumed || ifc->resume_addr_on_port))
             {
               op = new_op (out, SV_OP_ADDR_DEL, ifc->name, i);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "handoff.h"
 #include "ip6.h"
 #include "plan_internal.h"
 
@@ -145,7 +146,7 @@ sv_plan6_bridge_ops (struct sv_plan *out, const struct sv_iface *ifc, const char
     }
   struct sv_net_op *op = new_op (out, SV_OP_ADDR6_ADD, br, i);
   uint8_t port_mac[6];
-  sv_plan_derive_mac (ifc->mac, port_mac);
+  sv_handoff_derive_mac (ifc->mac, port_mac);
   sv_plan_bridge_addr6 (ifc->addr6, ifc->prefix6, ifc->has_gateway6 ? ifc->gateway6 : NULL,
                         port_mac, op->addr6, &op->prefix);
   for (size_t r = 0; r < n; r++)

@@ -5,11 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "handoff.h"
 #include "ip6.h"
 #include "plan.h"
 #include "util.h"
-
-#define RT_SCOPE_LINK_ID 253
 
 static const char *
 accel_name (enum sv_accel a)
@@ -84,7 +83,7 @@ format_route (const struct sv_route *r, struct sv_buf *b)
     sv_buf_addf (b, " via %s", sv_ip4_format (r->gateway, a));
   if (r->onlink)
     sv_buf_add (b, " onlink");
-  if (r->gateway == 0 && r->scope == RT_SCOPE_LINK_ID)
+  if (r->gateway == 0 && r->scope == SV_RT_SCOPE_LINK)
     sv_buf_add (b, " scope link");
   if (r->metric)
     sv_buf_addf (b, " metric %u", r->metric);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "handoff.h"
 #include "ip6.h"
 
 static uint64_t
@@ -63,7 +64,7 @@ sv_status_keeper_init (struct sv_status_keeper *k, const struct sv_vm_config *cf
       else
         snprintf (f->bridge, sizeof f->bridge, "br%zu", i);
       sv_mac_format (ifc->mac, f->vm_mac);
-      sv_plan_derive_mac (ifc->mac, derived);
+      sv_handoff_derive_mac (ifc->mac, derived);
       sv_mac_format (derived, f->container_mac);
       if (ifc->addr)
         snprintf (f->addresses[f->n_addresses++], sizeof f->addresses[0], "%s/%u",

@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "handoff.h"
 #include "plan.h"
-#include "resume.h"
 #include "test_plan_fixtures.h"
 
 /* ---- helpers ---- */
@@ -261,8 +261,8 @@ test_derive_mac (void **state)
 {
   uint8_t docker[6] = { 0x02, 0x42, 0xac, 0x11, 0x00, 0x02 };
   uint8_t a[6], b[6];
-  sv_plan_derive_mac (docker, a);
-  sv_plan_derive_mac (docker, b);
+  sv_handoff_derive_mac (docker, a);
+  sv_handoff_derive_mac (docker, b);
   assert_memory_equal (a, b, 6);          /* deterministic */
   assert_memory_not_equal (a, docker, 6); /* never the VM's MAC */
   assert_true (a[0] & 0x02);              /* locally administered */
@@ -270,14 +270,14 @@ test_derive_mac (void **state)
 
   /* Only the LA bit differs: still different results. */
   uint8_t ua[6] = { 0x00, 0x42, 0xac, 0x11, 0x00, 0x02 };
-  sv_plan_derive_mac (ua, b);
+  sv_handoff_derive_mac (ua, b);
   assert_memory_not_equal (a, b, 6);
   assert_true (b[0] & 0x02);
   assert_memory_not_equal (b, ua, 6);
 
   /* Multicast bit in the input never leaks out. */
   uint8_t mc[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
-  sv_plan_derive_mac (mc, b);
+  sv_handoff_derive_mac (mc, b);
   assert_false (b[0] & 0x01);
 
   /* A whole Docker network of containers: all distinct, none equal to
@@ -286,7 +286,7 @@ test_derive_mac (void **state)
   for (unsigned i = 0; i < 4096; i++)
     {
       uint8_t m[6] = { 0x02, 0x42, 0xac, 0x11, (uint8_t)(i >> 8), (uint8_t)i };
-      sv_plan_derive_mac (m, derived[i]);
+      sv_handoff_derive_mac (m, derived[i]);
       assert_false (derived[i][0] == 0x02 && derived[i][1] == 0x42);
     }
   for (unsigned i = 0; i < 4096; i++)
@@ -821,7 +821,7 @@ test_deterministic (void **state)
   sv_plan_free (&b);
 }
 
-/* ---- a restart in the same network namespace (resume.h) ---- */
+/* ---- a restart in the same network namespace (handoff.h) ---- */
 
 static const char *
 bridge_alias (const struct sv_plan *p, size_t index)
@@ -845,7 +845,7 @@ resumed_host (const struct sv_host *first, const struct sv_plan *p, struct sv_ho
       sv_error_t err = NULL;
       const char *alias = bridge_alias (p, i);
       assert_non_null (alias);
-      assert_int_equal (sv_resume_decode (alias, ifc, &err), 0);
+      assert_int_equal (sv_handoff_alias_decode (alias, ifc, &err), 0);
       assert_null (err);
       ifc->ifindex = first->net.ifaces[i].ifindex;
       ifc->resumed = true;

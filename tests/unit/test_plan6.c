@@ -17,10 +17,10 @@
 #include <string.h>
 
 #include "apply_net6.h"
+#include "handoff.h"
 #include "ip6.h"
 #include "plan.h"
 #include "resolv.h"
-#include "resume.h"
 #include "test_plan6_fixtures.h"
 #include "test_plan_fixtures.h"
 
@@ -264,16 +264,16 @@ static void
 test_alias_roundtrip6 (void **state)
 {
   struct sv_host h;
-  char alias[SV_RESUME_ALIAS_MAX];
+  char alias[SV_HANDOFF_ALIAS_MAX];
   sv_error_t err = NULL;
   struct sv_iface d;
   char s[SV_IP6_STRLEN];
 
   fix_host_dual (&h, true);
-  assert_int_equal (sv_resume_encode (&h.net.ifaces[0], alias), 0);
+  assert_int_equal (sv_handoff_alias_encode (&h.net.ifaces[0], alias), 0);
   assert_string_equal (alias, "startvm1 eth0 02:42:ac:11:00:02 172.17.0.2/16 mtu=1500 "
                               "gw=172.17.0.1 a6=fd00:30::2/64 gw6=fd00:30::1");
-  assert_int_equal (sv_resume_decode (alias, &d, &err), 0);
+  assert_int_equal (sv_handoff_alias_decode (alias, &d, &err), 0);
   assert_int_equal (d.addr, SV_IP4 (172, 17, 0, 2));
   assert_true (d.has_addr6 && d.has_gateway6);
   assert_int_equal (d.prefix6, 64);
@@ -284,13 +284,13 @@ test_alias_roundtrip6 (void **state)
   assert_int_equal (d.routes6[0].dst_len, 64);
   assert_int_equal (d.routes6[1].dst_len, 0);
   /* Encoding the decoded facts gives the same alias (a second restart). */
-  char again[SV_RESUME_ALIAS_MAX];
-  sv_resume_encode (&d, again);
+  char again[SV_HANDOFF_ALIAS_MAX];
+  sv_handoff_alias_encode (&d, again);
   assert_string_equal (again, alias);
 
   fix_host_v6only (&h);
-  assert_int_equal (sv_resume_encode (&h.net.ifaces[0], alias), 0);
-  assert_int_equal (sv_resume_decode (alias, &d, &err), 0);
+  assert_int_equal (sv_handoff_alias_encode (&h.net.ifaces[0], alias), 0);
+  assert_int_equal (sv_handoff_alias_decode (alias, &d, &err), 0);
   assert_int_equal (d.addr, 0);
   assert_int_equal (d.n_routes, 0);
   assert_string_equal (sv_ip6_format (d.gateway6, s), "fe80::1");
@@ -307,7 +307,7 @@ test_alias_roundtrip6 (void **state)
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     {
       err = NULL;
-      assert_true (sv_resume_decode (bad[i], &d, &err) < 0);
+      assert_true (sv_handoff_alias_decode (bad[i], &d, &err) < 0);
       assert_non_null (strstr (err->msg, "from an earlier startvm"));
       sv_error_release (&err);
     }

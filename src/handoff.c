@@ -1,51 +1,97 @@
-/* resume: encode and decode the handoff facts kept in the bridge's alias
- * (see resume.h).  Every field is formatted by us on the way in and parsed
- * strictly on the way out: the alias is writable by anyone with
- * CAP_NET_ADMIN in the namespace, so a malformed one is an error, never a
- * guess. */
-#include "resume.h"
+/* The handoff contract (handoff.h): the derived MAC, the extra-route rule,
+ * and the facts kept in the bridge's alias.  The alias: every field  is formatted by us on the way
+ * in and parsed strictly on the way out: the alias is writable by anyone with CAP_NET_ADMIN in the
+ * namespace, so a malformed one is an error, never a guess. */
+#include "handoff.h"
 
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ip6.h"
-#include "plan_internal.h"
 #include "util.h"
 
-#define RT_TABLE_MAIN_ID 254
-#define RTSCOPE_LINK 253
-#define RTPROT_BOOT_ID 3
+_Static_assert(SV_RT_TABLE_MAIN == RT_TABLE_MAIN, "RT_TABLE_MAIN");
+_Static_assert(SV_RT_SCOPE_UNIVERSE == RT_SCOPE_UNIVERSE, "RT_SCOPE_UNIVERSE");
+_Static_assert(SV_RT_SCOPE_LINK == RT_SCOPE_LINK, "RT_SCOPE_LINK");
+_Static_assert(SV_RTPROT_BOOT == RTPROT_BOOT, "RTPROT_BOOT");
+
+/* XOR with a constant is one-to-one on bytes 1..5, so containers whose
+ * MACs share byte 0 (every Docker MAC starts 02:42) never get the same
+ * derived MAC, and restarts give the same one.  The constant depends on
+ * the old locally-administered bit, so 00:xx.. and 02:xx.. (which map to
+ * the same byte 0) still differ.  Byte 1 always changes: the result never
+ * equals the original (the VM's MAC), and a Docker-assigned 02:42:.. never
+ * becomes another Docker-looking 02:42:.. address. */
+void
+sv_handoff_derive_mac (const uint8_t old_mac[6], uint8_t new_mac[6])
+{
+  static const uint8_t from_universal[5] = { 0x5e, 0x3b, 0xc7, 0x19, 0xa4 };
+  static const uint8_t from_local[5] = { 0x9d, 0x6a, 0x2f, 0xe1, 0x58 };
+  const uint8_t *k = (old_mac[0] & 0x02) ? from_local : from_universal;
+  uint8_t out[6];
+  out[0] = (uint8_t)((old_mac[0] | 0x02) & ~0x01);
+  for (int i = 1; i < 6; i++)
+    out[i] = (uint8_t)(old_mac[i] ^ k[i - 1]);
+  memcpy (new_mac, out, 6);
+}
+
+static bool
+is_connected_route (const struct sv_route *r, const struct sv_iface *ifc)
+{
+  return r->gateway == 0 && r->dst_len == ifc->prefix
+         && r->dst == (ifc->addr & sv_ip4_netmask (ifc->prefix));
+}
+
+/* The container routes besides the default and the VM's own subnet: the
+ * ones a router option cannot express. */
+bool
+sv_handoff_is_extra_route (const struct sv_iface *ifc, size_t r)
+{
+  const struct sv_route *rt = &ifc->routes[r];
+  if (rt->dst_len == 0 || rt->dst_len > 32 || is_connected_route (rt, ifc)
+      || (rt->table != 0 && rt->table != SV_RT_TABLE_MAIN))
+    return false;
+  /* The same destination twice (another metric): the first one wins. */
+  uint32_t m = sv_ip4_netmask (rt->dst_len);
+  for (size_t q = 0; q < r; q++)
+    if (ifc->routes[q].dst_len == rt->dst_len && (ifc->routes[q].dst & m) == (rt->dst & m))
+      return false;
+  return true;
+}
+
+/* ---- the bridge alias ---- */
 
 size_t
-sv_resume_encode (const struct sv_iface *ifc, char out[SV_RESUME_ALIAS_MAX])
+sv_handoff_alias_encode (const struct sv_iface *ifc, char out[SV_HANDOFF_ALIAS_MAX])
 {
   char mac[SV_MAC_STRLEN], a[SV_IP4_STRLEN], g[SV_IP4_STRLEN];
   char cidr[SV_IP4_STRLEN + 4] = "-"; /* "-": no IPv4 address (IPv6-only) */
   if (ifc->addr)
     snprintf (cidr, sizeof cidr, "%s/%u", sv_ip4_format (ifc->addr, a), ifc->prefix);
-  int n = snprintf (out, SV_RESUME_ALIAS_MAX, "%s %s %s %s mtu=%u", SV_RESUME_MARKER, ifc->name,
-                    sv_mac_format (ifc->mac, mac), cidr, ifc->mtu);
+  int n = snprintf (out, SV_HANDOFF_ALIAS_MAX, "%s %s %s %s mtu=%u", SV_HANDOFF_ALIAS_MARKER,
+                    ifc->name, sv_mac_format (ifc->mac, mac), cidr, ifc->mtu);
   size_t len = n < 0 ? 0 : (size_t)n;
   if (ifc->gateway)
-    len += (size_t)snprintf (out + len, SV_RESUME_ALIAS_MAX - len, " gw=%s",
+    len += (size_t)snprintf (out + len, SV_HANDOFF_ALIAS_MAX - len, " gw=%s",
                              sv_ip4_format (ifc->gateway, g));
   /* IPv6: the address and the default gateway, before the IPv4 routes
    * (they fit: at most 100 bytes after at most 70). */
   if (ifc->has_addr6)
     {
       char a6[SV_IP6_STRLEN];
-      len += (size_t)snprintf (out + len, SV_RESUME_ALIAS_MAX - len, " a6=%s/%u",
+      len += (size_t)snprintf (out + len, SV_HANDOFF_ALIAS_MAX - len, " a6=%s/%u",
                                sv_ip6_format (ifc->addr6, a6), ifc->prefix6);
       if (ifc->has_gateway6)
-        len += (size_t)snprintf (out + len, SV_RESUME_ALIAS_MAX - len, " gw6=%s",
+        len += (size_t)snprintf (out + len, SV_HANDOFF_ALIAS_MAX - len, " gw6=%s",
                                  sv_ip6_format (ifc->gateway6, a6));
     }
   size_t dropped = 0;
   size_t nr = ifc->n_routes < SV_MAX_ROUTES ? ifc->n_routes : SV_MAX_ROUTES;
   for (size_t r = 0; r < nr; r++)
     {
-      if (!sv_plan_is_extra_route (ifc, r))
+      if (!sv_handoff_is_extra_route (ifc, r))
         continue;
       const struct sv_route *rt = &ifc->routes[r];
       char item[64];
@@ -56,7 +102,7 @@ sv_resume_encode (const struct sv_iface *ifc, char out[SV_RESUME_ALIAS_MAX])
       else
         snprintf (item, sizeof item, " r=%s/%u", sv_ip4_format (dst, a), rt->dst_len);
       size_t il = strlen (item);
-      if (len + il >= SV_RESUME_ALIAS_MAX)
+      if (len + il >= SV_HANDOFF_ALIAS_MAX)
         {
           dropped++;
           continue;
@@ -68,7 +114,7 @@ sv_resume_encode (const struct sv_iface *ifc, char out[SV_RESUME_ALIAS_MAX])
 }
 
 bool
-sv_resume_is_ours (const char *alias)
+sv_handoff_alias_is_ours (const char *alias)
 {
   return alias && strncmp (alias, "startvm", 7) == 0 && alias[7] >= '0' && alias[7] <= '9';
 }
@@ -120,11 +166,11 @@ add_route (struct sv_iface *ifc, uint32_t dst, uint8_t len, uint32_t gw)
   rt->dst = dst & sv_ip4_netmask (len);
   rt->dst_len = len;
   rt->gateway = gw;
-  rt->table = RT_TABLE_MAIN_ID;
-  rt->scope = gw ? 0 : RTSCOPE_LINK;
+  rt->table = SV_RT_TABLE_MAIN;
+  rt->scope = gw ? 0 : SV_RT_SCOPE_LINK;
   /* The alias does not keep it; should a failed finish of an unfinished
    * handoff put the route back, it reads as `ip route add` makes it. */
-  rt->protocol = RTPROT_BOOT_ID;
+  rt->protocol = SV_RTPROT_BOOT;
   return rt;
 }
 
@@ -139,7 +185,7 @@ decode_fields (char *s, struct sv_iface *ifc, const char **why)
       if (tok[i] == NULL)
         return *why = "too few fields", -1;
     }
-  if (strcmp (tok[0], SV_RESUME_MARKER) != 0)
+  if (strcmp (tok[0], SV_HANDOFF_ALIAS_MARKER) != 0)
     return *why = "written by another startvm version", -1;
   size_t nl = strlen (tok[1]);
   if (nl == 0 || nl >= IFNAMSIZ || strpbrk (tok[1], "/:") || strcmp (tok[1], ".") == 0
@@ -216,21 +262,21 @@ decode_fields (char *s, struct sv_iface *ifc, const char **why)
           memset (rt, 0, sizeof *rt);
           memcpy (rt->gateway, ifc->gateway6, 16);
           rt->metric = 1024;
-          rt->protocol = RTPROT_BOOT_ID;
+          rt->protocol = SV_RTPROT_BOOT;
         }
     }
   return 0;
 }
 
 int
-sv_resume_decode (const char *alias, struct sv_iface *ifc, sv_error_t *err)
+sv_handoff_alias_decode (const char *alias, struct sv_iface *ifc, sv_error_t *err)
 {
   memset (ifc, 0, sizeof *ifc);
-  size_t n = alias ? strnlen (alias, SV_RESUME_ALIAS_MAX) : 0;
+  size_t n = alias ? strnlen (alias, SV_HANDOFF_ALIAS_MAX) : 0;
   const char *why = "too long";
-  if (n < SV_RESUME_ALIAS_MAX)
+  if (n < SV_HANDOFF_ALIAS_MAX)
     {
-      char copy[SV_RESUME_ALIAS_MAX];
+      char copy[SV_HANDOFF_ALIAS_MAX];
       memcpy (copy, alias, n + 1);
       if (decode_fields (copy, ifc, &why) == 0)
         return 0;
@@ -245,5 +291,5 @@ sv_resume_decode (const char *alias, struct sv_iface *ifc, sv_error_t *err)
   return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0,
                         "bridge alias '%s' from an earlier startvm: %s (this startvm reads '%s "
                         "...')",
-                        shown, why, SV_RESUME_MARKER);
+                        shown, why, SV_HANDOFF_ALIAS_MARKER);
 }
