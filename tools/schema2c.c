@@ -1,8 +1,8 @@
-/* Build-time generator: loads schemas/vm.schema exactly as the loader in
- * cfg_schema.c (built here with SV_SCHEMA_LOADER) does, with all its
- * checks (types, ranges, defaults, every field bound to a member of
+/* Build-time generator: loads schemas/vm.schema with schema_load.c, with
+ * all its checks (types, ranges, defaults, every field bound to a member of
  * struct sv_vm_config and the reverse), and writes the resulting field
- * tree as a C file of constant initializers defining sv_schema_table.
+ * tree as a C file of constant initializers, with the sv_schema_get()
+ * that startvm links.
  * startvm then starts with the schema ready, without parsing it.  A broken
  * schema fails the build with the loader's message.
  *
@@ -181,6 +181,7 @@ generate (struct gen *g, const struct sv_schema *s)
          "#include \"cfg_internal.h\"\n\n",
          out);
   /* Declarations first: parents and children point at each other. */
+  fputs ("static const struct sv_schema sv_schema_table;\n", out);
   for (size_t i = 0; i < g->n_groups; i++)
     fprintf (out, "static const struct sv_field sv_fields_%zu[%zu];\n", i, g->groups[i]->n_fields);
   for (size_t i = 0; i < g->n_envs; i++)
@@ -239,7 +240,7 @@ generate (struct gen *g, const struct sv_schema *s)
         }
       fputs ("};\n\n", out);
     }
-  fputs ("const struct sv_schema sv_schema_table = {\n  .title = ", out);
+  fputs ("static const struct sv_schema sv_schema_table = {\n  .title = ", out);
   put_string (out, s->title);
   fputs (",\n  .intro = ", out);
   put_string (out, s->intro);
@@ -253,6 +254,9 @@ generate (struct gen *g, const struct sv_schema *s)
   put_field (g, &s->root, s, "  ");
   fprintf (out, ",\n  .env = %s,\n  .n_env = %zu,\n};\n", s->n_env ? "sv_env_all" : "NULL",
            s->n_env);
+  fputs ("\nconst struct sv_schema *\nsv_schema_get (sv_error_t *err)\n{\n"
+         "  return &sv_schema_table;\n}\n",
+         out);
 }
 
 int

@@ -1,5 +1,7 @@
-/* Config pipeline: YAML -> node tree (cfg_load.c), environment overrides
- * (cfg_env.c), schema validation into struct sv_vm_config (cfg_schema.c).
+/* Config pipeline: YAML -> node tree (cfg_load.c, nodes in cfg_node.c),
+ * environment overrides (cfg_env.c), schema validation into struct
+ * sv_vm_config (cfg_schema.c); cfg_build.c runs the three.  Calls go one
+ * way: build -> load, env, schema -> node.
  * Every node remembers where its value came from, so every error can say
  * "vm.yaml:7:11: memory: ..." or "MEMORY=12XB: ..." and --print-config can
  * show file:line, env VAR or default for each value. */
@@ -80,17 +82,18 @@ void sv_node_free (struct sv_node *n);
 struct sv_node *sv_node_get (const struct sv_node *map, const char *key);
 
 /* cfg_env.c: apply environment overrides named in the schema to the tree
- * (creating nodes as needed, origin SV_ORIGIN_ENV).  envp is passed in; no
+ * of a loaded document (root a MAP), creating nodes as needed (origin
+ * SV_ORIGIN_ENV).  envp is passed in; no
  * getenv.  Values stay strings here; validation parses them and names the
  * variable in errors ("CPUS=abc: ..."). */
 int sv_cfg_merge_env (struct sv_cfg_doc *doc, char *const *envp, sv_error_t *err);
 
-/* cfg_schema.c: validate against the embedded schemas/vm.schema, fill
- * defaults into the tree (origin SV_ORIGIN_DEFAULT) and produce *out.
- * Unknown keys are errors with a "did you mean" when one is close. */
+/* cfg_schema.c: validate a loaded document (root a MAP) against the
+ * embedded schemas/vm.schema, fill defaults into the tree (origin SV_ORIGIN_DEFAULT) and produce
+ * *out. Unknown keys are errors with a "did you mean" when one is close. */
 int sv_cfg_validate (struct sv_cfg_doc *doc, struct sv_vm_config *out, sv_error_t *err);
 
-/* Convenience: load (path resolution as in DESIGN.md: explicit path must
+/* cfg_build.c: load (path resolution as in DESIGN.md: explicit path must
  * exist, default path may be missing) + merge env + validate. */
 int sv_cfg_build (const char *path, bool path_explicit, char *const *envp,
                   struct sv_cfg_doc *doc_out, struct sv_vm_config *out, sv_error_t *err);

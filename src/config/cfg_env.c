@@ -254,9 +254,6 @@ sv_cfg_merge_env (struct sv_cfg_doc *doc, char *const *envp, sv_error_t *err)
   const struct sv_schema *s = sv_schema_get (err);
   if (s == NULL)
     return -1;
-  if (doc->root == NULL || doc->root->kind != SV_NODE_MAP)
-    return sv_error_config (err, "%s: the top level must be a map of keys",
-                            doc->file ? doc->file : "vm.yaml");
   const struct sv_field *done = NULL;
   for (size_t i = 0; i < s->n_env; i++)
     {

@@ -251,43 +251,6 @@ md_cell (struct sv_buf *b, const char *s)
 }
 
 static void
-md_type (struct sv_buf *b, const struct sv_field *f)
-{
-  switch (f->type)
-    {
-    case SV_FT_INT:
-    case SV_FT_SIZE:
-    case SV_FT_DURATION:
-      sv_buf_add (b, sv_ftype_name (f->type));
-      if (f->min_text && f->max_text)
-        sv_buf_addf (b, ", %s to %s", f->min_text, f->max_text);
-      else if (f->min_text)
-        sv_buf_addf (b, ", at least %s", f->min_text);
-      else if (f->max_text)
-        sv_buf_addf (b, ", at most %s", f->max_text);
-      break;
-    case SV_FT_ENUM:
-      sv_buf_add (b, "one of ");
-      for (size_t i = 0; i < f->n_values; i++)
-        sv_buf_addf (b, "%s`%s`", i ? ", " : "", f->values[i]);
-      break;
-    case SV_FT_STRINGS:
-      sv_buf_add (b, "list of strings");
-      break;
-    case SV_FT_MAPS:
-      sv_buf_add (b, "list of maps");
-      break;
-    case SV_FT_MAP:
-      sv_buf_add (b, "map");
-      break;
-    default:
-      sv_buf_add (b, sv_ftype_name (f->type));
-    }
-  if (f->required)
-    sv_buf_add (b, ", required");
-}
-
-static void
 md_display_path (struct sv_buf *b, const struct sv_field *f)
 {
   if (f->parent && f->parent->key)
@@ -310,7 +273,7 @@ md_table (struct sv_buf *b, const struct sv_field *mf)
       sv_buf_add (b, "| `");
       md_display_path (b, f);
       sv_buf_add (b, "` | ");
-      md_type (&cell, f);
+      sv_field_describe (&cell, f, true);
       md_cell (b, cell.data);
       sv_buf_free (&cell);
       sv_buf_add (b, " | ");
@@ -392,7 +355,7 @@ sv_schema_markdown (void)
       const struct sv_env_var *v = s->env[i];
       struct sv_buf cell = { 0 };
       sv_buf_addf (&b, "| `%s` | `%s` | ", v->name, v->field->path);
-      md_type (&cell, v->field);
+      sv_field_describe (&cell, v->field, true);
       md_cell (&b, cell.data);
       sv_buf_free (&cell);
       sv_buf_add (&b, " | ");

@@ -1,7 +1,8 @@
-/* Shared between the cfg_*.c files only: the schema as C structs (at build
- * time tools/schema2c.c loads schemas/vm.schema through cfg_schema.c and
- * writes them out as a constant table, vm_schema_table.c) and small
- * helpers for messages and nodes. */
+/* Shared between the cfg_*.c files and tools/schema2c only: the schema as
+ * C structs (at build time tools/schema2c loads schemas/vm.schema with
+ * tools/schema_load.c and writes them out as a constant table,
+ * vm_schema_table.c), the table of struct sv_vm_config members, and the
+ * node and message helpers. */
 #ifndef SV_CFG_INTERNAL_H
 #define SV_CFG_INTERNAL_H
 
@@ -76,18 +77,54 @@ struct sv_schema
   size_t n_env;
 };
 
-/* The schema.  At run time the generated constant table (never NULL, err
- * untouched).  Built with SV_SCHEMA_LOADER (only tools/schema2c.c): the
- * embedded schemas/vm.schema parsed with libconfig once per process, NULL
- * with *err set when the text is broken or does not match struct
- * sv_vm_config. */
+/* The schema.  In startvm the generated constant table (vm_schema_table.c:
+ * never NULL, err untouched).  In tools/schema2c the embedded
+ * schemas/vm.schema parsed with libconfig once per process
+ * (tools/schema_load.c), NULL with *err set when the text is broken or
+ * does not match struct sv_vm_config. */
 const struct sv_schema *sv_schema_get (sv_error_t *err);
 
-/* Generated from schemas/vm.schema by tools/schema2c.c. */
-extern const struct sv_schema sv_schema_table;
+/* ---- cfg_schema.c ---- */
+
+/* Where each schema field lands in struct sv_vm_config (sv_field.bind
+ * indexes sv_cfg_bindings). */
+enum sv_ctype
+{
+  SV_C_MAP, /* no storage: its children have their own */
+  SV_C_STR,
+  SV_C_UINT,
+  SV_C_INT,
+  SV_C_MIB,   /* size -> uint64_t MiB */
+  SV_C_BYTES, /* size -> uint64_t bytes */
+  SV_C_MS,    /* duration -> uint64_t ms */
+  SV_C_BOOL,
+  SV_C_ENUM, /* enum -> C enum whose values follow the schema's order */
+  SV_C_STRV, /* strings -> char ** + size_t */
+  SV_C_MAPS, /* maps -> array of structs + size_t */
+};
+struct sv_binding
+{
+  const char *path;
+  enum sv_ctype ct;
+  size_t off, off_n;
+  long long unset; /* SV_C_INT without a value */
+};
+extern const struct sv_binding sv_cfg_bindings[];
+extern const size_t sv_cfg_n_bindings;
 
 const struct sv_field *sv_field_child (const struct sv_field *map, const char *key);
+/* The schema's name of a type: "int", "size", "map"... */
 const char *sv_ftype_name (enum sv_ftype t);
+/* What a field holds, in English: for error messages ("an integer from 1
+ * to 512", "a list of maps") or, with for_docs, for the configuration
+ * reference ("int, 1 to 512", "list of maps, required"). */
+void sv_field_describe (struct sv_buf *b, const struct sv_field *f, bool for_docs);
+/* Whether text is a valid value of f (the schema's defaults and
+ * examples); the error names what. */
+int sv_field_check_text (const struct sv_field *f, const char *text, const char *what,
+                         sv_error_t *err);
+
+/* ---- cfg_node.c ---- */
 
 /* Appends a user value for a message: control characters escaped, long
  * values cut, so a hostile file cannot garble the terminal. */
@@ -103,11 +140,5 @@ struct sv_node *sv_node_new_scalar (const char *s, const struct sv_origin *o);
 void sv_node_set (struct sv_node *map, const char *key, const struct sv_origin *key_origin,
                   struct sv_node *value);
 void sv_node_append (struct sv_node *seq, struct sv_node *item);
-
-/* Optimal string alignment distance, capped: returns cap+1 when larger. */
-size_t sv_edit_distance (const char *a, const char *b, size_t cap);
-
-/* Size text to bytes; plain numbers are MiB.  Used for schema ranges too. */
-bool sv_looks_like_size (const char *s);
 
 #endif

@@ -1,10 +1,9 @@
-/* The schema: at run time the constant field tree that tools/schema2c.c
+/* The schema at run time: the constant field tree that tools/schema2c
  * generated from schemas/vm.schema at build time (so no start pays for
- * parsing it); with SV_SCHEMA_LOADER (only in that generator) the loader
- * that parses the embedded libconfig text and checks it against struct
- * sv_vm_config.  Validation of the node tree against it (types, ranges, unknown
- * keys with a "did you mean"), defaults filled into the tree, and the
- * conversion into struct sv_vm_config through a table of members. */
+ * parsing it; tools/schema_load.c is the loader).  Validation of the node
+ * tree against it (types, ranges, unknown keys with a "did you mean"),
+ * defaults filled into the tree, and the conversion into struct
+ * sv_vm_config through a table of members. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -20,161 +19,59 @@
 #include "cleanup.h"
 #include "util.h"
 
-#ifdef SV_SCHEMA_LOADER
-#include <libconfig.h>
-#include <pthread.h>
-
-extern const char sv_vm_schema_text[];
-#endif
-
 /* ---- where each schema field lands in struct sv_vm_config ---- */
-
-enum ctype
-{
-  C_MAP, /* no storage: its children have their own */
-  C_STR,
-  C_UINT,
-  C_INT,
-  C_MIB,   /* size -> uint64_t MiB */
-  C_BYTES, /* size -> uint64_t bytes */
-  C_MS,    /* duration -> uint64_t ms */
-  C_BOOL,
-  C_ENUM, /* enum -> C enum whose values follow the schema's order */
-  C_STRV, /* strings -> char ** + size_t */
-  C_MAPS, /* maps -> array of structs + size_t */
-};
-
-struct binding
-{
-  const char *path;
-  enum ctype ct;
-  size_t off, off_n;
-  long long unset; /* C_INT without a value */
-};
 
 #define VM(m) offsetof (struct sv_vm_config, m)
 #define DISK(m) offsetof (struct sv_disk_config, m)
-static const struct binding bindings[] = {
-  { "name", C_STR, VM (name), 0, 0 },
-  { "memory", C_MIB, VM (memory_mib), 0, 0 },
-  { "cpus", C_UINT, VM (cpus), 0, 0 },
-  { "accel", C_ENUM, VM (accel), 0, 0 },
-  { "machine", C_STR, VM (machine), 0, 0 },
-  { "boot", C_MAP, 0, 0, 0 },
-  { "boot.kernel", C_STR, VM (boot.kernel), 0, 0 },
-  { "boot.initrd", C_STR, VM (boot.initrd), 0, 0 },
-  { "boot.append", C_STR, VM (boot.append), 0, 0 },
-  { "disks", C_MAPS, VM (disks), VM (n_disks), 0 },
-  { "disks.file", C_STR, DISK (file), 0, 0 },
-  { "disks.base", C_STR, DISK (base), 0, 0 },
-  { "disks.size", C_BYTES, DISK (size), 0, 0 },
-  { "disks.format", C_STR, DISK (format), 0, 0 },
-  { "disks.bus", C_STR, DISK (bus), 0, 0 },
-  { "disks.cache", C_STR, DISK (cache), 0, 0 },
-  { "disks.readonly", C_BOOL, DISK (readonly), 0, 0 },
-  { "disks.media", C_STR, DISK (media), 0, 0 },
-  { "disks.boot_index", C_INT, DISK (boot_index), 0, -1 },
-  { "network", C_MAP, 0, 0, 0 },
-  { "network.dhcp", C_BOOL, VM (network.dhcp), 0, 0 },
-  { "network.ip_prefix", C_STR, VM (network.ip_prefix), 0, 0 },
-  { "network.wait", C_MS, VM (network.wait_ms), 0, 0 },
-  { "network.interfaces", C_STRV, VM (network.interfaces), VM (network.n_interfaces), 0 },
-  { "network.model", C_STR, VM (network.model), 0, 0 },
-  { "console", C_MAP, 0, 0, 0 },
-  { "console.serial", C_ENUM, VM (console.serial), 0, 0 },
-  { "console.vnc", C_BOOL, VM (console.vnc), 0, 0 },
-  { "console.qmp", C_BOOL, VM (console.qmp), 0, 0 },
-  { "state_dir", C_STR, VM (state_dir), 0, 0 },
-  { "shutdown", C_MAP, 0, 0, 0 },
-  { "shutdown.mode", C_ENUM, VM (shutdown.mode), 0, 0 },
-  { "shutdown.timeout", C_MS, VM (shutdown.timeout_ms), 0, 0 },
-  { "cloud_init", C_MAP, 0, 0, 0 },
-  { "cloud_init.user_data", C_STR, VM (cloud_init.user_data), 0, 0 },
-  { "cloud_init.meta_data", C_STR, VM (cloud_init.meta_data), 0, 0 },
-  { "cloud_init.network_config", C_STR, VM (cloud_init.network_config), 0, 0 },
-  { "qemu", C_MAP, 0, 0, 0 },
-  { "qemu.binary", C_STR, VM (qemu.binary), 0, 0 },
-  { "qemu.extra_args", C_STRV, VM (qemu.extra_args), VM (qemu.n_extra_args), 0 },
+const struct sv_binding sv_cfg_bindings[] = {
+  { "name", SV_C_STR, VM (name), 0, 0 },
+  { "memory", SV_C_MIB, VM (memory_mib), 0, 0 },
+  { "cpus", SV_C_UINT, VM (cpus), 0, 0 },
+  { "accel", SV_C_ENUM, VM (accel), 0, 0 },
+  { "machine", SV_C_STR, VM (machine), 0, 0 },
+  { "boot", SV_C_MAP, 0, 0, 0 },
+  { "boot.kernel", SV_C_STR, VM (boot.kernel), 0, 0 },
+  { "boot.initrd", SV_C_STR, VM (boot.initrd), 0, 0 },
+  { "boot.append", SV_C_STR, VM (boot.append), 0, 0 },
+  { "disks", SV_C_MAPS, VM (disks), VM (n_disks), 0 },
+  { "disks.file", SV_C_STR, DISK (file), 0, 0 },
+  { "disks.base", SV_C_STR, DISK (base), 0, 0 },
+  { "disks.size", SV_C_BYTES, DISK (size), 0, 0 },
+  { "disks.format", SV_C_STR, DISK (format), 0, 0 },
+  { "disks.bus", SV_C_STR, DISK (bus), 0, 0 },
+  { "disks.cache", SV_C_STR, DISK (cache), 0, 0 },
+  { "disks.readonly", SV_C_BOOL, DISK (readonly), 0, 0 },
+  { "disks.media", SV_C_STR, DISK (media), 0, 0 },
+  { "disks.boot_index", SV_C_INT, DISK (boot_index), 0, -1 },
+  { "network", SV_C_MAP, 0, 0, 0 },
+  { "network.dhcp", SV_C_BOOL, VM (network.dhcp), 0, 0 },
+  { "network.ip_prefix", SV_C_STR, VM (network.ip_prefix), 0, 0 },
+  { "network.wait", SV_C_MS, VM (network.wait_ms), 0, 0 },
+  { "network.interfaces", SV_C_STRV, VM (network.interfaces), VM (network.n_interfaces), 0 },
+  { "network.model", SV_C_STR, VM (network.model), 0, 0 },
+  { "console", SV_C_MAP, 0, 0, 0 },
+  { "console.serial", SV_C_ENUM, VM (console.serial), 0, 0 },
+  { "console.vnc", SV_C_BOOL, VM (console.vnc), 0, 0 },
+  { "console.qmp", SV_C_BOOL, VM (console.qmp), 0, 0 },
+  { "state_dir", SV_C_STR, VM (state_dir), 0, 0 },
+  { "shutdown", SV_C_MAP, 0, 0, 0 },
+  { "shutdown.mode", SV_C_ENUM, VM (shutdown.mode), 0, 0 },
+  { "shutdown.timeout", SV_C_MS, VM (shutdown.timeout_ms), 0, 0 },
+  { "cloud_init", SV_C_MAP, 0, 0, 0 },
+  { "cloud_init.user_data", SV_C_STR, VM (cloud_init.user_data), 0, 0 },
+  { "cloud_init.meta_data", SV_C_STR, VM (cloud_init.meta_data), 0, 0 },
+  { "cloud_init.network_config", SV_C_STR, VM (cloud_init.network_config), 0, 0 },
+  { "qemu", SV_C_MAP, 0, 0, 0 },
+  { "qemu.binary", SV_C_STR, VM (qemu.binary), 0, 0 },
+  { "qemu.extra_args", SV_C_STRV, VM (qemu.extra_args), VM (qemu.n_extra_args), 0 },
 };
-#define N_BINDINGS (sizeof bindings / sizeof bindings[0])
+const size_t sv_cfg_n_bindings = sizeof sv_cfg_bindings / sizeof sv_cfg_bindings[0];
 
-#ifdef SV_SCHEMA_LOADER
-/* Which schema types each C representation can hold. */
-static bool
-binding_fits (enum ctype ct, enum sv_ftype t)
-{
-  switch (ct)
-    {
-    case C_MAP:
-      return t == SV_FT_MAP;
-    case C_STR:
-      return t == SV_FT_STRING || t == SV_FT_ENUM;
-    case C_UINT:
-    case C_INT:
-      return t == SV_FT_INT;
-    case C_MIB:
-    case C_BYTES:
-      return t == SV_FT_SIZE;
-    case C_MS:
-      return t == SV_FT_DURATION;
-    case C_BOOL:
-      return t == SV_FT_BOOL;
-    case C_ENUM:
-      return t == SV_FT_ENUM;
-    case C_STRV:
-      return t == SV_FT_STRINGS;
-    case C_MAPS:
-      return t == SV_FT_MAPS;
-    }
-  return false;
-}
-#endif
+/* ---- names and descriptions ---- */
 
-/* ---- small shared helpers ---- */
-
-void
-sv_buf_add_display (struct sv_buf *b, const char *s)
-{
-  size_t n = 0;
-  const unsigned char *p = (const unsigned char *)s;
-  for (; *p; p++)
-    {
-      /* Cut long values on a character boundary. */
-      if (n >= 60 && (*p & 0xc0) != 0x80)
-        {
-          sv_buf_add (b, "...");
-          return;
-        }
-      if (*p < 0x20 || *p == 0x7f)
-        sv_buf_addf (b, *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : "\\x%02x", *p);
-      else
-        sv_buf_addc (b, (char)*p);
-      n++;
-    }
-  if (b->data == NULL)
-    sv_buf_add (b, "");
-}
-
-void
-sv_buf_add_origin (struct sv_buf *b, const struct sv_origin *o, const char *value)
-{
-  switch (o->kind)
-    {
-    case SV_ORIGIN_FILE:
-      sv_buf_addf (b, "%s:%d:%d", o->file ? o->file : "?", o->line, o->col);
-      break;
-    case SV_ORIGIN_ENV:
-      sv_buf_addf (b, "%s=", o->env);
-      sv_buf_add_display (b, value ? value : "");
-      break;
-    case SV_ORIGIN_DEFAULT:
-      sv_buf_add (b, "default");
-      break;
-    }
-}
-
-size_t
-sv_edit_distance (const char *a, const char *b, size_t cap)
+/* Optimal string alignment distance, capped: returns cap+1 when larger. */
+static size_t
+edit_distance (const char *a, const char *b, size_t cap)
 {
   size_t la = strlen (a), lb = strlen (b);
   if ((la > lb ? la - lb : lb - la) > cap || lb > 62)
@@ -223,7 +120,7 @@ did_you_mean (const char *word, const char *const *cands, size_t n)
   size_t best_d = cap + 1;
   for (size_t i = 0; i < n; i++)
     {
-      size_t d = sv_edit_distance (word, cands[i], cap);
+      size_t d = edit_distance (word, cands[i], cap);
       if (d < best_d)
         {
           best_d = d;
@@ -239,6 +136,57 @@ sv_ftype_name (enum sv_ftype t)
   static const char *names[]
       = { "string", "int", "bool", "size", "duration", "enum", "strings", "maps", "map" };
   return (size_t)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+void
+sv_field_describe (struct sv_buf *b, const struct sv_field *f, bool for_docs)
+{
+  const char *a = for_docs ? "" : "a ";
+  switch (f->type)
+    {
+    case SV_FT_STRING:
+      sv_buf_addf (b, "%sstring", a);
+      break;
+    case SV_FT_BOOL:
+      sv_buf_add (b, for_docs ? "bool" : "a boolean (true or false)");
+      break;
+    case SV_FT_INT:
+    case SV_FT_SIZE:
+    case SV_FT_DURATION:
+      if (for_docs)
+        {
+          sv_buf_add (b, sv_ftype_name (f->type));
+          if (f->min_text && f->max_text)
+            sv_buf_addf (b, ", %s to %s", f->min_text, f->max_text);
+          else if (f->min_text)
+            sv_buf_addf (b, ", at least %s", f->min_text);
+          else if (f->max_text)
+            sv_buf_addf (b, ", at most %s", f->max_text);
+        }
+      else if (f->type == SV_FT_INT)
+        sv_buf_addf (b, "an integer from %lld to %lld", f->imin, f->imax);
+      else if (f->type == SV_FT_SIZE)
+        sv_buf_addf (b, "a size such as %s", f->example ? f->example : "2G");
+      else
+        sv_buf_addf (b, "a duration such as %s", f->example ? f->example : "60s");
+      break;
+    case SV_FT_ENUM:
+      sv_buf_add (b, "one of ");
+      for (size_t i = 0; i < f->n_values; i++)
+        sv_buf_addf (b, for_docs ? "%s`%s`" : "%s%s", i ? ", " : "", f->values[i]);
+      break;
+    case SV_FT_STRINGS:
+      sv_buf_addf (b, "%slist of strings", a);
+      break;
+    case SV_FT_MAPS:
+      sv_buf_addf (b, "%slist of maps", a);
+      break;
+    case SV_FT_MAP:
+      sv_buf_add (b, for_docs ? "map" : "a map of keys");
+      break;
+    }
+  if (for_docs && f->required)
+    sv_buf_add (b, ", required");
 }
 
 const struct sv_field *
@@ -300,43 +248,6 @@ valid_ifname (const char *s)
     if (*p == '/' || *p == ':' || isspace ((unsigned char)*p) || (unsigned char)*p < 0x20)
       return false;
   return true;
-}
-
-static void
-add_expected (struct sv_buf *b, const struct sv_field *f)
-{
-  switch (f->type)
-    {
-    case SV_FT_STRING:
-      sv_buf_add (b, "a string");
-      break;
-    case SV_FT_INT:
-      sv_buf_addf (b, "an integer from %lld to %lld", f->imin, f->imax);
-      break;
-    case SV_FT_BOOL:
-      sv_buf_add (b, "a boolean (true or false)");
-      break;
-    case SV_FT_SIZE:
-      sv_buf_addf (b, "a size such as %s", f->example ? f->example : "2G");
-      break;
-    case SV_FT_DURATION:
-      sv_buf_addf (b, "a duration such as %s", f->example ? f->example : "60s");
-      break;
-    case SV_FT_ENUM:
-      sv_buf_add (b, "one of ");
-      for (size_t i = 0; i < f->n_values; i++)
-        sv_buf_addf (b, "%s%s", i ? ", " : "", f->values[i]);
-      break;
-    case SV_FT_STRINGS:
-      sv_buf_add (b, "a list of strings");
-      break;
-    case SV_FT_MAPS:
-      sv_buf_add (b, "a list of maps");
-      break;
-    case SV_FT_MAP:
-      sv_buf_add (b, "a map of keys");
-      break;
-    }
 }
 
 /* "e.g. 2" in a file, "e.g. CPUS=2" for a variable. */
@@ -487,390 +398,12 @@ out:
   return ret;
 }
 
-/* ---- loading the schema (build time only: tools/schema2c.c) ---- */
-
-#ifdef SV_SCHEMA_LOADER
-struct schema_store
+int
+sv_field_check_text (const struct sv_field *f, const char *text, const char *what, sv_error_t *err)
 {
-  config_t cfg;
-  struct sv_schema s;
-  struct sv_buf err;
-  char **paths; /* owned path strings */
-  size_t n_paths;
-  const struct sv_env_var **env; /* s.env */
-};
-
-static struct schema_store *store;
-static pthread_once_t store_once = PTHREAD_ONCE_INIT;
-
-__attribute__ ((format (printf, 3, 4))) static int
-schema_fail (struct sv_buf *e, const char *path, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  char *msg = sv_xvasprintf (fmt, ap);
-  va_end (ap);
-  if (e->data == NULL)
-    sv_buf_addf (e, "schemas/vm.schema: %s: %s", path ? path : "(top)", msg);
-  free (msg);
-  return -1;
+  struct value v;
+  return parse_value (f, text, what, NULL, &v, err);
 }
-
-static const char *
-member_string (config_setting_t *s, const char *name)
-{
-  const char *v = NULL;
-  if (config_setting_lookup_string (s, name, &v) != CONFIG_TRUE)
-    return NULL;
-  return v;
-}
-
-static void
-free_fields (const struct sv_field *fields, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    {
-      free ((void *)fields[i].values);
-      free ((void *)fields[i].env);
-      free_fields (fields[i].fields, fields[i].n_fields);
-    }
-  free ((void *)fields);
-}
-
-static int load_fields (struct schema_store *st, config_setting_t *group, struct sv_field *parent);
-
-static int
-load_env (struct schema_store *st, config_setting_t *env, struct sv_field *f)
-{
-  if (config_setting_type (env) == CONFIG_TYPE_STRING)
-    {
-      struct sv_env_var *v = sv_xcalloc (1, sizeof *v);
-      *v = (struct sv_env_var){ .name = config_setting_get_string (env), .field = f };
-      f->env = v;
-      f->n_env = 1;
-      return 0;
-    }
-  if (!config_setting_is_list (env))
-    return schema_fail (&st->err, f->path, "env must be a name or a list of groups");
-  f->n_env = (size_t)config_setting_length (env);
-  struct sv_env_var *vars = sv_xcalloc (f->n_env ? f->n_env : 1, sizeof *vars);
-  f->env = vars;
-  for (size_t i = 0; i < f->n_env; i++)
-    {
-      config_setting_t *e = config_setting_get_elem (env, (unsigned)i);
-      struct sv_env_var *v = &vars[i];
-      int flag = 0;
-      v->field = f;
-      v->name = config_setting_is_group (e) ? member_string (e, "name") : NULL;
-      if (v->name == NULL)
-        return schema_fail (&st->err, f->path, "env entry %zu has no name", i);
-      v->doc = member_string (e, "doc");
-      if (config_setting_lookup_bool (e, "plain", &flag) == CONFIG_TRUE)
-        v->plain = flag;
-      if (config_setting_lookup_bool (e, "invert", &flag) == CONFIG_TRUE)
-        v->invert = flag;
-      if ((v->plain && f->type != SV_FT_SIZE) || (v->invert && f->type != SV_FT_BOOL))
-        return schema_fail (&st->err, f->path, "env %s: plain needs a size, invert a bool",
-                            v->name);
-    }
-  if (f->type == SV_FT_MAP || f->type == SV_FT_STRINGS)
-    return schema_fail (&st->err, f->path, "env is not supported on a %s", sv_ftype_name (f->type));
-  return 0;
-}
-
-static int
-load_field (struct schema_store *st, config_setting_t *s, struct sv_field *f,
-            struct sv_field *parent)
-{
-  enum
-  {
-    A_TYPE,
-    A_DOC,
-    A_DEFAULT,
-    A_UNSET,
-    A_MIN,
-    A_MAX,
-    A_VALUES,
-    A_ENV,
-    A_CHECK,
-    A_REQUIRED,
-    A_FIELDS,
-    A_EXAMPLE,
-    N_ATTRS
-  };
-  static const char *const attrs[N_ATTRS]
-      = { "type",   "doc", "default", "unset",    "min",    "max",
-          "values", "env", "check",   "required", "fields", "example" };
-  static const char *const types[]
-      = { "string", "int", "bool", "size", "duration", "enum", "strings", "maps", "map" };
-  static const char *const checks[] = { "", "nonempty", "absolute-path", "ip-prefix", "ifname" };
-  f->key = config_setting_name (s);
-  f->parent = parent;
-  f->bind = -1;
-  if (parent->path)
-    {
-      char *p = sv_xasprintf ("%s.%s", parent->path, f->key);
-      st->paths = sv_xrealloc (st->paths, (st->n_paths + 1) * sizeof *st->paths);
-      st->paths[st->n_paths++] = p;
-      f->path = p;
-    }
-  else
-    f->path = f->key;
-  if (!config_setting_is_group (s))
-    return schema_fail (&st->err, f->path, "a field must be a group { type = ...; }");
-  /* One pass over the members (libconfig's lookups are linear each). */
-  config_setting_t *a[N_ATTRS] = { 0 };
-  for (int i = 0; i < config_setting_length (s); i++)
-    {
-      config_setting_t *m = config_setting_get_elem (s, (unsigned)i);
-      const char *name = config_setting_name (m);
-      size_t k = 0;
-      while (k < N_ATTRS && strcmp (attrs[k], name) != 0)
-        k++;
-      if (k == N_ATTRS)
-        return schema_fail (&st->err, f->path, "unknown attribute '%s'", name);
-      a[k] = m;
-    }
-#define ATTR_STRING(k) (a[k] ? config_setting_get_string (a[k]) : NULL)
-  const char *type = ATTR_STRING (A_TYPE);
-  size_t t = 0;
-  while (type && t < sizeof types / sizeof types[0] && strcmp (types[t], type) != 0)
-    t++;
-  if (type == NULL || t == sizeof types / sizeof types[0])
-    return schema_fail (&st->err, f->path, "missing or unknown type");
-  f->type = (enum sv_ftype)t;
-  f->doc = ATTR_STRING (A_DOC);
-  if (f->doc == NULL)
-    return schema_fail (&st->err, f->path, "every field needs a doc");
-  f->dflt = ATTR_STRING (A_DEFAULT);
-  f->unset = ATTR_STRING (A_UNSET);
-  f->example = ATTR_STRING (A_EXAMPLE);
-  f->min_text = ATTR_STRING (A_MIN);
-  f->max_text = ATTR_STRING (A_MAX);
-  if (a[A_REQUIRED])
-    f->required = config_setting_get_bool (a[A_REQUIRED]);
-  const char *check = ATTR_STRING (A_CHECK);
-  if (check)
-    {
-      size_t c = 1;
-      while (c < sizeof checks / sizeof checks[0] && strcmp (checks[c], check) != 0)
-        c++;
-      if (c == sizeof checks / sizeof checks[0])
-        return schema_fail (&st->err, f->path, "unknown check '%s'", check);
-      f->check = (enum sv_fcheck)c;
-    }
-
-  config_setting_t *values = a[A_VALUES];
-  if ((values != NULL) != (f->type == SV_FT_ENUM))
-    return schema_fail (&st->err, f->path, "values go with type enum, and only there");
-  if (values)
-    {
-      f->n_values = (size_t)config_setting_length (values);
-      const char **vals = sv_xcalloc (f->n_values ? f->n_values : 1, sizeof *vals);
-      f->values = vals;
-      for (size_t i = 0; i < f->n_values; i++)
-        if ((vals[i] = config_setting_get_string_elem (values, (int)i)) == NULL)
-          return schema_fail (&st->err, f->path, "values must be strings");
-      if (f->n_values == 0)
-        return schema_fail (&st->err, f->path, "an enum needs values");
-    }
-
-  /* Ranges. */
-  sv_error_t e = NULL;
-  if (f->type == SV_FT_INT)
-    {
-      f->imin = LLONG_MIN;
-      f->imax = LLONG_MAX;
-      if (f->min_text)
-        f->imin = strtoll (f->min_text, NULL, 10);
-      if (f->max_text)
-        f->imax = strtoll (f->max_text, NULL, 10);
-      f->has_min = f->min_text != NULL;
-      f->has_max = f->max_text != NULL;
-    }
-  else if (f->type == SV_FT_SIZE || f->type == SV_FT_DURATION)
-    {
-      int (*parse) (const char *, const char *, uint64_t *, sv_error_t *)
-          = f->type == SV_FT_SIZE ? sv_parse_size_bytes : sv_parse_duration_ms;
-      if (f->min_text && parse (f->min_text, f->path, &f->umin, &e) < 0)
-        goto bad_value;
-      if (f->max_text && parse (f->max_text, f->path, &f->umax, &e) < 0)
-        goto bad_value;
-      f->has_min = f->min_text != NULL;
-      f->has_max = f->max_text != NULL;
-    }
-  else if (f->min_text || f->max_text)
-    return schema_fail (&st->err, f->path, "min/max only go with int, size and duration");
-
-  config_setting_t *env = a[A_ENV];
-  if (env && load_env (st, env, f) < 0)
-    return -1;
-
-  config_setting_t *sub = a[A_FIELDS];
-  if ((sub != NULL) != (f->type == SV_FT_MAP || f->type == SV_FT_MAPS))
-    return schema_fail (&st->err, f->path, "fields go with map and maps, and only there");
-  if (sub && load_fields (st, sub, f) < 0)
-    return -1;
-  if (f->dflt && (f->type == SV_FT_MAP || f->type == SV_FT_MAPS || f->type == SV_FT_STRINGS))
-    return schema_fail (&st->err, f->path, "a %s cannot have a default", sv_ftype_name (f->type));
-  if (f->dflt)
-    {
-      struct value v;
-      if (parse_value (f, f->dflt, f->path, NULL, &v, &e) < 0)
-        goto bad_value;
-    }
-  if (f->example && f->type != SV_FT_MAP && f->type != SV_FT_MAPS)
-    {
-      struct value v;
-      if (parse_value (f, f->example, f->path, NULL, &v, &e) < 0)
-        goto bad_value;
-    }
-  for (size_t i = 0; i < N_BINDINGS; i++)
-    if (strcmp (bindings[i].path, f->path) == 0)
-      f->bind = (int)i;
-  if (f->bind < 0 || !binding_fits (bindings[f->bind].ct, f->type))
-    return schema_fail (&st->err, f->path, "no matching member in struct sv_vm_config");
-  return 0;
-bad_value:
-  schema_fail (&st->err, f->path, "%s", e->msg);
-  sv_error_release (&e);
-  return -1;
-#undef ATTR_STRING
-}
-
-static int
-load_fields (struct schema_store *st, config_setting_t *group, struct sv_field *parent)
-{
-  if (!config_setting_is_group (group))
-    return schema_fail (&st->err, parent->path, "fields must be a group");
-  parent->n_fields = (size_t)config_setting_length (group);
-  struct sv_field *fields = sv_xcalloc (parent->n_fields ? parent->n_fields : 1, sizeof *fields);
-  parent->fields = fields;
-  for (size_t i = 0; i < parent->n_fields; i++)
-    if (load_field (st, config_setting_get_elem (group, (unsigned)i), &fields[i], parent) < 0)
-      return -1;
-  return 0;
-}
-
-static void
-collect_env (struct schema_store *st, const struct sv_field *f)
-{
-  for (size_t i = 0; i < f->n_env; i++)
-    {
-      st->env = sv_xrealloc (st->env, (st->s.n_env + 1) * sizeof *st->env);
-      st->env[st->s.n_env++] = &f->env[i];
-    }
-  st->s.env = st->env;
-  for (size_t i = 0; i < f->n_fields; i++)
-    collect_env (st, &f->fields[i]);
-}
-
-static void
-store_free (struct schema_store *st)
-{
-  if (st == NULL)
-    return;
-  free_fields (st->s.root.fields, st->s.root.n_fields);
-  free (st->env);
-  for (size_t i = 0; i < st->n_paths; i++)
-    free (st->paths[i]);
-  free (st->paths);
-  sv_buf_free (&st->err);
-  config_destroy (&st->cfg);
-  free (st);
-}
-
-static void
-store_load (void)
-{
-  struct schema_store *st = sv_xcalloc (1, sizeof *st);
-  config_init (&st->cfg);
-  store = st;
-  if (config_read_string (&st->cfg, sv_vm_schema_text) != CONFIG_TRUE)
-    {
-      sv_buf_addf (&st->err, "schemas/vm.schema:%d: %s", config_error_line (&st->cfg),
-                   config_error_text (&st->cfg));
-      return;
-    }
-  struct sv_schema *s = &st->s;
-  config_setting_t *doc = config_lookup (&st->cfg, "doc");
-  if (doc == NULL || (s->title = member_string (doc, "title")) == NULL
-      || (s->intro = member_string (doc, "intro")) == NULL
-      || (s->formats = member_string (doc, "formats")) == NULL
-      || (s->env_doc = member_string (doc, "env")) == NULL
-      || (s->disks_env_doc = member_string (doc, "disks_env")) == NULL)
-    {
-      schema_fail (&st->err, "doc", "needs title, intro, formats, env and disks_env");
-      return;
-    }
-  s->root.type = SV_FT_MAP;
-  s->root.bind = -1;
-  config_setting_t *fields = config_lookup (&st->cfg, "fields");
-  if (fields == NULL)
-    {
-      schema_fail (&st->err, NULL, "no fields");
-      return;
-    }
-  if (load_fields (st, fields, &s->root) < 0)
-    return;
-  /* Every member of struct sv_vm_config must be described. */
-  for (size_t i = 0; i < N_BINDINGS; i++)
-    {
-      const char *path = bindings[i].path;
-      const struct sv_field *f = &s->root;
-      while (f && *path)
-        {
-          const char *dot = strchr (path, '.');
-          size_t n = dot ? (size_t)(dot - path) : strlen (path);
-          const struct sv_field *next = NULL;
-          for (size_t k = 0; k < f->n_fields; k++)
-            if (strlen (f->fields[k].key) == n && strncmp (f->fields[k].key, path, n) == 0)
-              next = &f->fields[k];
-          f = next;
-          path += n + (dot != NULL);
-        }
-      if (f == NULL)
-        {
-          schema_fail (&st->err, bindings[i].path, "missing from the schema");
-          return;
-        }
-    }
-  collect_env (st, &s->root);
-  for (size_t i = 0; i < s->n_env; i++)
-    for (size_t j = 0; j < i; j++)
-      if (strcmp (s->env[i]->name, s->env[j]->name) == 0)
-        {
-          schema_fail (&st->err, s->env[i]->field->path, "env %s used twice", s->env[i]->name);
-          return;
-        }
-}
-
-__attribute__ ((destructor)) static void
-store_release (void)
-{
-  store_free (store);
-  store = NULL;
-}
-
-const struct sv_schema *
-sv_schema_get (sv_error_t *err)
-{
-  pthread_once (&store_once, store_load);
-  if (store == NULL || store->err.data)
-    {
-      sv_error_make (err, 1, SV_SRC_CONFIG, 0, "embedded schema is broken: %s",
-                     store && store->err.data ? store->err.data : "not loaded");
-      return NULL;
-    }
-  return &store->s;
-}
-#else
-const struct sv_schema *
-sv_schema_get (sv_error_t *err)
-{
-  return &sv_schema_table;
-}
-#endif
 
 /* ---- validation ---- */
 
@@ -907,7 +440,7 @@ type_error (const struct sv_field *f, const struct sv_node *n, const char *path,
 {
   cleanup_free char *prefix = node_prefix (&n->origin, n->scalar, path);
   struct sv_buf b = { 0 };
-  add_expected (&b, f);
+  sv_field_describe (&b, f, false);
   if (n->kind == SV_NODE_SCALAR && n->quoted && (f->type == SV_FT_INT || f->type == SV_FT_BOOL))
     {
       sv_buf_add (&b, ", got a quoted string (\"");
@@ -1076,7 +609,7 @@ static void store_map (const struct sv_field *mf, const struct sv_node *map, cha
 static void
 store_field (const struct sv_field *f, const struct sv_node *n, char *base)
 {
-  const struct binding *b = &bindings[f->bind];
+  const struct sv_binding *b = &sv_cfg_bindings[f->bind];
   void *p = base + b->off;
   bool set = n && n->kind != SV_NODE_NULL;
   struct value v = { 0 };
@@ -1084,32 +617,32 @@ store_field (const struct sv_field *f, const struct sv_node *n, char *base)
     parse_value (f, n->scalar, "", NULL, &v, NULL);
   switch (b->ct)
     {
-    case C_MAP:
+    case SV_C_MAP:
       store_map (f, set ? n : NULL, base);
       break;
-    case C_STR:
+    case SV_C_STR:
       *(char **)p = set ? sv_xstrdup (n->scalar) : NULL;
       break;
-    case C_UINT:
+    case SV_C_UINT:
       *(unsigned *)p = set ? (unsigned)v.i : 0;
       break;
-    case C_INT:
+    case SV_C_INT:
       *(int *)p = set ? (int)v.i : (int)b->unset;
       break;
-    case C_MIB:
+    case SV_C_MIB:
       *(uint64_t *)p = set ? v.u >> 20 : 0;
       break;
-    case C_BYTES:
-    case C_MS:
+    case SV_C_BYTES:
+    case SV_C_MS:
       *(uint64_t *)p = set ? v.u : 0;
       break;
-    case C_BOOL:
+    case SV_C_BOOL:
       *(bool *)p = set && v.b;
       break;
-    case C_ENUM:
+    case SV_C_ENUM:
       *(int *)p = set ? (int)v.e : 0;
       break;
-    case C_STRV:
+    case SV_C_STRV:
       {
         char ***vp = p;
         size_t *np = (size_t *)(base + b->off_n);
@@ -1124,7 +657,7 @@ store_field (const struct sv_field *f, const struct sv_node *n, char *base)
         *np = n->n;
         break;
       }
-    case C_MAPS:
+    case SV_C_MAPS:
       {
         struct sv_disk_config **dp = p;
         size_t *np = (size_t *)(base + b->off_n);
@@ -1155,27 +688,8 @@ sv_cfg_validate (struct sv_cfg_doc *doc, struct sv_vm_config *out, sv_error_t *e
   const struct sv_schema *s = sv_schema_get (err);
   if (s == NULL)
     return -1;
-  if (doc->root == NULL || doc->root->kind != SV_NODE_MAP)
-    return sv_error_config (err, "%s: the top level must be a map of keys",
-                            doc->file ? doc->file : "vm.yaml");
   if (validate_map (&s->root, doc->root, "", err) < 0)
     return -1;
   store_map (&s->root, doc->root, (char *)out);
-  return 0;
-}
-
-int
-sv_cfg_build (const char *path, bool path_explicit, char *const *envp, struct sv_cfg_doc *doc_out,
-              struct sv_vm_config *out, sv_error_t *err)
-{
-  *out = (struct sv_vm_config){ 0 };
-  if (sv_cfg_load_file (path, path_explicit, doc_out, err) < 0)
-    return -1;
-  if (sv_cfg_merge_env (doc_out, envp, err) < 0 || sv_cfg_validate (doc_out, out, err) < 0)
-    {
-      sv_vm_config_free (out);
-      sv_cfg_doc_free (doc_out);
-      return -1;
-    }
   return 0;
 }
