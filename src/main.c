@@ -10,11 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "apply_disks.h"
 #include "apply_net.h"
 #include "cfg.h"
 #include "cleanup.h"
 #include "container_id.h"
-#include "disks.h"
+#include "dnsmasq.h"
 #include "dnsmasq_log.h"
 #include "observe.h"
 #include "plan.h"

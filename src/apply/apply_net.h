@@ -20,10 +20,4 @@ int sv_net_preflight (const struct sv_plan *plan, sv_error_t *err);
 int sv_net_apply (const struct sv_plan *plan, const struct sv_host *host, int *tap_fds,
                   sv_error_t *err);
 
-/* Start dnsmasq (exec'd, no shell) with plan->dnsmasq_argv after writing
- * plan->dnsmasq_conf to plan->dnsmasq_conf_path.  *pid_out = its pid.
- * log_fd: dnsmasq's stderr (the supervisor's log pipe), or -1 for a
- * description of startvm's stderr of its own (exec mode). */
-int sv_dnsmasq_start (const struct sv_plan *plan, int log_fd, pid_t *pid_out, sv_error_t *err);
-
 #endif

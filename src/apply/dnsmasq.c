@@ -1,5 +1,5 @@
 /* dnsmasq: write its configuration and start it (exec'd, no shell). */
-#include "apply_net.h"
+#include "dnsmasq.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,14 +1,11 @@
-/* disks: the I/O half of disk handling.
+/* disks: the observing half of disk handling (apply/apply_disks.c is the
+ * other).
  *
  * sv_disks_observe looks (read-only) at the configured disks, or at the
  * RancherVM convention (/base_image, /image, /volumes) when vm.yaml lists
  * none, and at the cloud-init directory: stat, qemu-img info (exec'd, no
  * shell, without -U so a disk another QEMU holds shows up as locked),
- * the overlay's sidecar, a fingerprint of the base.  plan_disks.c decides.
- *
- * sv_disks_apply runs the plan's qemu-img ops and writes the cloud-init
- * seed.  It only ever creates files that do not exist and grows disks; it
- * never writes into existing image data. */
+ * the overlay's sidecar, a fingerprint of the base.  plan_disks.c decides. */
 #include "disks.h"
 
 #include <dirent.h>
@@ -25,120 +22,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "cleanup.h"
 #include "json.h"
 #include "util.h"
 
-extern char **environ;
-
 #define SIDECAR_SUFFIX ".startvm-base"
 #define QEMU_IMG "qemu-img"
-#define CAPTURE_MAX (1 << 20)
 #define SAMPLE_BYTES (1 << 20)
-
-/* ---- running qemu-img ---- */
-
-struct capture
-{
-  struct sv_buf out;
-  struct sv_buf err;
-  int status; /* waitpid status */
-};
-
-static void
-capture_free (struct capture *c)
-{
-  sv_buf_free (&c->out);
-  sv_buf_free (&c->err);
-}
-
-/* Runs argv (PATH lookup, no shell) with stdin from /dev/null, collecting
- * stdout and stderr.  Fails only when it cannot run the program. */
-static int
-run_capture (char *const *argv, struct capture *c, sv_error_t *err)
-{
-  int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
-  if (pipe2 (out_pipe, O_CLOEXEC) < 0)
-    return sv_error_errno (err, SV_EXIT_ENV, errno, "pipe");
-  if (pipe2 (err_pipe, O_CLOEXEC) < 0)
-    {
-      int e = errno;
-      close (out_pipe[0]);
-      close (out_pipe[1]);
-      return sv_error_errno (err, SV_EXIT_ENV, e, "pipe");
-    }
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init (&fa);
-  posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2 (&fa, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2 (&fa, err_pipe[1], 2);
-  pid_t pid;
-  int rc = posix_spawnp (&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy (&fa);
-  close (out_pipe[1]);
-  close (err_pipe[1]);
-  if (rc != 0)
-    {
-      close (out_pipe[0]);
-      close (err_pipe[0]);
-      if (rc == ENOENT)
-        return sv_error_errno (err, SV_EXIT_ENV, rc, "%s not found (install qemu-utils)", argv[0]);
-      return sv_error_errno (err, SV_EXIT_ENV, rc, "running %s", argv[0]);
-    }
-
-  struct pollfd fds[2]
-      = { { .fd = out_pipe[0], .events = POLLIN }, { .fd = err_pipe[0], .events = POLLIN } };
-  struct sv_buf *bufs[2] = { &c->out, &c->err };
-  int open_fds = 2;
-  while (open_fds > 0)
-    {
-      if (poll (fds, 2, -1) < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          break;
-        }
-      for (int i = 0; i < 2; i++)
-        {
-          if (fds[i].fd < 0 || fds[i].revents == 0)
-            continue;
-          char chunk[4096];
-          ssize_t n = TEMP_FAILURE_RETRY (read (fds[i].fd, chunk, sizeof chunk));
-          if (n <= 0)
-            {
-              close (fds[i].fd);
-              fds[i].fd = -1;
-              open_fds--;
-            }
-          else if (bufs[i]->len < CAPTURE_MAX)
-            sv_buf_addn (bufs[i], chunk, (size_t)n);
-        }
-    }
-  for (int i = 0; i < 2; i++)
-    if (fds[i].fd >= 0)
-      close (fds[i].fd);
-  if (c->out.data == NULL)
-    sv_buf_add (&c->out, "");
-  if (c->err.data == NULL)
-    sv_buf_add (&c->err, "");
-  if (TEMP_FAILURE_RETRY (waitpid (pid, &c->status, 0)) < 0)
-    return sv_error_errno (err, SV_EXIT_ENV, errno, "waiting for %s", argv[0]);
-  return 0;
-}
-
-/* qemu-img's first error line, without the "qemu-img: " prefix noise. */
-static char *
-first_line (const char *s)
-{
-  size_t n = strcspn (s, "\n");
-  return strndup (s, n) ?: sv_xstrdup ("");
-}
-
-static bool
-exited_ok (const struct capture *c)
-{
-  return WIFEXITED (c->status) && WEXITSTATUS (c->status) == 0;
-}
 
 /* The top-level string member key of qemu-img's JSON, decoded into out. */
 static bool
@@ -174,31 +65,31 @@ qemu_img_info (const char *file, const char *format, const char *what, struct im
       sv_strv_add (&a, format);
     }
   sv_strv_add (&a, file);
-  struct capture c = { 0 };
-  int rc = run_capture (a.v, &c, err);
+  struct sv_capture c = { 0 };
+  int rc = sv_spawn_capture (a.v, &c, err);
   sv_strv_free (&a);
   if (rc < 0)
     {
-      capture_free (&c);
+      sv_capture_free (&c);
       return sv_error_wrap (err, "%s %s", what, file);
     }
-  if (!exited_ok (&c))
+  if (!sv_capture_ok (&c))
     {
-      cleanup_free char *line = first_line (c.err.data);
+      cleanup_free char *line = sv_first_line (c.err.data);
       if (strstr (c.err.data, "lock"))
         rc = sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
                             "%s %s is in use by another QEMU (%s)", what, file, line);
       else
         rc = sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0, "%s %s is not a usable image (%s)",
                             what, file, line);
-      capture_free (&c);
+      sv_capture_free (&c);
       return rc;
     }
   struct sv_buf v = { 0 };
   if (!json_get_string (&c.out, "format", &v) || v.len == 0 || v.len >= sizeof info->format)
     {
       sv_buf_free (&v);
-      capture_free (&c);
+      sv_capture_free (&c);
       return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
                             "%s %s: qemu-img info reported no format", what, file);
     }
@@ -218,7 +109,7 @@ qemu_img_info (const char *file, const char *format, const char *what, struct im
   if (info->backing[0] == '\0' && json_get_string (&c.out, "backing-filename", &v))
     snprintf (info->backing, sizeof info->backing, "%s", v.data);
   sv_buf_free (&v);
-  capture_free (&c);
+  sv_capture_free (&c);
   return 0;
 }
 
@@ -582,205 +473,5 @@ sv_disks_observe (const struct sv_vm_config *cfg, struct sv_host *host, sv_error
       || read_seed (ci, "meta-data", im->meta_data, &im->has_meta_data, err) < 0
       || read_seed (ci, "network-config", im->network_config, &im->has_network_config, err) < 0)
     return -1;
-  return 0;
-}
-
-/* ---- applying ---- */
-
-/* Writes content to path through a temporary name and rename(), so a
- * crash never leaves half a file. */
-static int
-write_file (const char *path, const char *content, mode_t mode, sv_error_t *err)
-{
-  struct sv_buf tmp = { 0 };
-  sv_buf_addf (&tmp, "%s.tmp%ld", path, (long)getpid ());
-  cleanup_free char *t = sv_buf_steal (&tmp);
-  int fd = open (t, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0)
-    return sv_error_errno (err, SV_EXIT_ENV, errno, "writing %s", t);
-  if (sv_write_all (fd, content, strlen (content)) < 0)
-    {
-      int e = errno;
-      close (fd);
-      unlink (t);
-      return sv_error_errno (err, SV_EXIT_ENV, e, "writing %s", t);
-    }
-  if (fsync (fd) < 0 || close (fd) < 0)
-    {
-      int e = errno;
-      unlink (t);
-      return sv_error_errno (err, SV_EXIT_ENV, e, "writing %s", t);
-    }
-  if (rename (t, path) < 0)
-    {
-      int e = errno;
-      unlink (t);
-      return sv_error_errno (err, SV_EXIT_ENV, e, "renaming %s to %s", t, path);
-    }
-  return 0;
-}
-
-static int
-run_op (const struct sv_disk_op *op, sv_error_t *err)
-{
-  struct capture c = { 0 };
-  if (run_capture (op->argv, &c, err) < 0)
-    {
-      capture_free (&c);
-      return -1;
-    }
-  int ret = 0;
-  if (!exited_ok (&c))
-    {
-      cleanup_free char *line = first_line (c.err.data[0] ? c.err.data : c.out.data);
-      ret = sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0, "%s %s failed: %s", op->argv[0],
-                           op->argv[1], line);
-    }
-  capture_free (&c);
-  return ret;
-}
-
-/* Opens the seed directory without following a link: it lies in the run
- * directory, which is startvm's own (0700), so a link or file in its
- * place is junk planted there and is removed, never written through. */
-static int
-open_seed_dir (const char *dir, sv_error_t *err)
-{
-  for (int tries = 0; tries < 2; tries++)
-    {
-      if (mkdir (dir, 0700) < 0 && errno != EEXIST)
-        return sv_error_errno (err, SV_EXIT_ENV, errno, "creating %s", dir);
-      int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0)
-        {
-          if (fchmod (fd, 0700) < 0)
-            {
-              int e = errno;
-              close (fd);
-              return sv_error_errno (err, SV_EXIT_ENV, e, "chmod %s", dir);
-            }
-          return fd;
-        }
-      struct stat st;
-      if ((errno != ELOOP && errno != ENOTDIR) || lstat (dir, &st) < 0 || S_ISDIR (st.st_mode))
-        return sv_error_errno (err, SV_EXIT_ENV, errno, "opening %s", dir);
-      if (unlink (dir) < 0)
-        return sv_error_errno (err, SV_EXIT_ENV, errno, "removing %s (not a directory)", dir);
-    }
-  return sv_error_errno (err, SV_EXIT_ENV, ELOOP, "opening %s", dir);
-}
-
-/* Empties the seed directory of what an earlier start left (a file the
- * config no longer has must not reach the guest).  unlinkat removes a
- * link itself, never its target. */
-static int
-clear_dir (int dfd, const char *dir, sv_error_t *err)
-{
-  int fd = fcntl (dfd, F_DUPFD_CLOEXEC, 0);
-  DIR *d = fd < 0 ? NULL : fdopendir (fd);
-  if (d == NULL)
-    {
-      int e = errno;
-      if (fd >= 0)
-        close (fd);
-      return sv_error_errno (err, SV_EXIT_ENV, e, "opening %s", dir);
-    }
-  struct dirent *e;
-  int ret = 0;
-  while ((e = readdir (d)))
-    {
-      if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
-        continue;
-      if (unlinkat (dfd, e->d_name, 0) < 0 && errno != ENOENT)
-        {
-          ret = sv_error_errno (err, SV_EXIT_ENV, errno, "removing %s/%s", dir, e->d_name);
-          break;
-        }
-    }
-  closedir (d);
-  return ret;
-}
-
-/* write_file inside the directory dfd: a new temporary file (O_EXCL and
- * O_NOFOLLOW: nothing planted is opened), then renameat(). */
-static int
-write_file_at (int dfd, const char *dir, const char *name, const char *content, mode_t mode,
-               sv_error_t *err)
-{
-  char tmp[256];
-  if ((size_t)snprintf (tmp, sizeof tmp, ".%s.tmp%ld", name, (long)getpid ()) >= sizeof tmp)
-    return sv_error_errno (err, SV_EXIT_ENV, ENAMETOOLONG, "writing %s/%s", dir, name);
-  int fd = openat (dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0)
-    return sv_error_errno (err, SV_EXIT_ENV, errno, "writing %s/%s", dir, tmp);
-  int e = sv_write_all (fd, content, strlen (content)) < 0 ? errno : 0;
-  if (e == 0 && fsync (fd) < 0)
-    e = errno;
-  if (close (fd) < 0 && e == 0)
-    e = errno;
-  if (e == 0 && renameat (dfd, tmp, dfd, name) < 0)
-    e = errno;
-  if (e != 0)
-    {
-      unlinkat (dfd, tmp, 0);
-      return sv_error_errno (err, SV_EXIT_ENV, e, "writing %s/%s", dir, name);
-    }
-  return 0;
-}
-
-int
-sv_disks_apply (const struct sv_plan *plan, sv_error_t *err)
-{
-  for (size_t i = 0; i < plan->n_disk_ops; i++)
-    {
-      const struct sv_disk_op *op = &plan->disk_ops[i];
-      const char *file = op->file;
-      if (op->kind != SV_DISK_GROW)
-        {
-          /* qemu-img create truncates: never let it near an existing
-           * file, even one that appeared since observe looked. */
-          struct stat s;
-          if (lstat (file, &s) == 0)
-            return sv_error_make (err, SV_EXIT_ENV, SV_SRC_CONFIG, 0,
-                                  "disk %s appeared while startvm was starting; not "
-                                  "overwriting it",
-                                  file);
-          if (sv_mkdir_parents (file, 0755, false, err) < 0)
-            return sv_error_wrap (err, "disk %s", file);
-        }
-      if (op->sidecar_path && write_file (op->sidecar_path, op->sidecar_content, 0644, err) < 0)
-        return sv_error_wrap (err, "disk %s", file);
-      if (run_op (op, err) < 0)
-        {
-          /* Nothing half-made stays behind (a full or read-only /image):
-           * the file did not exist before (checked above), so what is
-           * there now is this failed attempt's, and the next start must
-           * create it again, not take a broken overlay as the user's. */
-          if (op->kind != SV_DISK_GROW)
-            {
-              unlink (file);
-              if (op->sidecar_path)
-                unlink (op->sidecar_path);
-            }
-          return sv_error_wrap (err, "disk %s", file);
-        }
-    }
-
-  if (plan->seed_dir)
-    {
-      /* The seed may hold passwords and keys: readable by root only. */
-      if (sv_mkdir_parents (plan->seed_dir, 0700, false, err) < 0)
-        return sv_error_wrap (err, "cloud-init seed");
-      cleanup_close int dfd = open_seed_dir (plan->seed_dir, err);
-      if (dfd < 0)
-        return sv_error_wrap (err, "cloud-init seed");
-      if (clear_dir (dfd, plan->seed_dir, err) < 0)
-        return sv_error_wrap (err, "cloud-init seed");
-      for (size_t i = 0; i < plan->n_seed_files; i++)
-        if (write_file_at (dfd, plan->seed_dir, plan->seed_files[i].name,
-                           plan->seed_files[i].content, 0600, err)
-            < 0)
-          return sv_error_wrap (err, "cloud-init seed");
-    }
   return 0;
 }

@@ -40,6 +40,7 @@
 
 #include "apply_net.h"
 #include "cleanup.h"
+#include "dnsmasq.h"
 #include "dnsmasq_log.h"
 #include "qmp.h"
 #include "status.h"

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "apply_disks.h"
 #include "disks.h"
 #include "plan_internal.h"
 #include "util.h"
