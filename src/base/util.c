@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -444,27 +445,12 @@ sv_ip4_format (uint32_t a, char *buf)
 int
 sv_ip4_parse (const char *s, uint32_t *out)
 {
-  uint32_t v = 0;
-  const char *p = s;
-  for (int i = 0; i < 4; i++)
-    {
-      if (!isdigit ((unsigned char)*p))
-        return -1;
-      unsigned n = 0;
-      int digits = 0;
-      while (isdigit ((unsigned char)*p))
-        {
-          n = n * 10 + (unsigned)(*p++ - '0');
-          if (++digits > 3 || n > 255)
-            return -1;
-        }
-      v = (v << 8) | n;
-      if (i < 3 && *p++ != '.')
-        return -1;
-    }
-  if (*p != '\0')
+  /* inet_pton takes exactly four decimal parts and refuses a leading zero
+   * ("010.1.1.1" is octal to inet_aton: which address was meant?). */
+  struct in_addr a;
+  if (inet_pton (AF_INET, s, &a) != 1)
     return -1;
-  *out = v;
+  *out = ntohl (a.s_addr);
   return 0;
 }
 
@@ -486,14 +472,31 @@ sv_mac_format (const uint8_t m[6], char *buf)
   return buf;
 }
 
+static int
+hex_digit (char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 int
 sv_mac_parse (const char *s, uint8_t mac[6])
 {
-  unsigned v[6];
-  char tail;
-  if (sscanf (s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
-    return -1;
-  for (int i = 0; i < 6; i++)
-    mac[i] = (uint8_t)v[i];
+  /* Exactly "xx:xx:xx:xx:xx:xx": sscanf's %x would also take "-1", "+2"
+   * and single digits. */
+  uint8_t v[6];
+  for (int i = 0; i < 6; i++, s += 3)
+    {
+      int hi = hex_digit (s[0]), lo = hi < 0 ? -1 : hex_digit (s[1]);
+      if (lo < 0 || s[2] != (i < 5 ? ':' : '\0'))
+        return -1;
+      v[i] = (uint8_t)(hi << 4 | lo);
+    }
+  memcpy (mac, v, 6);
   return 0;
 }

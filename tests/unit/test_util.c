@@ -196,13 +196,75 @@ test_int (void **state)
   sv_error_release (&err);
 }
 
+/* Two hex digits per byte, colons between, nothing else. */
+static void
+test_mac_parse (void **state)
+{
+  uint8_t m[6] = { 0 };
+  assert_int_equal (sv_mac_parse ("02:42:ac:11:00:02", m), 0);
+  assert_memory_equal (m, ((uint8_t[]){ 0x02, 0x42, 0xac, 0x11, 0x00, 0x02 }), 6);
+  assert_int_equal (sv_mac_parse ("FE:ff:0A:b0:C1:d9", m), 0);
+  assert_memory_equal (m, ((uint8_t[]){ 0xfe, 0xff, 0x0a, 0xb0, 0xc1, 0xd9 }), 6);
+  static const char *const refused[] = {
+    "00:-1:00:00:00:00", /* sscanf's %x took a sign */
+    "+2:00:00:00:00:00",
+    "00:+2:00:00:00:00",
+    "0:00:00:00:00:00", /* one digit */
+    "00:00:00:00:00:0",
+    "000:00:00:00:00:00",
+    "00:00:00:00:00:00:00",
+    "00:00:00:00:00:00 ",
+    " 00:00:00:00:00:00",
+    "00-00-00-00-00-00",
+    "00:00:00:00:00",
+    "0x:00:00:00:00:00",
+    "g0:00:00:00:00:00",
+    "00:00:00:00:00:0g",
+    "",
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+    {
+      uint8_t before[6] = { 1, 2, 3, 4, 5, 6 }, got[6] = { 1, 2, 3, 4, 5, 6 };
+      if (sv_mac_parse (refused[i], got) != -1)
+        fail_msg ("accepted '%s'", refused[i]);
+      assert_memory_equal (got, before, 6); /* untouched */
+    }
+}
+
+/* Dotted quads as inet_pton reads them: no leading zeros (octal to
+ * inet_aton), no short forms, nothing around them. */
+static void
+test_ip4_parse (void **state)
+{
+  uint32_t a = 0;
+  assert_int_equal (sv_ip4_parse ("172.17.0.2", &a), 0);
+  assert_int_equal (a, SV_IP4 (172, 17, 0, 2));
+  assert_int_equal (sv_ip4_parse ("0.0.0.0", &a), 0);
+  assert_int_equal (a, 0);
+  assert_int_equal (sv_ip4_parse ("255.255.255.255", &a), 0);
+  assert_int_equal (a, 0xffffffffu);
+  static const char *const refused[] = {
+    "010.1.1.1", "10.01.1.1", "10.1.1.00", "1.2.3",     "1.2.3.4.5", "256.1.1.1",
+    "1.2.3.4 ",  " 1.2.3.4",  "1.2.3.4/8", "0x1.2.3.4", "1..2.3",    "",
+    "-1.2.3.4",  "+1.2.3.4",  "1.2.3.",    "16909060",
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+    {
+      a = 42;
+      if (sv_ip4_parse (refused[i], &a) != -1)
+        fail_msg ("accepted '%s'", refused[i]);
+      assert_int_equal (a, 42);
+    }
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_size_mib), cmocka_unit_test (test_size_bytes),
-    cmocka_unit_test (test_duration), cmocka_unit_test (test_bool),
-    cmocka_unit_test (test_int),
+    cmocka_unit_test (test_size_mib),  cmocka_unit_test (test_size_bytes),
+    cmocka_unit_test (test_duration),  cmocka_unit_test (test_bool),
+    cmocka_unit_test (test_int),       cmocka_unit_test (test_mac_parse),
+    cmocka_unit_test (test_ip4_parse),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
