@@ -17,6 +17,7 @@
 #include "container_id.h"
 #include "dnsmasq.h"
 #include "dnsmasq_log.h"
+#include "log.h"
 #include "observe.h"
 #include "plan.h"
 #include "run_dir.h"
@@ -194,11 +195,18 @@ cmd_schema (int argc, char **argv)
   return SV_EXIT_USAGE;
 }
 
+/* The log says what is done in --dry-run's words, values quoted the same
+ * way (log.h). */
 static void
 print_warnings (const struct sv_plan *plan)
 {
   for (size_t i = 0; i < plan->n_warnings; i++)
-    fprintf (stderr, "startvm: warning: %s\n", plan->warnings[i]);
+    {
+      struct sv_buf b = { 0 };
+      sv_buf_add_escaped (&b, plan->warnings[i], SV_ESC_VALUE);
+      sv_log ("warning: %s", b.data);
+      sv_buf_free (&b);
+    }
 }
 
 static void
@@ -239,7 +247,7 @@ run_plan (const struct sv_vm_config *cfg, const struct sv_host *host, const stru
             sv_buf_addc (&b, ' ');
           sv_buf_add_shell_word (&b, *a);
         }
-      fprintf (stderr, "startvm: %s\n", b.data ? b.data : "");
+      sv_log ("%s", b.data ? b.data : "");
       sv_buf_free (&b);
     }
   if (plan->n_net_ops > 0)
@@ -248,9 +256,11 @@ run_plan (const struct sv_vm_config *cfg, const struct sv_host *host, const stru
         return sv_error_wrap (err, "network handoff");
       for (size_t i = 0; i < plan->n_net_ops; i++)
         {
-          struct sv_buf b = { 0 };
-          sv_net_op_format (&plan->net_ops[i], &b);
-          fprintf (stderr, "startvm: %s\n", b.data);
+          struct sv_buf op = { 0 }, b = { 0 };
+          sv_net_op_format (&plan->net_ops[i], &op);
+          sv_buf_add_escaped (&b, op.data, SV_ESC_VALUE);
+          sv_log ("%s", b.data);
+          sv_buf_free (&op);
           sv_buf_free (&b);
         }
     }
@@ -299,7 +309,10 @@ main (int argc, char **argv)
     }
   if (o.check)
     {
-      fprintf (stderr, "startvm: %s: configuration is valid\n", doc.file);
+      struct sv_buf b = { 0 };
+      sv_buf_add_shell_word (&b, doc.file);
+      sv_log ("%s: configuration is valid", b.data);
+      sv_buf_free (&b);
       goto out;
     }
 
@@ -327,7 +340,7 @@ main (int argc, char **argv)
 fail:
   /* dnsmasq's own words about a failure come before startvm's. */
   sv_dnsmasq_log_finish (&dlog, 2000);
-  fprintf (stderr, "startvm: %s\n", err ? err->msg : "unknown error");
+  sv_log ("%s", err ? err->msg : "unknown error");
   ret = sv_error_exit_code (err);
   sv_status_keeper_failed (&status, err ? err->msg : "unknown error", -1);
 out:

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 static int
 set_error (sv_error_t *err, int exit_class, enum sv_error_source source, int code, char *msg)
 {
@@ -28,12 +30,23 @@ set_error (sv_error_t *err, int exit_class, enum sv_error_source source, int cod
   return -1;
 }
 
+/* A message is one line of text whatever the values in it (a file name
+ * with a newline, an interface name with an escape byte): main.c prints
+ * it as one log line. */
 static char *
 vformat (const char *fmt, va_list ap)
 {
   char *s = NULL;
   if (vasprintf (&s, fmt, ap) < 0)
     return NULL;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      {
+        struct sv_buf b = { 0 };
+        sv_buf_add_escaped (&b, s, SV_ESC_LINE);
+        free (s);
+        return sv_buf_steal (&b);
+      }
   return s;
 }
 

@@ -330,28 +330,6 @@ bad:
 
 /* ---- quoting ---- */
 
-void
-sv_buf_add_shell_word (struct sv_buf *b, const char *w)
-{
-  bool safe = *w != '\0';
-  for (const char *p = w; *p && safe; p++)
-    safe = isalnum ((unsigned char)*p) || strchr ("@%+=:,./_-", *p) != NULL;
-  if (safe)
-    {
-      sv_buf_add (b, w);
-      return;
-    }
-  sv_buf_addc (b, '\'');
-  for (const char *p = w; *p; p++)
-    {
-      if (*p == '\'')
-        sv_buf_add (b, "'\\''");
-      else
-        sv_buf_addc (b, *p);
-    }
-  sv_buf_addc (b, '\'');
-}
-
 size_t
 sv_utf8_seq_len (const unsigned char *s, size_t avail)
 {
@@ -381,6 +359,88 @@ sv_utf8_seq_len (const unsigned char *s, size_t avail)
   if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
     return 0;
   return n;
+}
+
+void
+sv_buf_add_escaped (struct sv_buf *b, const char *s, enum sv_escape how)
+{
+  size_t n = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    {
+      /* Cut long values on a character boundary. */
+      if (how == SV_ESC_MESSAGE && n >= 60 && (*p & 0xc0) != 0x80)
+        {
+          sv_buf_add (b, "...");
+          return;
+        }
+      if (how == SV_ESC_MESSAGE && (*p == '\n' || *p == '\t'))
+        sv_buf_add (b, *p == '\n' ? "\\n" : "\\t");
+      else if (*p < 0x20 || *p == 0x7f || (how == SV_ESC_VALUE && *p == '\\'))
+        sv_buf_addf (b, "\\x%02x", *p);
+      else
+        sv_buf_addc (b, (char)*p);
+      n++;
+    }
+  if (b->data == NULL)
+    sv_buf_add (b, "");
+}
+
+/* A word with a control byte (a newline in -append, an escape sequence in
+ * a name) or bytes that are not UTF-8 is written as bash's $'...' with
+ * \xNN escapes, so it stays on its line and cannot drive the terminal;
+ * other words as '...' unless every byte is safe bare. */
+void
+sv_buf_add_shell_word (struct sv_buf *b, const char *w)
+{
+  bool plain = true, bare = *w != '\0';
+  for (const unsigned char *p = (const unsigned char *)w; *p && plain;)
+    {
+      size_t n = sv_utf8_seq_len (p, SIZE_MAX);
+      plain = n > 0 && !(n == 1 && (*p < 0x20 || *p == 0x7f));
+      bare = bare && n == 1 && (isalnum (*p) || strchr ("@%+=:,./_-", *p) != NULL);
+      p += n ? n : 1;
+    }
+  if (bare)
+    {
+      sv_buf_add (b, w);
+      return;
+    }
+  if (plain)
+    {
+      sv_buf_addc (b, '\'');
+      for (const char *p = w; *p; p++)
+        {
+          if (*p == '\'')
+            sv_buf_add (b, "'\\''");
+          else
+            sv_buf_addc (b, *p);
+        }
+      sv_buf_addc (b, '\'');
+      return;
+    }
+  sv_buf_add (b, "$'");
+  for (const unsigned char *p = (const unsigned char *)w; *p;)
+    {
+      size_t n = sv_utf8_seq_len (p, SIZE_MAX);
+      if (n > 1)
+        {
+          sv_buf_addn (b, (const char *)p, n);
+          p += n;
+          continue;
+        }
+      if (*p == '\\' || *p == '\'')
+        sv_buf_addf (b, "\\%c", *p);
+      else if (*p == '\n')
+        sv_buf_add (b, "\\n");
+      else if (*p == '\t')
+        sv_buf_add (b, "\\t");
+      else if (*p < 0x20 || *p >= 0x7f)
+        sv_buf_addf (b, "\\x%02x", *p);
+      else
+        sv_buf_addc (b, (char)*p);
+      p++;
+    }
+  sv_buf_addc (b, '\'');
 }
 
 void

@@ -55,9 +55,28 @@ int sv_parse_bool (const char *s, const char *what, bool *out, sv_error_t *err);
 int sv_parse_int (const char *s, const char *what, long long min, long long max, long long *out,
                   sv_error_t *err);
 
-/* ---- quoting ---- */
-/* Shell-quote one word for display ('…' with '\'' escapes; bare when safe). */
+/* ---- quoting: every value startvm shows (--dry-run, its log, error
+ * messages) goes through these two, so no value can add a line or drive
+ * the terminal ---- */
+/* Shell-quote one word: bare when every byte is safe, '...' with '\''
+ * escapes, or bash's $'...' with \n, \t and \xNN when it holds a control
+ * byte or bytes that are not UTF-8.  Pastes back into a shell. */
 void sv_buf_add_shell_word (struct sv_buf *b, const char *word);
+enum sv_escape
+{
+  /* A value inside a line (--dry-run, the log): control bytes, DEL and
+   * the backslash itself as \xNN, so the text maps back to one value. */
+  SV_ESC_VALUE,
+  /* A user's value quoted in an error message: \n and \t as such, other
+   * control bytes as \xNN, cut after 60 characters. */
+  SV_ESC_MESSAGE,
+  /* A whole line whose values were escaped already (an error message, a
+   * log line): control bytes and DEL as \xNN, backslashes kept. */
+  SV_ESC_LINE,
+};
+/* Appends s with its unprintable bytes escaped as how says; b->data is
+ * never NULL afterwards. */
+void sv_buf_add_escaped (struct sv_buf *b, const char *s, enum sv_escape how);
 /* JSON string literal with quotes; bytes that are not UTF-8 become U+FFFD. */
 void sv_buf_add_json_string (struct sv_buf *b, const char *s);
 /* Length of the valid UTF-8 sequence at s (1..4), 0 when invalid or

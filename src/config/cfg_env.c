@@ -92,7 +92,7 @@ parse_disk (const struct sv_env_var *var, const char *all, const char *entry, si
           uint64_t bytes = 0;
           cleanup_free char *what = sv_xasprintf ("%s.size", prefix);
           struct sv_buf d = { 0 };
-          sv_buf_add_display (&d, fld);
+          sv_buf_add_escaped (&d, fld, SV_ESC_MESSAGE);
           bool shown_ok = strcmp (d.data, fld) == 0;
           sv_buf_free (&d);
           if (!shown_ok)
@@ -106,8 +106,8 @@ parse_disk (const struct sv_env_var *var, const char *all, const char *entry, si
       else
         {
           struct sv_buf b = { 0 }, d = { 0 }, de = { 0 };
-          sv_buf_add_display (&d, fld);
-          sv_buf_add_display (&de, entry);
+          sv_buf_add_escaped (&d, fld, SV_ESC_MESSAGE);
+          sv_buf_add_escaped (&de, entry, SV_ESC_MESSAGE);
           sv_buf_add (&b, "a size such as 20G, a format (");
           add_values (&b, ffmt);
           sv_buf_add (&b, "), a bus (");
@@ -125,7 +125,7 @@ parse_disk (const struct sv_env_var *var, const char *all, const char *entry, si
       if (sv_node_get (map, key))
         {
           struct sv_buf de = { 0 };
-          sv_buf_add_display (&de, entry);
+          sv_buf_add_escaped (&de, entry, SV_ESC_MESSAGE);
           sv_error_config (err, "%s: '%s' gives the %s twice", prefix, de.data,
                            ro ? "ro flag" : key);
           sv_buf_free (&de);
@@ -207,7 +207,7 @@ apply_var (struct sv_cfg_doc *doc, const struct sv_env_var *var, const char *val
           {
             cleanup_free char *prefix = env_prefix (var->name, value, f->path);
             struct sv_buf d = { 0 };
-            sv_buf_add_display (&d, value);
+            sv_buf_add_escaped (&d, value, SV_ESC_MESSAGE);
             sv_error_config (err,
                              "%s: '%s' is not a plain number of MiB (e.g. %s=2048; use MEMORY "
                              "for units)",
@@ -224,7 +224,7 @@ apply_var (struct sv_cfg_doc *doc, const struct sv_env_var *var, const char *val
         {
           cleanup_free char *prefix = env_prefix (var->name, value, f->path);
           struct sv_buf d = { 0 };
-          sv_buf_add_display (&d, value);
+          sv_buf_add_escaped (&d, value, SV_ESC_MESSAGE);
           sv_error_config (err, "%s: '%s' is not a boolean (accepted: true, false, yes, no, 1, 0)",
                            prefix, d.data);
           sv_buf_free (&d);

@@ -126,11 +126,7 @@ int sv_field_check_text (const struct sv_field *f, const char *text, const char 
 
 /* ---- cfg_node.c ---- */
 
-/* Appends a user value for a message: control characters escaped, long
- * values cut, so a hostile file cannot garble the terminal. */
-void sv_buf_add_display (struct sv_buf *b, const char *s);
-
-/* "FILE:L:C" or "VAR=value" (the value shown with sv_buf_add_display) or
+/* "FILE:L:C" or "VAR=value" (the value escaped as SV_ESC_MESSAGE) or
  * "default" for an origin; value is the node's text for env origins. */
 void sv_buf_add_origin (struct sv_buf *b, const struct sv_origin *o, const char *value);
 

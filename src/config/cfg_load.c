@@ -302,7 +302,7 @@ check_duplicates (struct loader *ld, const struct sv_node *map, sv_error_t *err)
     return 0;
   const struct sv_node_pair *d = &map->pairs[dup], *f = &map->pairs[first];
   struct sv_buf b = { 0 };
-  sv_buf_add_display (&b, d->key);
+  sv_buf_add_escaped (&b, d->key, SV_ESC_MESSAGE);
   sv_error_config (err, "%s:%d:%d: duplicate key '%s' (first at line %d, column %d)", ld->file,
                    d->key_origin.line, d->key_origin.col, b.data, f->key_origin.line,
                    f->key_origin.col);
@@ -327,7 +327,7 @@ check_anchor_tag (struct loader *ld, const yaml_event_t *ev, const yaml_char_t *
   if (anchor)
     {
       struct sv_buf b = { 0 };
-      sv_buf_add_display (&b, (const char *)anchor);
+      sv_buf_add_escaped (&b, (const char *)anchor, SV_ESC_MESSAGE);
       sv_error_config (err,
                        "%s:%zu:%zu: anchors and aliases are not supported (&%s): write the "
                        "value out",
@@ -338,7 +338,7 @@ check_anchor_tag (struct loader *ld, const yaml_event_t *ev, const yaml_char_t *
   if (tag && !(scalar && strcmp ((const char *)tag, YAML_STR_TAG) == 0))
     {
       struct sv_buf b = { 0 };
-      sv_buf_add_display (&b, (const char *)tag);
+      sv_buf_add_escaped (&b, (const char *)tag, SV_ESC_MESSAGE);
       sv_error_config (err, "%s:%zu:%zu: YAML tags are not supported (%s); only !!str is", ld->file,
                        ev->start_mark.line + 1, ev->start_mark.column + 1, b.data);
       sv_buf_free (&b);
@@ -376,7 +376,7 @@ handle_event (struct loader *ld, yaml_event_t *ev, bool *done, sv_error_t *err)
     case YAML_ALIAS_EVENT:
       {
         struct sv_buf b = { 0 };
-        sv_buf_add_display (&b, (const char *)ev->data.alias.anchor);
+        sv_buf_add_escaped (&b, (const char *)ev->data.alias.anchor, SV_ESC_MESSAGE);
         sv_error_config (err,
                          "%s:%zu:%zu: anchors and aliases are not supported (*%s): write the "
                          "value out",

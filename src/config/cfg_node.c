@@ -93,29 +93,6 @@ sv_cfg_doc_free (struct sv_cfg_doc *doc)
 /* ---- in messages ---- */
 
 void
-sv_buf_add_display (struct sv_buf *b, const char *s)
-{
-  size_t n = 0;
-  const unsigned char *p = (const unsigned char *)s;
-  for (; *p; p++)
-    {
-      /* Cut long values on a character boundary. */
-      if (n >= 60 && (*p & 0xc0) != 0x80)
-        {
-          sv_buf_add (b, "...");
-          return;
-        }
-      if (*p < 0x20 || *p == 0x7f)
-        sv_buf_addf (b, *p == '\n' ? "\\n" : *p == '\t' ? "\\t" : "\\x%02x", *p);
-      else
-        sv_buf_addc (b, (char)*p);
-      n++;
-    }
-  if (b->data == NULL)
-    sv_buf_add (b, "");
-}
-
-void
 sv_buf_add_origin (struct sv_buf *b, const struct sv_origin *o, const char *value)
 {
   switch (o->kind)
@@ -125,7 +102,7 @@ sv_buf_add_origin (struct sv_buf *b, const struct sv_origin *o, const char *valu
       break;
     case SV_ORIGIN_ENV:
       sv_buf_addf (b, "%s=", o->env);
-      sv_buf_add_display (b, value ? value : "");
+      sv_buf_add_escaped (b, value ? value : "", SV_ESC_MESSAGE);
       break;
     case SV_ORIGIN_DEFAULT:
       sv_buf_add (b, "default");

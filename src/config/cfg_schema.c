@@ -270,7 +270,7 @@ parse_value (const struct sv_field *f, const char *text, const char *prefix, con
              struct value *v, sv_error_t *err)
 {
   struct sv_buf d = { 0 }, m = { 0 };
-  sv_buf_add_display (&d, text);
+  sv_buf_add_escaped (&d, text, SV_ESC_MESSAGE);
   int ret = 0;
   switch (f->type)
     {
@@ -444,7 +444,7 @@ type_error (const struct sv_field *f, const struct sv_node *n, const char *path,
   if (n->kind == SV_NODE_SCALAR && n->quoted && (f->type == SV_FT_INT || f->type == SV_FT_BOOL))
     {
       sv_buf_add (&b, ", got a quoted string (\"");
-      sv_buf_add_display (&b, n->scalar);
+      sv_buf_add_escaped (&b, n->scalar, SV_ESC_MESSAGE);
       sv_buf_add (&b, "\"): remove the quotes");
     }
   else
@@ -546,7 +546,7 @@ unknown_key (const struct sv_field *mf, const struct sv_node_pair *p, const char
   const char *near = did_you_mean (p->key, cands, n);
   cleanup_free char *prefix = node_prefix (&p->key_origin, p->key, path);
   struct sv_buf b = { 0 }, k = { 0 };
-  sv_buf_add_display (&k, p->key);
+  sv_buf_add_escaped (&k, p->key, SV_ESC_MESSAGE);
   if (near)
     sv_buf_addf (&b, "did you mean '%s'?", near);
   else

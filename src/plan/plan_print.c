@@ -104,66 +104,6 @@ format_route6 (const struct sv_route6 *r, struct sv_buf *b)
     sv_buf_addf (b, " metric %u", r->metric);
 }
 
-/* Observed strings (hostname, interface names) can hold anything; the
- * text output shows control bytes as \xNN so a name cannot rewrite the
- * terminal or fake a line of the plan. */
-static void
-add_visible (struct sv_buf *b, const char *s)
-{
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-    {
-      if (*p < 0x20 || *p == 0x7f || *p == '\\')
-        sv_buf_addf (b, "\\x%02x", *p);
-      else
-        sv_buf_addc (b, (char)*p);
-    }
-}
-
-/* The QEMU command must paste into a shell and show one word (or option and value) a line.
- * Plain words use sv_buf_add_shell_word ('...'); a word with a control
- * byte (a newline in -append, an escape sequence in a name) or bytes that
- * are not UTF-8 is written as bash's $'...' with \xNN escapes, so it
- * stays on its line and cannot drive the terminal. */
-static void
-add_shell_word (struct sv_buf *b, const char *w)
-{
-  bool plain = true;
-  for (const unsigned char *p = (const unsigned char *)w; *p && plain;)
-    {
-      size_t n = sv_utf8_seq_len (p, SIZE_MAX);
-      plain = n > 0 && !(n == 1 && (*p < 0x20 || *p == 0x7f));
-      p += n ? n : 1;
-    }
-  if (plain)
-    {
-      sv_buf_add_shell_word (b, w);
-      return;
-    }
-  sv_buf_add (b, "$'");
-  for (const unsigned char *p = (const unsigned char *)w; *p;)
-    {
-      size_t n = sv_utf8_seq_len (p, SIZE_MAX);
-      if (n > 1)
-        {
-          sv_buf_addn (b, (const char *)p, n);
-          p += n;
-          continue;
-        }
-      if (*p == '\\' || *p == '\'')
-        sv_buf_addf (b, "\\%c", *p);
-      else if (*p == '\n')
-        sv_buf_add (b, "\\n");
-      else if (*p == '\t')
-        sv_buf_add (b, "\\t");
-      else if (*p < 0x20 || *p >= 0x7f)
-        sv_buf_addf (b, "\\x%02x", *p);
-      else
-        sv_buf_addc (b, (char)*p);
-      p++;
-    }
-  sv_buf_addc (b, '\'');
-}
-
 /* ---------------------------------------------------------------- text */
 
 static void
@@ -178,7 +118,7 @@ text_observed (const struct sv_host *host, struct sv_buf *b)
     {
       const struct sv_iface *ifc = &net->ifaces[i];
       sv_buf_add (b, "  ");
-      add_visible (b, ifc->name);
+      sv_buf_add_escaped (b, ifc->name, SV_ESC_VALUE);
       sv_buf_addf (b, ": mac %s, ", sv_mac_format (ifc->mac, m));
       if (ifc->addr)
         sv_buf_addf (b, "%s/%u", sv_ip4_format (ifc->addr, a), ifc->prefix);
@@ -192,14 +132,14 @@ text_observed (const struct sv_host *host, struct sv_buf *b)
       if (ifc->resumed && ifc->resume_port_pending)
         {
           sv_buf_add (b, "    resumed: ");
-          add_visible (b, ifc->bridge);
+          sv_buf_add_escaped (b, ifc->bridge, SV_ESC_VALUE);
           sv_buf_add (b, " holds the handoff an earlier startvm in this network namespace "
                          "began and did not finish; these facts come from its alias\n");
         }
       else if (ifc->resumed)
         {
           sv_buf_add (b, "    resumed: already a port of ");
-          add_visible (b, ifc->bridge);
+          sv_buf_add_escaped (b, ifc->bridge, SV_ESC_VALUE);
           sv_buf_add (b, " (an earlier startvm in this network namespace); these facts come "
                          "from its alias\n");
         }
@@ -246,11 +186,11 @@ text_observed (const struct sv_host *host, struct sv_buf *b)
   for (size_t i = 0; i < net->n_search && i < SV_MAX_SEARCH; i++)
     {
       sv_buf_add (b, " ");
-      add_visible (b, net->search[i]);
+      sv_buf_add_escaped (b, net->search[i], SV_ESC_VALUE);
     }
   sv_buf_add (b, "\n  hostname: ");
   if (net->hostname[0])
-    add_visible (b, net->hostname);
+    sv_buf_add_escaped (b, net->hostname, SV_ESC_VALUE);
   else
     sv_buf_add (b, "(none)");
   sv_buf_add (b, "\n");
@@ -269,13 +209,13 @@ sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
   for (size_t i = 0; i < p->n_warnings; i++)
     {
       sv_buf_add (&b, "  - ");
-      add_visible (&b, p->warnings[i]);
+      sv_buf_add_escaped (&b, p->warnings[i], SV_ESC_VALUE);
       sv_buf_add (&b, "\n");
     }
 
   sv_buf_addf (&b, "\nAccelerator: %s\n", accel_name (p->accel));
   sv_buf_add (&b, "Run directory: ");
-  add_shell_word (&b, p->run_dir ? p->run_dir : "");
+  sv_buf_add_shell_word (&b, p->run_dir ? p->run_dir : "");
   sv_buf_add (&b, "\n");
 
   sv_buf_add (&b, "\nDisk steps:\n");
@@ -288,19 +228,19 @@ sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
         {
           if (a != p->disk_ops[i].argv)
             sv_buf_addc (&b, ' ');
-          add_shell_word (&b, *a);
+          sv_buf_add_shell_word (&b, *a);
         }
       sv_buf_add (&b, "\n");
     }
   if (p->seed_dir)
     {
       sv_buf_add (&b, "  cloud-init seed (disk labelled cidata) from ");
-      add_shell_word (&b, p->seed_dir);
+      sv_buf_add_shell_word (&b, p->seed_dir);
       sv_buf_add (&b, ":");
       for (size_t i = 0; i < p->n_seed_files; i++)
         {
           sv_buf_add (&b, " ");
-          add_shell_word (&b, p->seed_files[i].name);
+          sv_buf_add_shell_word (&b, p->seed_files[i].name);
         }
       sv_buf_add (&b, "\n");
     }
@@ -313,7 +253,7 @@ sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
       struct sv_buf op = { 0 };
       sv_net_op_format (&p->net_ops[i], &op);
       sv_buf_addf (&b, "  %2zu. ", i + 1);
-      add_visible (&b, op.data);
+      sv_buf_add_escaped (&b, op.data, SV_ESC_VALUE);
       sv_buf_add (&b, "\n");
       sv_buf_free (&op);
     }
@@ -327,10 +267,10 @@ sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
       for (char **a = p->dnsmasq_argv; a && *a; a++)
         {
           sv_buf_add (&b, " ");
-          add_shell_word (&b, *a);
+          sv_buf_add_shell_word (&b, *a);
         }
       sv_buf_add (&b, "\n  ");
-      add_shell_word (&b, p->dnsmasq_conf_path ? p->dnsmasq_conf_path : "");
+      sv_buf_add_shell_word (&b, p->dnsmasq_conf_path ? p->dnsmasq_conf_path : "");
       sv_buf_add (&b, ":\n");
       sv_buf_add (&b, p->dnsmasq_conf);
     }
@@ -345,11 +285,11 @@ sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
       const char *w = p->qemu_argv[i];
       if (i > 0)
         sv_buf_add (&b, "  ");
-      add_shell_word (&b, w);
+      sv_buf_add_shell_word (&b, w);
       if (i > 0 && w[0] == '-' && i + 1 < p->qemu_argc && p->qemu_argv[i + 1][0] != '-')
         {
           sv_buf_addc (&b, ' ');
-          add_shell_word (&b, p->qemu_argv[++i]);
+          sv_buf_add_shell_word (&b, p->qemu_argv[++i]);
         }
       sv_buf_add (&b, i + 1 < p->qemu_argc ? " \\\n" : "\n");
     }

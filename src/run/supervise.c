@@ -42,6 +42,7 @@
 #include "cleanup.h"
 #include "dnsmasq.h"
 #include "dnsmasq_log.h"
+#include "log.h"
 #include "qmp.h"
 #include "status.h"
 #include "supervise.h"
@@ -54,17 +55,6 @@
 #define DNSMASQ_MAX_RESTARTS 3
 /* Retry QMP while QEMU is still creating its socket. */
 #define QMP_RETRY_MS 100
-
-/* The only output below main.c: documented one-line logs on stderr. */
-static void __attribute__ ((format (printf, 1, 2))) sv_log (const char *fmt, ...)
-{
-  va_list ap;
-  char line[512];
-  va_start (ap, fmt);
-  vsnprintf (line, sizeof line, fmt, ap);
-  va_end (ap);
-  fprintf (stderr, "startvm: %s\n", line);
-}
 
 static void
 format_ms (uint64_t ms, char *buf, size_t len)
@@ -100,10 +90,19 @@ static void
 announce_sockets (const struct sv_plan *plan)
 {
   remove_sockets (plan);
+  struct sv_buf b = { 0 };
   if (plan->qmp_path)
-    sv_log ("QMP socket: %s", plan->qmp_path);
+    {
+      sv_buf_add_shell_word (&b, plan->qmp_path);
+      sv_log ("QMP socket: %s", b.data);
+      sv_buf_free (&b);
+    }
   if (plan->vnc_path)
-    sv_log ("VNC socket: %s", plan->vnc_path);
+    {
+      sv_buf_add_shell_word (&b, plan->vnc_path);
+      sv_log ("VNC socket: %s", b.data);
+      sv_buf_free (&b);
+    }
 }
 
 /* Put the tap fds where the argv expects them (SV_TAP_FD_BASE+i) without
