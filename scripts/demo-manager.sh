@@ -13,7 +13,7 @@
 # Usage: scripts/demo-manager.sh [BUILD_DIR]   (default build/, with
 # startvm-manager and the tiny guest in BUILD_DIR/tiny built)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export SV_SOURCE_DIR=$PWD
 SV_BINARY_DIR=$(realpath -m "${1:-${BUILD_DIR:-build}}")
 export SV_BINARY_DIR SV_TINY_DIR=$SV_BINARY_DIR/tiny SV_TEST_NAME=demo-manager
