@@ -166,6 +166,19 @@ function option(value, text) {
   return o;
 }
 
+// Docker's list calls can fail for a moment (an image removed while it
+// lists them): ask again twice before showing Docker's words.
+async function again(fn) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e.status < 500 || attempt === 2) throw e;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 // Fill the image and network choices each time the form opens (new
 // images may have been built since), keeping what the user chose.
 async function loadChoices() {
@@ -174,7 +187,7 @@ async function loadChoices() {
   const keepImg = img.value;
   const keepNet = net.value;
   try {
-    const images = await api.images();
+    const images = await again(api.images);
     const tags = images.flatMap((i) => (i.tags && i.tags.length ? i.tags : [i.id]));
     if (!tags.length) {
       img.replaceChildren(option('', 'No VM images'));
@@ -189,7 +202,7 @@ async function loadChoices() {
     if (e.status !== 401) $('err-image').textContent = e.message;
   }
   try {
-    const nets = await api.networks();
+    const nets = await again(api.networks);
     net.replaceChildren(
       option('', 'Docker\'s default'),
       ...nets
