@@ -27,6 +27,10 @@ enum sv_shutdown_mode
   SV_SHUTDOWN_EXEC,     /* exec QEMU as PID 1, like the original */
 };
 
+/* The most disks a VM can have: sv_cfg_validate refuses more, so observe
+ * and plan can size their arrays by it. */
+#define SV_MAX_DISKS 32
+
 struct sv_disk_config
 {
   char *file;    /* path of the disk image QEMU opens */

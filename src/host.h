@@ -9,11 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h" /* SV_MAX_DISKS */
+
 #define SV_MAX_IFACES 8
 #define SV_MAX_ROUTES 16
 #define SV_MAX_DNS 8
 #define SV_MAX_SEARCH 8
-#define SV_MAX_DISKS 32
 #define SV_MAX_OTHER_ADDR6 4
 
 struct sv_route

@@ -26,6 +26,7 @@
 #include "nl_cleanup.h"
 #include "observe.h"
 #include "observe6.h"
+#include "rtnl.h"
 #include "util.h"
 
 #define TUN_PATH "/dev/net/tun"
@@ -758,12 +759,9 @@ rollback (struct applier *ap, sv_error_t *first)
 int
 sv_net_apply (const struct sv_plan *plan, const struct sv_host *host, int *tap_fds, sv_error_t *err)
 {
-  cleanup_nl_sock struct nl_sock *sk = nl_socket_alloc ();
-  if (sk == NULL)
-    return sv_error_nle (err, SV_EXIT_NET, NLE_NOMEM, "netlink socket");
-  int r = nl_connect (sk, NETLINK_ROUTE);
-  if (r < 0)
-    return sv_error_nle (err, SV_EXIT_NET, r, "connecting to rtnetlink");
+  cleanup_nl_sock struct nl_sock *sk = NULL;
+  if (sv_rtnl_open (SV_EXIT_NET, &sk, err) < 0)
+    return -1;
   cleanup_free struct undo *undo = sv_xcalloc (plan->n_net_ops ? plan->n_net_ops : 1, sizeof *undo);
   struct applier ap = {
     .sk = sk,

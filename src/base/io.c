@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -63,6 +64,14 @@ sv_xasprintf (const char *fmt, ...)
   char *s = sv_xvasprintf (fmt, ap);
   va_end (ap);
   return s;
+}
+
+int64_t
+sv_now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 ssize_t

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -18,6 +19,9 @@ void *sv_xrealloc (void *p, size_t n);
 char *sv_xstrdup (const char *s);
 char *sv_xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 char *sv_xvasprintf (const char *fmt, va_list ap) __attribute__ ((format (printf, 1, 0)));
+
+/* Milliseconds on CLOCK_MONOTONIC: the clock every deadline uses. */
+int64_t sv_now_ms (void);
 
 /* Reads fd until end of file or until size bytes are in buf, whichever
  * comes first (no NUL is added).  Returns the number of bytes read, or -1

@@ -284,6 +284,16 @@ bad:
                           what, s);
 }
 
+char *
+sv_format_duration (uint64_t ms, char *buf, size_t len)
+{
+  if (ms % 1000 == 0)
+    snprintf (buf, len, "%" PRIu64 "s", ms / 1000);
+  else
+    snprintf (buf, len, "%" PRIu64 "ms", ms);
+  return buf;
+}
+
 int
 sv_parse_bool (const char *s, const char *what, bool *out, sv_error_t *err)
 {

@@ -49,6 +49,10 @@ int sv_parse_size_bytes (const char *s, const char *what, uint64_t *out_bytes, s
 /* Durations: "500ms", "6s", "2m", "1h", "10" (plain number = seconds).
  * Result in milliseconds. */
 int sv_parse_duration_ms (const char *s, const char *what, uint64_t *out_ms, sv_error_t *err);
+/* The other way: "8s" or "700ms", as vm.yaml writes durations (buf of
+ * SV_DURATION_STRLEN). */
+#define SV_DURATION_STRLEN 24
+char *sv_format_duration (uint64_t ms, char *buf, size_t len);
 /* Booleans: true/false/yes/no/1/0/on/off (case-insensitive). */
 int sv_parse_bool (const char *s, const char *what, bool *out, sv_error_t *err);
 /* Decimal integer in [min,max]. */

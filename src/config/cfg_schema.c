@@ -690,6 +690,11 @@ sv_cfg_validate (struct sv_cfg_doc *doc, struct sv_vm_config *out, sv_error_t *e
     return -1;
   if (validate_map (&s->root, doc->root, "", err) < 0)
     return -1;
+  /* A limit of startvm's arrays rather than a property of the schema. */
+  const struct sv_node *disks = sv_node_get (doc->root, "disks");
+  if (disks && disks->kind == SV_NODE_SEQ && disks->n > SV_MAX_DISKS)
+    return sv_error_config (err, "disks: %zu disks listed, at most %d are supported", disks->n,
+                            SV_MAX_DISKS);
   store_map (&s->root, doc->root, (char *)out);
   return 0;
 }

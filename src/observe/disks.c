@@ -401,16 +401,13 @@ sv_disks_observe (const struct sv_vm_config *cfg, struct sv_host *host, sv_error
   host->n_disks = 0;
   if (cfg->n_disks > 0)
     {
-      if (cfg->n_disks > SV_MAX_DISKS)
-        return sv_error_config (err, "disks: %zu disks listed, at most %d are supported",
-                                cfg->n_disks, SV_MAX_DISKS);
-      for (size_t i = 0; i < cfg->n_disks; i++)
+      /* sv_cfg_validate has checked the count and that every disk has a
+       * file; the bound only keeps a hand-built config in the array. */
+      for (size_t i = 0; i < cfg->n_disks && i < SV_MAX_DISKS; i++)
         {
           const struct sv_disk_config *c = &cfg->disks[i];
           struct sv_disk_state *st = &host->disks[host->n_disks++];
           *st = (struct sv_disk_state){ 0 };
-          if (c->file == NULL || c->file[0] == '\0')
-            return sv_error_config (err, "disks[%zu]: file is required", i);
           bool ro = c->readonly || (c->media && strcmp (c->media, "cdrom") == 0);
           if (observe_disk (c->file, c->base, c->format, ro, st, err) < 0)
             return -1;

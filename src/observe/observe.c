@@ -28,6 +28,7 @@
 #include "observe6.h"
 #include "observe_internal.h"
 #include "resolv.h"
+#include "rtnl.h"
 #include "util.h"
 
 #define RESOLV_CONF "/etc/resolv.conf"
@@ -119,19 +120,6 @@ read_resolv_conf (const char *path, struct sv_net_state *out, sv_error_t *err)
 }
 
 /* ---- netlink ---- */
-
-static int
-open_rtnl (struct nl_sock **out, sv_error_t *err)
-{
-  cleanup_nl_sock struct nl_sock *sk = nl_socket_alloc ();
-  if (sk == NULL)
-    return sv_error_nle (err, SV_EXIT_ENV, NLE_NOMEM, "netlink socket");
-  int r = nl_connect (sk, NETLINK_ROUTE);
-  if (r < 0)
-    return sv_error_nle (err, SV_EXIT_ENV, r, "connecting to rtnetlink");
-  *out = steal_pointer (&sk);
-  return 0;
-}
 
 static bool
 name_listed (const struct sv_vm_config *cfg, const char *name)
@@ -448,23 +436,6 @@ dump_network (struct nl_sock *sk, const struct sv_vm_config *cfg, const struct w
   return 0;
 }
 
-static uint64_t
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-format_duration (uint64_t ms, char *buf, size_t len)
-{
-  if (ms % 1000 == 0)
-    snprintf (buf, len, "%" PRIu64 "s", ms / 1000);
-  else
-    snprintf (buf, len, "%" PRIu64 "ms", ms);
-}
-
 /* Drains pending notifications without looking at them: any address
  * change triggers a fresh dump, which also covers ENOBUFS overruns. */
 static int
@@ -497,14 +468,14 @@ observe_links (const struct sv_vm_config *cfg, struct sv_net_state *out, sv_erro
       w.by_prefix = true;
       /* Subscribe before dumping: an address added between the dump and
        * the subscription would otherwise be waited for in vain. */
-      if (open_rtnl (&notify, err) < 0)
+      if (sv_rtnl_open (SV_EXIT_ENV, &notify, err) < 0)
         return -1;
       int r = nl_socket_add_membership (notify, RTNLGRP_IPV4_IFADDR);
       if (r < 0)
         return sv_error_nle (err, SV_EXIT_ENV, r, "subscribing to RTNLGRP_IPV4_IFADDR");
     }
   cleanup_nl_sock struct nl_sock *sk = NULL;
-  if (open_rtnl (&sk, err) < 0)
+  if (sv_rtnl_open (SV_EXIT_ENV, &sk, err) < 0)
     return -1;
   bool found = false;
   if (dump_network (sk, cfg, &w, out, &found, err) < 0)
@@ -512,14 +483,14 @@ observe_links (const struct sv_vm_config *cfg, struct sv_net_state *out, sv_erro
   if (!w.by_prefix)
     return 0;
 
-  uint64_t deadline = now_ms () + cfg->network.wait_ms;
+  uint64_t deadline = (uint64_t)sv_now_ms () + cfg->network.wait_ms;
   while (!found)
     {
-      uint64_t now = now_ms ();
+      uint64_t now = (uint64_t)sv_now_ms ();
       if (now >= deadline)
         {
           char d[32];
-          format_duration (cfg->network.wait_ms, d, sizeof d);
+          sv_format_duration (cfg->network.wait_ms, d, sizeof d);
           return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0,
                                 "network.ip_prefix %s: no address appeared within %s", ip_prefix,
                                 d);

@@ -597,10 +597,9 @@ sv_plan_disks (const struct sv_vm_config *cfg, const struct sv_host *host, struc
 
   if (cfg->n_disks > 0)
     {
-      if (cfg->n_disks > SV_MAX_DISKS)
-        return sv_error_config (err, "disks: %zu disks listed, at most %d are supported",
-                                cfg->n_disks, SV_MAX_DISKS);
-      for (size_t i = 0; i < cfg->n_disks; i++)
+      /* sv_cfg_validate has checked the count and that every disk has a
+       * file; the bound only keeps a hand-built config in the array. */
+      for (size_t i = 0; i < cfg->n_disks && i < SV_MAX_DISKS; i++)
         {
           const struct sv_disk_config *c = &cfg->disks[i];
           const struct sv_disk_state *st = i < host->n_disks ? &host->disks[i] : &unobserved;
@@ -616,8 +615,6 @@ sv_plan_disks (const struct sv_vm_config *cfg, const struct sv_host *host, struc
             .boot_index = c->boot_index,
             .st = st,
           };
-          if (specs[n - 1].file == NULL || specs[n - 1].file[0] == '\0')
-            return sv_error_config (err, "disks[%zu]: file is required", i);
         }
     }
   else

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "io.h"
 
 int
 sv_dnsmasq_log_open (struct sv_dnsmasq_log *l, int out_fd, sv_line_fn on_line, void *ctx,
@@ -134,14 +135,6 @@ sv_dnsmasq_log_pump (struct sv_dnsmasq_log *l)
   return open;
 }
 
-static int64_t
-mono_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 sv_dnsmasq_log_finish (struct sv_dnsmasq_log *l, int timeout_ms)
 {
@@ -153,7 +146,7 @@ sv_dnsmasq_log_finish (struct sv_dnsmasq_log *l, int timeout_ms)
       close (l->wfd);
       l->wfd = -1;
     }
-  int64_t deadline = mono_ms () + timeout_ms;
+  int64_t deadline = sv_now_ms () + timeout_ms;
   for (;;)
     {
       bool open = sv_dnsmasq_log_pump (l);
@@ -165,7 +158,7 @@ sv_dnsmasq_log_finish (struct sv_dnsmasq_log *l, int timeout_ms)
         }
       if (!open && !sv_dnsmasq_log_want_write (l))
         break;
-      int64_t left = deadline - mono_ms ();
+      int64_t left = deadline - sv_now_ms ();
       if (left <= 0)
         break;
       struct pollfd p[2];

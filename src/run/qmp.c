@@ -15,14 +15,6 @@
 #include "qmp.h"
 #include "util.h"
 
-int64_t
-sv_qmp_now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 sv_qmp_init (struct sv_qmp *q, int intr_fd)
 {
@@ -101,7 +93,7 @@ wait_fd (struct sv_qmp *q, short events, int64_t deadline_ms, const char *what, 
     {
       struct pollfd p[2]
           = { { .fd = q->fd, .events = events }, { .fd = q->intr_fd, .events = POLLIN } };
-      int64_t left = deadline_ms - sv_qmp_now_ms ();
+      int64_t left = deadline_ms - sv_now_ms ();
       if (left <= 0)
         return sv_error_errno (err, SV_EXIT_ENV, ETIMEDOUT, "QMP: %s", what);
       int r = poll (p, q->intr_fd >= 0 ? 2 : 1, left > 60000 ? 60000 : (int)left);

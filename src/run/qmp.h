@@ -19,9 +19,6 @@ struct sv_qmp
   char buf[16384];
 };
 
-/* Milliseconds on CLOCK_MONOTONIC: the clock every deadline here uses. */
-int64_t sv_qmp_now_ms (void);
-
 /* Prepare *q (no I/O).  intr_fd lets a caller that waits on a signalfd
  * keep its signals live during a QMP exchange. */
 void sv_qmp_init (struct sv_qmp *q, int intr_fd);

@@ -56,15 +56,6 @@
 /* Retry QMP while QEMU is still creating its socket. */
 #define QMP_RETRY_MS 100
 
-static void
-format_ms (uint64_t ms, char *buf, size_t len)
-{
-  if (ms % 1000 == 0)
-    snprintf (buf, len, "%llu s", (unsigned long long)(ms / 1000));
-  else
-    snprintf (buf, len, "%llu ms", (unsigned long long)ms);
-}
-
 /* Sockets from a previous run of this container would make QEMU fail
  * ("Address already in use").  Sockets and symbolic links are removed
  * (unlink never follows a link: a link planted in our run directory goes,
@@ -331,7 +322,7 @@ hard_stop (struct super *s, int sig)
   else
     {
       s->phase = PHASE_TERM;
-      s->deadline = sv_qmp_now_ms () + KILL_GRACE_MS;
+      s->deadline = sv_now_ms () + KILL_GRACE_MS;
     }
 }
 
@@ -343,7 +334,7 @@ on_stop_signal (struct super *s, int sig)
   switch (s->phase)
     {
     case PHASE_RUNNING:
-      s->stop_started = sv_qmp_now_ms ();
+      s->stop_started = sv_now_ms ();
       sv_status_keeper_phase (s->status, SV_PHASE_STOPPING);
       if (sig == SIGQUIT)
         {
@@ -361,7 +352,7 @@ on_stop_signal (struct super *s, int sig)
           s->deadline = s->stop_started + KILL_GRACE_MS;
           return;
         }
-      format_ms (s->cfg->shutdown.timeout_ms, t, sizeof t);
+      sv_format_duration (s->cfg->shutdown.timeout_ms, t, sizeof t);
       sv_log ("SIG%s: asking the guest to power off (ACPI), waiting up to %s", name, t);
       s->phase = PHASE_POWERDOWN;
       s->deadline = s->stop_started + (int64_t)s->cfg->shutdown.timeout_ms;
@@ -401,7 +392,7 @@ try_powerdown (struct super *s)
     }
   if (err->source == SV_SRC_ERRNO && err->code == EINTR)
     return;
-  s->qmp_retry_at = sv_qmp_now_ms () + QMP_RETRY_MS;
+  s->qmp_retry_at = sv_now_ms () + QMP_RETRY_MS;
   /* ENOENT/ECONNREFUSED: QEMU is still starting; not worth a line. */
   bool starting = err->source == SV_SRC_ERRNO && (err->code == ENOENT || err->code == ECONNREFUSED);
   if (!starting && !s->qmp_failure_logged)
@@ -418,7 +409,7 @@ on_deadline (struct super *s)
   switch (s->phase)
     {
     case PHASE_POWERDOWN:
-      format_ms (s->cfg->shutdown.timeout_ms, t, sizeof t);
+      sv_format_duration (s->cfg->shutdown.timeout_ms, t, sizeof t);
       sv_log ("the guest did not power off within %s (shutdown.timeout): stopping QEMU (SIGTERM)",
               t);
       hard_stop (s, SIGTERM);
@@ -470,14 +461,14 @@ supervise (struct super *s)
 {
   while (!s->qemu_done)
     {
-      if (s->phase == PHASE_POWERDOWN && !s->powerdown_sent && sv_qmp_now_ms () >= s->qmp_retry_at)
+      if (s->phase == PHASE_POWERDOWN && !s->powerdown_sent && sv_now_ms () >= s->qmp_retry_at)
         try_powerdown (s);
 
       int64_t wake = next_wakeup (s);
       int timeout = -1;
       if (wake >= 0)
         {
-          int64_t left = wake - sv_qmp_now_ms ();
+          int64_t left = wake - sv_now_ms ();
           timeout = left <= 0 ? 0 : left > 60000 ? 60000 : (int)left;
         }
       struct pollfd p[3] = { { .fd = s->sfd, .events = POLLIN } };
@@ -493,7 +484,7 @@ supervise (struct super *s)
         sv_dnsmasq_log_pump (s->dlog);
       if (r > 0 && (p[0].revents & POLLIN) && drain_signals (s) < 0)
         goto broken;
-      if (!s->qemu_done && s->deadline >= 0 && sv_qmp_now_ms () >= s->deadline)
+      if (!s->qemu_done && s->deadline >= 0 && sv_now_ms () >= s->deadline)
         on_deadline (s);
     }
   return 0;
@@ -512,10 +503,10 @@ stop_dnsmasq (struct super *s)
   if (s->dnsmasq <= 0)
     return;
   kill (s->dnsmasq, SIGTERM);
-  int64_t deadline = sv_qmp_now_ms () + DNSMASQ_GRACE_MS;
+  int64_t deadline = sv_now_ms () + DNSMASQ_GRACE_MS;
   while (s->dnsmasq > 0)
     {
-      int64_t left = deadline - sv_qmp_now_ms ();
+      int64_t left = deadline - sv_now_ms ();
       if (left <= 0)
         {
           sv_log ("dnsmasq did not quit within %d ms of SIGTERM: killing it", DNSMASQ_GRACE_MS);
@@ -558,7 +549,7 @@ exit_status (struct super *s)
     }
   else if (s->phase == PHASE_POWERDOWN && s->powerdown_sent && code == 0)
     sv_log ("the guest powered off after %.1f s",
-            (double)(sv_qmp_now_ms () - s->stop_started) / 1000.0);
+            (double)(sv_now_ms () - s->stop_started) / 1000.0);
   else if (code != 0)
     sv_log ("QEMU %s", what);
   /* Asked to stop, or the guest powered off: stopped.  QEMU ending with

@@ -50,7 +50,7 @@ took=$(($(ms) - t0))
 info "SIGINT to exit: ${took} ms, status $EXIT_STATUS"
 assert_eq 0 "$EXIT_STATUS" "exit status after a clean ACPI power-off"
 assert_line "$SV_TMP/int.log" '^TINYVM: acpi-powerdown$' "the guest did not see the power button"
-assert_line "$SV_TMP/int.log" '^startvm: SIGINT: asking the guest to power off \(ACPI\), waiting up to 60 s$'
+assert_line "$SV_TMP/int.log" '^startvm: SIGINT: asking the guest to power off \(ACPI\), waiting up to 60s$'
 assert_line "$SV_TMP/int.log" '^startvm: the guest powered off after [0-9.]+ s$'
 [ "$took" -lt 30000 ] || fail "a clean power-off took ${took} ms (timeout 60 s)"
 assert_group_gone "$STARTVM_PID"
@@ -67,7 +67,7 @@ assert_eq 143 "$EXIT_STATUS" "status after a hard stop with SIGTERM"
 [ "$took" -ge 3000 ] || fail "startvm stopped the guest before shutdown.timeout (${took} ms)"
 [ "$took" -lt 20000 ] || fail "the hard stop came ${took} ms after SIGTERM (timeout 3 s)"
 assert_no_line "$SV_TMP/ignore.log" 'TINYVM: acpi-powerdown'
-assert_line "$SV_TMP/ignore.log" '^startvm: the guest did not power off within 3 s \(shutdown.timeout\): stopping QEMU \(SIGTERM\)$'
+assert_line "$SV_TMP/ignore.log" '^startvm: the guest did not power off within 3s \(shutdown.timeout\): stopping QEMU \(SIGTERM\)$'
 assert_line "$SV_TMP/ignore.log" '^startvm: hard stop: .*exit status 143$'
 assert_group_gone "$STARTVM_PID"
 

@@ -479,6 +479,31 @@ test_generated (void **state)
   free (md);
 }
 
+/* The disk limit is checked once, here (observe and plan size their
+ * arrays by it), from the file and from DISKS alike. */
+static void
+test_disk_limit (void **state)
+{
+  struct sv_buf y = { 0 }, e = { 0 };
+  sv_buf_add (&y, "disks:\n");
+  sv_buf_add (&e, "DISKS=");
+  for (int i = 0; i < SV_MAX_DISKS; i++)
+    {
+      sv_buf_addf (&y, "  - file: /volumes/d%d.img\n", i);
+      sv_buf_addf (&e, "%s/volumes/d%d.img", i ? "," : "", i);
+    }
+  char *env32[] = { e.data, NULL };
+  assert_cfg_ok (y.data, NULL);
+  assert_cfg_ok ("{}", env32);
+  sv_buf_add (&y, "  - file: /volumes/one-more.img\n");
+  sv_buf_add (&e, ",/volumes/one-more.img");
+  char *env33[] = { e.data, NULL };
+  assert_cfg_error (y.data, NULL, "disks: 33 disks listed, at most 32 are supported");
+  assert_cfg_error ("{}", env33, "disks: 33 disks listed, at most 32 are supported");
+  sv_buf_free (&y);
+  sv_buf_free (&e);
+}
+
 int
 main (void)
 {
@@ -486,7 +511,7 @@ main (void)
     cmocka_unit_test (test_schema_loads), cmocka_unit_test (test_defaults),
     cmocka_unit_test (test_full),         cmocka_unit_test (test_values),
     cmocka_unit_test (test_type_errors),  cmocka_unit_test (test_print),
-    cmocka_unit_test (test_generated),
+    cmocka_unit_test (test_generated),    cmocka_unit_test (test_disk_limit),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

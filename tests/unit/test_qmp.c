@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "qmp.h"
 
 /* Lines as QEMU 7 writes them. */
@@ -170,7 +171,7 @@ test_live_qemu (void **state)
   struct sv_qmp c, other;
   sv_qmp_init (&c, -1);
   sv_qmp_init (&other, -1);
-  int64_t deadline = sv_qmp_now_ms () + 20000;
+  int64_t deadline = sv_now_ms () + 20000;
   if (sv_qmp_connect (&c, q.path, deadline, &err) < 0)
     fail_msg ("connect: %s", err->msg);
 
@@ -191,10 +192,10 @@ test_live_qemu (void **state)
 
   /* QEMU serves one QMP client at a time: a second one gets no greeting
    * and must give up at its deadline, not hang. */
-  int64_t t0 = sv_qmp_now_ms ();
+  int64_t t0 = sv_now_ms ();
   assert_int_equal (sv_qmp_connect (&other, q.path, t0 + 300, &err), -1);
   assert_int_equal (err->code, ETIMEDOUT);
-  assert_true (sv_qmp_now_ms () - t0 < 5000);
+  assert_true (sv_now_ms () - t0 < 5000);
   assert_int_equal (other.fd, -1);
   sv_error_release (&err);
 
@@ -209,7 +210,7 @@ test_live_qemu (void **state)
   assert_int_equal (WEXITSTATUS (st), 0);
 
   /* QEMU removes its socket when it quits cleanly. */
-  assert_int_equal (sv_qmp_connect (&c, q.path, sv_qmp_now_ms () + 1000, &err), -1);
+  assert_int_equal (sv_qmp_connect (&c, q.path, sv_now_ms () + 1000, &err), -1);
   assert_int_equal (err->code, ENOENT);
   sv_error_release (&err);
   stop_qemu (&q);
@@ -232,10 +233,10 @@ test_silent_server (void **state)
 
   /* No greeting: the deadline ends the wait. */
   sv_qmp_init (&c, -1);
-  int64_t t0 = sv_qmp_now_ms ();
+  int64_t t0 = sv_now_ms ();
   assert_int_equal (sv_qmp_connect (&c, sa.sun_path, t0 + 200, &err), -1);
   assert_int_equal (err->code, ETIMEDOUT);
-  assert_true (sv_qmp_now_ms () - t0 >= 200);
+  assert_true (sv_now_ms () - t0 >= 200);
   sv_error_release (&err);
 
   /* A readable interrupt fd ends it at once, with EINTR. */
@@ -243,10 +244,10 @@ test_silent_server (void **state)
   assert_int_equal (pipe (p), 0);
   assert_int_equal (write (p[1], "x", 1), 1);
   sv_qmp_init (&c, p[0]);
-  t0 = sv_qmp_now_ms ();
+  t0 = sv_now_ms ();
   assert_int_equal (sv_qmp_connect (&c, sa.sun_path, t0 + 10000, &err), -1);
   assert_int_equal (err->code, EINTR);
-  assert_true (sv_qmp_now_ms () - t0 < 5000);
+  assert_true (sv_now_ms () - t0 < 5000);
   sv_error_release (&err);
 
   /* A server that speaks something else is refused with what it said. */
@@ -265,7 +266,7 @@ test_silent_server (void **state)
         }
     }
   sv_qmp_init (&c, -1);
-  assert_int_equal (sv_qmp_connect (&c, sa.sun_path, sv_qmp_now_ms () + 10000, &err), -1);
+  assert_int_equal (sv_qmp_connect (&c, sa.sun_path, sv_now_ms () + 10000, &err), -1);
   if (strstr (err->msg, "expected a greeting") == NULL)
     fail_msg ("%s", err->msg);
   sv_error_release (&err);
@@ -276,11 +277,11 @@ test_silent_server (void **state)
    * missing one: ENOENT; the supervisor retries both while QEMU starts. */
   close (l);
   l = -1;
-  assert_int_equal (sv_qmp_connect (&c, sa.sun_path, sv_qmp_now_ms () + 1000, &err), -1);
+  assert_int_equal (sv_qmp_connect (&c, sa.sun_path, sv_now_ms () + 1000, &err), -1);
   assert_int_equal (err->code, ECONNREFUSED);
   sv_error_release (&err);
   unlink (sa.sun_path);
-  assert_int_equal (sv_qmp_connect (&c, sa.sun_path, sv_qmp_now_ms () + 1000, &err), -1);
+  assert_int_equal (sv_qmp_connect (&c, sa.sun_path, sv_now_ms () + 1000, &err), -1);
   assert_int_equal (err->code, ENOENT);
   sv_error_release (&err);
 
