@@ -118,13 +118,13 @@ int sv_plan_build (const struct sv_vm_config *cfg, const struct sv_host *host,
                    char *const *extra_args, struct sv_plan *out, sv_error_t *err);
 void sv_plan_free (struct sv_plan *p);
 
-/* The bridge address rule (DESIGN.md "Network handoff" 5): an address in
+/* The bridge address rule (docs/networking.md "The bridge address"): an address in
  * the VM's subnet, never the VM's address or gateway, valid for prefix
  * 1..32.  Returns the address and sets *bridge_prefix. */
 uint32_t sv_plan_bridge_addr (uint32_t vm_addr, uint8_t prefix, uint32_t gateway,
                               uint8_t *bridge_prefix);
 
-/* The bridge's IPv6 address (DESIGN.md's pitfalls: DHCPv6 needs one in
+/* The bridge's IPv6 address (docs/networking.md "The bridge's IPv6 address": DHCPv6 needs one in
  * the range's own prefix): the VM's /64 (or its longer prefix) with an
  * interface identifier made from port_mac, the container NIC's derived
  * MAC, as modified EUI-64.  Nobody else on the network has that MAC, and

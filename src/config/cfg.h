@@ -93,7 +93,7 @@ int sv_cfg_merge_env (struct sv_cfg_doc *doc, char *const *envp, sv_error_t *err
  * *out. Unknown keys are errors with a "did you mean" when one is close. */
 int sv_cfg_validate (struct sv_cfg_doc *doc, struct sv_vm_config *out, sv_error_t *err);
 
-/* cfg_build.c: load (path resolution as in DESIGN.md: explicit path must
+/* cfg_build.c: load (path resolution as docs/configuration.md says: explicit path must
  * exist, default path may be missing) + merge env + validate. */
 int sv_cfg_build (const char *path, bool path_explicit, char *const *envp,
                   struct sv_cfg_doc *doc_out, struct sv_vm_config *out, sv_error_t *err);

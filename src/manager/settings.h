@@ -1,5 +1,5 @@
-/* startvm-manager's settings: environment variables only (DESIGN.md, "The
- * management container"), read from an envp passed in so tests can build
+/* startvm-manager's settings: environment variables only (docs/manager.md,
+ * "Settings"), read from an envp passed in so tests can build
  * them. */
 #ifndef SV_MGR_SETTINGS_H
 #define SV_MGR_SETTINGS_H

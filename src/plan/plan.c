@@ -1,5 +1,5 @@
 /* plan: vm_config + observed host -> the QEMU argv, the network steps and
- * the dnsmasq.conf (DESIGN.md "The pipeline").  Pure: no I/O, no getenv,
+ * the dnsmasq.conf (docs/development.md "The pipeline").  Pure: no I/O, no getenv,
  * no clock, no randomness.  Same inputs give a byte-identical plan, and
  * --dry-run prints exactly this.  The network half is in plan_net.c, disks
  * in plan_disks.c. */

@@ -1,4 +1,4 @@
-/* plan_net: the network half of the plan (DESIGN.md "Network handoff"):
+/* plan_net: the network half of the plan (docs/networking.md "How the handoff works"):
  * per observed interface N, the steps that move the container NIC onto
  * bridge brN next to tapN, the -netdev/-device arguments that give the VM
  * the container's original MAC, and the dnsmasq.conf that hands the VM the

@@ -111,7 +111,7 @@ mgr_image() {
 # --- the private podman service -----------------------------------------
 
 # The service's configuration replaces the system's containers.conf whole
-# (DESIGN.md, pitfalls): runc, ulimits without which runc fails ("error
+# (docs/manager.md): runc, ulimits without which runc fails ("error
 # setting rlimit type 7"), and podman's default capabilities, without which
 # containers silently gain NET_RAW, MKNOD and AUDIT_WRITE.
 _mgr_containers_conf() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The management container for real: build images/manager (on the
-# mmdebstrap base), run it with podman as DESIGN.md's docker run line does
+# mmdebstrap base), run it with podman as docs/manager.md's docker run line does
 # (the private podman service's socket at /var/run/docker.sock, a host
 # directory at /ranchervm, nothing else), and check that it serves
 # /healthz over HTTPS on 8443, that it made a password and printed it in

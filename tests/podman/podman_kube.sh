@@ -22,7 +22,7 @@ podman_images
 tmpdir
 
 # kube play needs the same private configuration as the podman service
-# (DESIGN.md "Pitfalls"): ulimits (else "error setting rlimit type 7"), runc,
+# (docs/images.md): ulimits (else "error setting rlimit type 7"), runc,
 # and the default capability list (a replaced file would lose it).  The
 # infra container is podman's own pause image, built from catatonit.
 cat >"$SV_TMP/containers.conf" <<'CONF'
