@@ -67,11 +67,17 @@ sv_xasprintf (const char *fmt, ...)
 }
 
 int64_t
-sv_now_ms (void)
+sv_clock_ms (clockid_t clock)
 {
   struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
+  clock_gettime (clock, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+sv_now_ms (void)
+{
+  return sv_clock_ms (CLOCK_MONOTONIC);
 }
 
 ssize_t

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "error.h"
 
@@ -20,7 +21,9 @@ char *sv_xstrdup (const char *s);
 char *sv_xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 char *sv_xvasprintf (const char *fmt, va_list ap) __attribute__ ((format (printf, 1, 0)));
 
-/* Milliseconds on CLOCK_MONOTONIC: the clock every deadline uses. */
+/* Milliseconds on a clock; sv_now_ms: on CLOCK_MONOTONIC, the clock every
+ * deadline uses. */
+int64_t sv_clock_ms (clockid_t clock);
 int64_t sv_now_ms (void);
 
 /* Reads fd until end of file or until size bytes are in buf, whichever

@@ -42,9 +42,7 @@ sv_phase_parse (const char *s, enum sv_phase *out)
 int64_t
 sv_status_now_ms (void)
 {
-  struct timespec ts;
-  clock_gettime (CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return sv_clock_ms (CLOCK_REALTIME);
 }
 
 void
@@ -347,20 +345,6 @@ sv_status_parse (const char *json, size_t len, struct sv_status *out, sv_error_t
 
 /* ---- files ---- */
 
-static int
-write_all (int fd, const char *s, size_t len)
-{
-  while (len > 0)
-    {
-      ssize_t w = TEMP_FAILURE_RETRY (write (fd, s, len));
-      if (w < 0)
-        return -1;
-      s += w;
-      len -= (size_t)w;
-    }
-  return 0;
-}
-
 int
 sv_status_write (const char *dir, const struct sv_status *st, sv_error_t *err)
 {
@@ -384,7 +368,7 @@ sv_status_write (const char *dir, const struct sv_status *st, sv_error_t *err)
       sv_buf_free (&b);
       return sv_error_errno (err, SV_EXIT_ENV, errno, "writing %s", path);
     }
-  int r = write_all (fd, b.data, b.len);
+  int r = sv_write_all (fd, b.data, b.len);
   int e = errno;
   sv_buf_free (&b);
   if (close (fd) < 0 && r == 0)
@@ -433,30 +417,24 @@ sv_status_read_file (const char *path, char **out, size_t *len, sv_error_t *err)
   if (st.st_size > SV_STATUS_MAX_BYTES)
     return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0, "%s: larger than %d bytes", path,
                           SV_STATUS_MAX_BYTES);
-  char *buf = sv_xmalloc (SV_STATUS_MAX_BYTES + 1);
-  size_t n = 0;
-  for (;;)
+  /* One byte more than the limit tells a larger file (it may have grown). */
+  char *buf = sv_xmalloc (SV_STATUS_MAX_BYTES + 2);
+  ssize_t n = sv_read_fd (fd, buf, SV_STATUS_MAX_BYTES + 1);
+  if (n < 0)
     {
-      ssize_t r = TEMP_FAILURE_RETRY (read (fd, buf + n, SV_STATUS_MAX_BYTES + 1 - n));
-      if (r < 0)
-        {
-          int e = errno;
-          free (buf);
-          return sv_error_errno (err, SV_EXIT_ENV, e, "reading %s", path);
-        }
-      if (r == 0)
-        break;
-      n += (size_t)r;
-      if (n > SV_STATUS_MAX_BYTES)
-        {
-          free (buf);
-          return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0, "%s: larger than %d bytes", path,
-                                SV_STATUS_MAX_BYTES);
-        }
+      int e = errno;
+      free (buf);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "reading %s", path);
+    }
+  if (n > SV_STATUS_MAX_BYTES)
+    {
+      free (buf);
+      return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0, "%s: larger than %d bytes", path,
+                            SV_STATUS_MAX_BYTES);
     }
   buf[n] = '\0';
   *out = buf;
-  *len = n;
+  *len = (size_t)n;
   return 0;
 }
 
