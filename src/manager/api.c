@@ -1088,6 +1088,16 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
       resp_docker (resp, st, out);
       goto out;
     }
+  /* An image without startvm would make a container that is labelled a VM
+     and cannot run one (Docker: "no command or entrypoint"). */
+  if (!sv_mgr_is_vm_inspect (out))
+    {
+      cleanup_free char *m = NULL;
+      if (asprintf (&m, "%s is not a VM image (no label io.startvm.vm=true)", c.image) < 0)
+        abort ();
+      resp_error_field (resp, 400, m, "image");
+      goto out;
+    }
   json_decref (out);
   out = NULL;
   if (sv_docker_inspect (&d, c.name, &st, &out, &err) < 0)
@@ -1172,7 +1182,7 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
   id = sv_xstrdup (json_string_value (json_object_get (out, "Id")) ?: "");
   json_decref (out);
   out = NULL;
-  if (sv_docker_container_action (&d, id, "start", 60, &st, &out, &err) < 0)
+  if (sv_docker_container_action (&d, id, "start", -1, 60, &st, &out, &err) < 0)
     {
       sv_mgr_resp_error (resp, 502, "%s", err->msg);
       goto rollback;
@@ -1235,11 +1245,13 @@ vm_action (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_res
       const char *id = json_string_value (json_object_get (in, "Id"));
       json_int_t stop_timeout
           = json_integer_value (json_object_get (json_object_get (in, "Config"), "StopTimeout"));
-      long timeout = (long)(stop_timeout > 0 ? stop_timeout : 30) + 30;
+      long grace = stop_timeout > 0 ? (long)stop_timeout : 30;
+      bool stops = strcmp (action, "stop") == 0 || strcmp (action, "restart") == 0;
       long st;
       json_t *out = NULL;
       cleanup_error sv_error_t err = NULL;
-      int r = sv_docker_container_action (&d, id, action, timeout, &st, &out, &err);
+      int r = sv_docker_container_action (&d, id, action, stops ? grace : -1, grace + 30, &st, &out,
+                                          &err);
       sv_mgr_cache_forget (ctx, id);
       if (r < 0)
         sv_mgr_resp_error (resp, 502, "%s", err->msg);

@@ -165,12 +165,14 @@ sv_docker_inspect (struct sv_docker *d, const char *id, long *status, json_t **o
 }
 
 int
-sv_docker_container_action (struct sv_docker *d, const char *id, const char *action, long timeout_s,
-                            long *status, json_t **out, sv_error_t *err)
+sv_docker_container_action (struct sv_docker *d, const char *id, const char *action, long grace_s,
+                            long timeout_s, long *status, json_t **out, sv_error_t *err)
 {
   cleanup_free char *e = esc (d, id);
   cleanup_free char *path = NULL;
-  if (asprintf (&path, "/containers/%s/%s", e, action) < 0)
+  int n = grace_s >= 0 ? asprintf (&path, "/containers/%s/%s?t=%ld", e, action, grace_s)
+                       : asprintf (&path, "/containers/%s/%s", e, action);
+  if (n < 0)
     abort ();
   return sv_docker_request (d, "POST", path, NULL, timeout_s, status, out, err);
 }

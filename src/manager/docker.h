@@ -39,9 +39,13 @@ char *sv_docker_message (long status, json_t *reply);
 int sv_docker_list_containers (struct sv_docker *d, long *status, json_t **out, sv_error_t *err);
 int sv_docker_inspect (struct sv_docker *d, const char *id, long *status, json_t **out,
                        sv_error_t *err);
-/* action: start, stop, restart, kill.  timeout_s bounds the whole call. */
+/* action: start, stop, restart, kill.  grace_s >= 0 is sent as `t`, the
+   seconds between SIGTERM and SIGKILL (podman 4.3's restart takes a
+   missing `t` as 0 and kills the guest at once); timeout_s bounds the
+   whole call. */
 int sv_docker_container_action (struct sv_docker *d, const char *id, const char *action,
-                                long timeout_s, long *status, json_t **out, sv_error_t *err);
+                                long grace_s, long timeout_s, long *status, json_t **out,
+                                sv_error_t *err);
 int sv_docker_create (struct sv_docker *d, const char *name, json_t *spec, long *status,
                       json_t **out, sv_error_t *err);
 int sv_docker_remove (struct sv_docker *d, const char *id, long *status, json_t **out,

@@ -95,10 +95,11 @@ mgr_post_json /api/vms "$(jq -cn --arg i "$image" --arg n "$name" --arg net "$(m
 case "$MGR_STATUS" in 400 | 404 | 502) ;; *) fail "unknown network: $MGR_STATUS: $MGR_BODY" ;; esac
 mgr_jq .error | grep -qF "$(mgr_name nonet)" || fail "the message does not name the network: $MGR_BODY"
 mgr_assert_unchanged "an unknown network"
-# An image that is no VM image (the plain Debian base): refused, one way
-# or another, with nothing left behind.
+# An image that is no VM image (the plain Debian base): refused before
+# anything is made, with nothing left behind.
 mgr_post_json /api/vms "$(jq -cn --arg i "$SV_PODMAN_BASE" --arg n "$name" '{image: $i, name: $n}')"
-[ "$MGR_STATUS" -ge 400 ] || fail "a non-VM image was accepted: $MGR_STATUS: $MGR_BODY"
+mgr_expect 400 "$SV_PODMAN_BASE is not a VM image (no label io.startvm.vm=true)"
+assert_eq image "$(mgr_jq .field)" "field of a non-VM image"
 mgr_assert_unchanged "a non-VM image"
 
 # --- names: one Docker refuses, one in use ---
