@@ -338,7 +338,7 @@ mgr_name() { printf '%s-%s\n' "$MGR_TAG" "$1"; }
 _mgr_sweep() {
   local c v n
   for c in $(podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^$MGR_TAG-"); do
-    podman rm -f -t 2 "$c" >/dev/null 2>&1
+    podman rm -f -v -t 2 "$c" >/dev/null 2>&1
   done
   for v in $(podman volume ls --format '{{.Name}}' 2>/dev/null | grep "^$MGR_TAG-"); do
     podman volume rm -f "$v" >/dev/null 2>&1

@@ -94,7 +94,7 @@ podman_images() {
   info "images ready in $((SECONDS - t0))s: $SV_PODMAN_STARTVM, $SV_PODMAN_TINY"
 }
 
-_sv_podman_rm() { podman rm -f -t 2 "$1" >/dev/null 2>&1; }
+_sv_podman_rm() { podman rm -f -v -t 2 "$1" >/dev/null 2>&1; }
 
 podman_run() {
   local name=$1

@@ -56,7 +56,7 @@ event_for "$id" die
 mgr_req GET "/api/vms/$id"
 mgr_expect 200
 assert_eq exited "$(mgr_jq .state)" "state after podman kill"
-podman rm "$vm" >/dev/null || fail "podman rm $vm"
+podman rm -v "$vm" >/dev/null || fail "podman rm $vm"
 t0=$(now_ms)
 event_for "$id" destroy
 assert_eq null "$(jq -c .vm <<<"$(event_json "$id" destroy)")" "the destroy event's VM"
@@ -70,7 +70,7 @@ info "removed VM gone from the API $(($(now_ms) - t0)) ms after podman rm return
 plain=$(mgr_name plain)
 podman run -d --name "$plain" "${SV_PODMAN_FLAGS[@]}" "$SV_PODMAN_BASE" sleep 600 >/dev/null || fail "podman run $plain"
 pid_plain=$(podman inspect -f '{{.Id}}' "$plain")
-podman rm -f -t 0 "$plain" >/dev/null
+podman rm -f -v -t 0 "$plain" >/dev/null
 # A VM event after it, to know the stream got past the plain container's.
 vm2=$(mgr_name cli2)
 podman create --name "$vm2" "${SV_PODMAN_FLAGS[@]}" --entrypoint sleep "$SV_PODMAN_TINY" 600 >/dev/null

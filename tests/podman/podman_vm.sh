@@ -55,7 +55,7 @@ podman stop -t 60 "$name-a" >/dev/null || fail "podman stop failed"
 assert_eq 0 "$(podman inspect -f '{{.State.ExitCode}}' "$name-a")" "exit code after podman stop"
 podman logs "$name-a" >"$SV_TMP/stopped.log" 2>&1
 assert_line "$SV_TMP/stopped.log" '^TINYVM: acpi-powerdown$' "the guest did not see the ACPI power button"
-podman rm "$name-a" >/dev/null || fail "podman rm failed"
+podman rm -v "$name-a" >/dev/null || fail "podman rm failed"
 
 # --- a new container on the same volume: the same disk ---
 start "$name-b"
