@@ -489,9 +489,15 @@ inspect_for_entry (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
   return in;
 }
 
+typedef int (*docker_list_fn) (struct sv_docker *d, long *status, json_t **out, sv_error_t *err);
+/* One entry of Docker's list as the API shows it, or NULL to leave it out. */
+typedef json_t *(*list_entry_fn) (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e);
+
+/* The list routes: one Docker list call, each entry mapped, answered as
+   {"<key>": [...]}; Docker's refusals in Docker's words. */
 static void
-h_vms_list (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
-            struct sv_mgr_sink *sink)
+respond_list (struct sv_mgr_ctx *ctx, struct sv_mgr_response *resp, docker_list_fn list_fn,
+              list_entry_fn map, const char *key)
 {
   struct sv_docker d = { 0 };
   if (!open_docker (ctx, &d, resp))
@@ -499,38 +505,54 @@ h_vms_list (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_re
   long st;
   json_t *list = NULL;
   cleanup_error sv_error_t err = NULL;
-  if (sv_docker_list_containers (&d, &st, &list, &err) < 0)
+  if (list_fn (&d, &st, &list, &err) < 0)
     sv_mgr_resp_error (resp, 502, "%s", err->msg);
   else if (st != 200 || !json_is_array (list))
     resp_docker (resp, st, list);
   else
     {
-      json_t *vms = json_array ();
+      json_t *out = json_array ();
       size_t i;
       json_t *e;
       json_array_foreach (list, i, e)
       {
-        if (!list_entry_is_vm (ctx, &d, e))
-          continue;
-        json_t *in = inspect_for_entry (ctx, &d, e);
-        if (in)
-          json_array_append_new (vms, vm_object (ctx, in));
-        else
-          {
-            /* Gone meanwhile, or Docker would not say: what the list knows. */
-            struct sv_mgr_vm_files f;
-            sv_mgr_vm_files_read (ctx->settings->state_dir,
-                                  state_label (json_object_get (e, "Labels")),
-                                  json_string_value (json_object_get (e, "Id")), &f);
-            json_array_append_new (vms, sv_mgr_vm_from_list (e, &f));
-            sv_mgr_vm_files_free (&f);
-          }
-        json_decref (in);
+        json_t *o = map (ctx, &d, e);
+        if (o)
+          json_array_append_new (out, o);
       }
-      sv_mgr_resp_json (resp, 200, json_pack ("{s:o}", "vms", vms));
+      sv_mgr_resp_json (resp, 200, json_pack ("{s:o}", key, out));
     }
   json_decref (list);
   sv_docker_free (&d);
+}
+
+static json_t *
+vm_entry (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
+{
+  if (!list_entry_is_vm (ctx, d, e))
+    return NULL;
+  json_t *in = inspect_for_entry (ctx, d, e);
+  json_t *vm;
+  if (in)
+    vm = vm_object (ctx, in);
+  else
+    {
+      /* Gone meanwhile, or Docker would not say: what the list knows. */
+      struct sv_mgr_vm_files f;
+      sv_mgr_vm_files_read (ctx->settings->state_dir, state_label (json_object_get (e, "Labels")),
+                            json_string_value (json_object_get (e, "Id")), &f);
+      vm = sv_mgr_vm_from_list (e, &f);
+      sv_mgr_vm_files_free (&f);
+    }
+  json_decref (in);
+  return vm;
+}
+
+static void
+h_vms_list (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
+            struct sv_mgr_sink *sink)
+{
+  respond_list (ctx, resp, sv_docker_list_containers, vm_entry, "vms");
 }
 
 static void
@@ -559,83 +581,49 @@ unix_to_iso (json_t *v)
   return json_string (buf);
 }
 
+static json_t *
+image_entry (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
+{
+  /* The filter is Docker's; check the label here too (an engine that
+   * ignores the filter must not list every image). */
+  if (!sv_mgr_is_vm_labels (json_object_get (e, "Labels")))
+    return NULL;
+  json_t *tags = json_object_get (e, "RepoTags");
+  return json_pack ("{s:O,s:o,s:o,s:O}", "id", json_object_get (e, "Id") ?: json_null (), "tags",
+                    json_is_array (tags) ? json_incref (tags) : json_array (), "created",
+                    unix_to_iso (json_object_get (e, "Created")), "size",
+                    json_object_get (e, "Size") ?: json_null ());
+}
+
 static void
 h_images (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
           struct sv_mgr_sink *sink)
 {
-  struct sv_docker d = { 0 };
-  if (!open_docker (ctx, &d, resp))
-    return;
-  long st;
-  json_t *list = NULL;
-  cleanup_error sv_error_t err = NULL;
-  if (sv_docker_list_images (&d, &st, &list, &err) < 0)
-    sv_mgr_resp_error (resp, 502, "%s", err->msg);
-  else if (st != 200 || !json_is_array (list))
-    resp_docker (resp, st, list);
-  else
-    {
-      json_t *out = json_array ();
-      size_t i;
-      json_t *e;
-      json_array_foreach (list, i, e)
-      {
-        /* The filter is Docker's; check the label here too (an engine that
-         * ignores the filter must not list every image). */
-        if (!sv_mgr_is_vm_labels (json_object_get (e, "Labels")))
-          continue;
-        json_t *tags = json_object_get (e, "RepoTags");
-        json_array_append_new (
-            out, json_pack ("{s:O,s:o,s:o,s:O}", "id", json_object_get (e, "Id") ?: json_null (),
-                            "tags", json_is_array (tags) ? json_incref (tags) : json_array (),
-                            "created", unix_to_iso (json_object_get (e, "Created")), "size",
-                            json_object_get (e, "Size") ?: json_null ()));
-      }
-      sv_mgr_resp_json (resp, 200, json_pack ("{s:o}", "images", out));
-    }
-  json_decref (list);
-  sv_docker_free (&d);
+  respond_list (ctx, resp, sv_docker_list_images, image_entry, "images");
+}
+
+static json_t *
+network_entry (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
+{
+  json_t *subnets = json_array ();
+  size_t j;
+  json_t *c;
+  json_array_foreach (json_object_get (json_object_get (e, "IPAM"), "Config"), j, c)
+  {
+    json_t *s = json_object_get (c, "Subnet");
+    if (json_is_string (s))
+      json_array_append (subnets, s);
+  }
+  return json_pack ("{s:O,s:O,s:O,s:o}", "id", json_object_get (e, "Id") ?: json_null (), "name",
+                    json_object_get (e, "Name") ?: json_null (), "driver",
+                    json_object_get (e, "Driver") ?: json_null (), "subnets", subnets);
 }
 
 static void
 h_networks (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
             struct sv_mgr_sink *sink)
 {
-  struct sv_docker d = { 0 };
-  if (!open_docker (ctx, &d, resp))
-    return;
-  long st;
-  json_t *list = NULL;
-  cleanup_error sv_error_t err = NULL;
-  if (sv_docker_list_networks (&d, &st, &list, &err) < 0)
-    sv_mgr_resp_error (resp, 502, "%s", err->msg);
-  else if (st != 200 || !json_is_array (list))
-    resp_docker (resp, st, list);
-  else
-    {
-      json_t *out = json_array ();
-      size_t i;
-      json_t *e;
-      json_array_foreach (list, i, e)
-      {
-        json_t *subnets = json_array ();
-        size_t j;
-        json_t *c;
-        json_array_foreach (json_object_get (json_object_get (e, "IPAM"), "Config"), j, c)
-        {
-          json_t *s = json_object_get (c, "Subnet");
-          if (json_is_string (s))
-            json_array_append (subnets, s);
-        }
-        json_array_append_new (
-            out, json_pack ("{s:O,s:O,s:O,s:o}", "id", json_object_get (e, "Id") ?: json_null (),
-                            "name", json_object_get (e, "Name") ?: json_null (), "driver",
-                            json_object_get (e, "Driver") ?: json_null (), "subnets", subnets));
-      }
-      sv_mgr_resp_json (resp, 200, json_pack ("{s:o}", "networks", out));
-    }
-  json_decref (list);
-  sv_docker_free (&d);
+  respond_list (ctx, resp, sv_docker_list_networks, network_entry, "networks");
 }
 
 /* ---- create ---- */

@@ -26,6 +26,10 @@ mgr_req GET /api/images
 mgr_expect 200
 mgr_jq '.images[].tags[]' | grep -qx "$image" || fail "GET /api/images does not offer $image: $MGR_BODY"
 mgr_jq '.images[].tags[]' | grep -qx "$SV_PODMAN_BASE" && fail "GET /api/images offers a non-VM image ($SV_PODMAN_BASE)"
+mgr_req GET /api/networks
+mgr_expect 200
+mgr_jq '.networks[] | select(.driver == "bridge") | .subnets[]' | grep -qE '^[0-9.]+/[0-9]+$' ||
+  fail "GET /api/networks shows no bridge network with its subnet: $MGR_BODY"
 
 mgr_post_json /api/vms "$(jq -cn --arg i "$image" --arg n "$name" \
   '{image: $i, name: $n, memory: "256M", cpus: 1, env: {ACCEL: "tcg"}}')"
