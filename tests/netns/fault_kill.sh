@@ -159,10 +159,21 @@ for ((k = 1; k <= rounds; k++)); do
       grep -qw -- "$w" <<<"$lease" ||
         { tail -n 30 "$log" >&2; fail "round $k (killed: $p, $delay_us us): the lease lacks $w: $lease"; }
     done
+  elif [ "$rc" = 4 ] && [ "$p" = partial ] &&
+    grep -q "^startvm: network handoff: apply step 1/[0-9]* (link add br0 type bridge .*): RTM_NEWLINK br0 type bridge: Object exists$" "$log"; then
+    # The one state a kill can leave that the next start does not finish:
+    # a bare br0, killed between its creation and its alias (two netlink
+    # messages; the kernel ignores IFLA_IFALIAS at creation; see
+    # docs/networking.md).  The issue allows a clear refusal with the
+    # container's network intact: eth0 must be exactly as the kill left it.
+    info "round $k (killed: $p): refused: $(grep '^startvm: ' "$log" | tail -n 1)"
+    sv_settle c
+    dump | diff "$SV_TMP/killed.dump" - >&2 || fail "round $k: the refusal changed the network"
+    seen[refused]=$((${seen[refused]:-0} + 1))
+    pristine
   elif [ "$rc" = 3 ] || [ "$rc" = 4 ]; then
-    # A refusal would have to be clear and leave the network as the kill
-    # left it; but every state a kill leaves is one the next start can
-    # finish (the bridge and its record come first), so it is a failure.
+    # Any other refusal: every other state a kill leaves is one the next
+    # start can finish (the bridge and its record come first).
     info "round $k (killed: $p): refused: $(grep '^startvm: ' "$log" | tail -n 1)"
     sv_settle c
     dump | diff "$SV_TMP/killed.dump" - >&2 && info "round $k: the network is as the kill left it"
@@ -171,14 +182,14 @@ for ((k = 1; k <= rounds; k++)); do
     tail -n 30 "$log" >&2
     fail "round $k (killed: $p, $delay_us us): the start after the kill exited $rc ($what)"
   fi
-  if [ "$k" = 1 ]; then
+  # The namespace after each successful start: the first and the last
+  # must be the same (a refused round is put back to pristine instead).
+  if [ "$rc" = 0 ]; then
     sv_settle c
-    dump >"$SV_TMP/dump.first"
+    if [ -e "$SV_TMP/dump.first" ]; then dump >"$SV_TMP/dump.last"; else dump >"$SV_TMP/dump.first"; fi
   fi
   [ $((k % 10)) = 0 ] && info "$k rounds after $(($(date +%s) - t0)) s"
 done
-sv_settle c
-dump >"$SV_TMP/dump.last"
 diff "$SV_TMP/dump.first" "$SV_TMP/dump.last" >&2 || fail "the namespace after the last round differs from after the first"
 # Not vacuous: the kills hit the fresh start before, after the handoff
 # and with the VM running (partial is a window of a few hundred
