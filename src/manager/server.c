@@ -235,6 +235,22 @@ write_headers (struct lws *wsi, int status, const char *ctype, lws_filepos_t len
   return lws_finalize_write_http_header (wsi, start, &p, end);
 }
 
+/* The whole response is written: drop the request with it.  Not left to
+   CLOSED_HTTP or HTTP_DROP_PROTOCOL: when lws normalises a path out of the
+   /api mount (/api/vms/../../etc), it binds the next protocol without
+   either, and the request was leaked. */
+static int
+transaction_done (struct lws *wsi, struct pss *pss)
+{
+  pss->responding = false;
+  sv_mgr_resp_free (&pss->resp);
+  req_free (pss->q);
+  pss->q = NULL;
+  if (pss->close_after)
+    return -1;
+  return lws_http_transaction_completed (wsi) ? -1 : 0;
+}
+
 /* Send resp on wsi: the header now, the body from HTTP_WRITEABLE. */
 static int
 respond (struct lws *wsi, struct pss *pss, struct sv_mgr_response *resp)
@@ -254,13 +270,7 @@ respond (struct lws *wsi, struct pss *pss, struct sv_mgr_response *resp)
   pss->responding = true;
   pss->off = 0;
   if (r->body_len == 0)
-    {
-      pss->responding = false;
-      sv_mgr_resp_free (r);
-      if (pss->close_after)
-        return -1;
-      return lws_http_transaction_completed (wsi) ? -1 : 0;
-    }
+    return transaction_done (wsi, pss);
   lws_callback_on_writable (wsi);
   return 0;
 }
@@ -292,11 +302,7 @@ write_body (struct lws *wsi, struct pss *pss)
       lws_callback_on_writable (wsi);
       return 0;
     }
-  pss->responding = false;
-  sv_mgr_resp_free (r);
-  if (pss->close_after)
-    return -1;
-  return lws_http_transaction_completed (wsi) ? -1 : 0;
+  return transaction_done (wsi, pss);
 }
 
 static int

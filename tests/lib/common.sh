@@ -93,11 +93,20 @@ on_exit() {
   printf -v q '%q ' "$@"
   _sv_cleanups+=("$q")
 }
+# A cleanup that finds a fault (a sanitizer report in a log once the
+# process has exited) calls fail_at_exit: the test then fails even when
+# its steps passed.
+_sv_exit_faults=()
+fail_at_exit() { _sv_exit_faults+=("$*"); }
 _sv_run_cleanups() {
   local rc=$? i
   trap - EXIT INT TERM HUP
   for ((i = ${#_sv_cleanups[@]} - 1; i >= 0; i--)); do
     eval "${_sv_cleanups[i]}" >/dev/null 2>&1 || true
+  done
+  for i in "${_sv_exit_faults[@]}"; do
+    echo "[$SV_TEST_NAME] FAIL: $i" >&2
+    rc=1
   done
   exit "$rc"
 }
