@@ -22,7 +22,7 @@ search corp.example svc.example"
 sv_ra_listener n h
 mac=$(sv_in c cat /sys/class/net/eth0/address)
 
-tiny_yaml "$SV_TMP/vm.yaml" "tinyvm.mode=wait tinyvm.listen=8080 tinyvm.ping=fd00:99::1" \
+tiny_yaml "$SV_TMP/vm.yaml" "tinyvm.mode=wait tinyvm.listen=8080 tinyvm.ping=fd00:99::1 tinyvm.ra_wait=60" \
   "state_dir: $SV_TMP/state"
 sv_vm_start c "$SV_TMP/log" "$SV_TMP/vm.yaml" web-1
 wait_for_line "$SV_TMP/log" '^TINYVM: ready' 240 "$STARTVM_PID" || fail "the guest did not come up"

@@ -20,7 +20,7 @@ sv_resolv c "nameserver fd00:40::53
 search v6.example"
 mac0=$(sv_in c cat /sys/class/net/eth0/address)
 
-tiny_yaml "$SV_TMP/vm.yaml" "tinyvm.mode=wait tinyvm.listen=8080 tinyvm.ping=fd00:98::1 tinyvm.dhcp_timeout=1" \
+tiny_yaml "$SV_TMP/vm.yaml" "tinyvm.mode=wait tinyvm.listen=8080 tinyvm.ping=fd00:98::1 tinyvm.dhcp_timeout=1 tinyvm.ra_wait=60" \
   "state_dir: $SV_TMP/state"
 sv_vm_start c "$SV_TMP/log" "$SV_TMP/vm.yaml" v6vm
 wait_for_line "$SV_TMP/log" '^TINYVM: ready' 240 "$STARTVM_PID" || fail "the guest did not come up"

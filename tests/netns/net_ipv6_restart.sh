@@ -14,7 +14,7 @@ sv_container c h 172.29.0.2/24 172.29.0.1
 sv_container6 c fd00:29::2/64 fd00:29::1
 sv_resolv c "nameserver fd00:29::53"
 mac=$(sv_in c cat /sys/class/net/eth0/address)
-tiny_yaml "$SV_TMP/vm.yaml" "tinyvm.mode=poweroff" "state_dir: $SV_TMP/state"
+tiny_yaml "$SV_TMP/vm.yaml" "tinyvm.mode=poweroff tinyvm.ra_wait=60" "state_dir: $SV_TMP/state"
 
 run ()
 {

@@ -16,8 +16,8 @@ sv_container6 b fd00:30::3/64 fd00:30::1
 mac_a=$(sv_in a cat /sys/class/net/eth0/address)
 mac_b=$(sv_in b cat /sys/class/net/eth0/address)
 
-tiny_yaml "$SV_TMP/a.yaml" "tinyvm.mode=wait" "state_dir: $SV_TMP/state-a"
-tiny_yaml "$SV_TMP/b.yaml" "tinyvm.mode=wait tinyvm.ping=fd00:30::2 tinyvm.pingwait=30" \
+tiny_yaml "$SV_TMP/a.yaml" "tinyvm.mode=wait tinyvm.ra_wait=60" "state_dir: $SV_TMP/state-a"
+tiny_yaml "$SV_TMP/b.yaml" "tinyvm.mode=wait tinyvm.ping=fd00:30::2 tinyvm.pingwait=30 tinyvm.ra_wait=60" \
   "state_dir: $SV_TMP/state-b"
 sv_vm_start a "$SV_TMP/a.log" "$SV_TMP/a.yaml" vm-a
 pid_a=$STARTVM_PID
