@@ -21,7 +21,12 @@ status=0
 # The sanitizer build runs the whole suite; valgrind cannot run an ASan
 # binary, so the plain build runs the unit tests and the valgrind check.
 echo "== ctest (ASan+UBSan build): whole suite"
-ctest --test-dir build-asan --output-on-failure -E valgrind "$@" || status=1
+# A test that fails is run once more, and fails the suite only if it fails
+# again.  The guest tests boot TCG guests on a shared 2-core machine, and a
+# few of them (IPv6 and resume scenarios, the SIGKILL loop) have failed
+# once in a full run and passed on every rerun; ctest's output still shows
+# every failed attempt, so a flake is seen, not hidden.
+ctest --test-dir build-asan --output-on-failure --repeat until-pass:2 -E valgrind "$@" || status=1
 echo "== ctest (plain build): unit tests and valgrind"
 ctest --test-dir build --output-on-failure -R 'unit/|valgrind' "$@" || status=1
 exit $status

@@ -337,7 +337,7 @@ sv_lease_check ()
   local log=$1 ifc=$2 lease w
   shift 2
   lease=$(tiny_line "$log" "lease $ifc")
-  [ -n "$lease" ] || fail "no lease for $ifc in $log"
+  [ -n "$lease" ] || { tr -d "\r" <"$log" | grep -v -e "sent size" -e "requested options" | tail -n 40 >&2; fail "no lease for $ifc in $log"; }
   info "lease $ifc: $lease"
   for w in "$@"; do
     grep -qw -- "$w" <<<"$lease" || fail "lease $ifc lacks $w: $lease"
