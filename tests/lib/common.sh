@@ -217,7 +217,7 @@ wait_for_line() {
 _sv_grep() {
   local opt=$1
   [ -e "$3" ] || return 1
-  tr -d '\r' <"$3" | grep -E ${opt:+"$opt"} -- "$2"
+  tr -d '\r' <"$3" | grep -a -E ${opt:+"$opt"} -- "$2"
 }
 
 assert_eq() {
@@ -275,7 +275,9 @@ tiny_yaml() {
 
 tiny_line() {
   local l
-  l=$(tr -d '\r' <"$1" | grep -m1 -E -- "TINYVM: $2( |$)") || return 1
+  # -a: one stray byte from the guest's serial line (a NUL, or invalid
+  # UTF-8) makes grep call the log binary and print no line at all.
+  l=$(tr -d '\r' <"$1" | grep -a -m1 -E -- "TINYVM: $2( |$)") || return 1
   l=${l#*TINYVM: $2}
   printf '%s\n' "${l# }"
 }
