@@ -62,6 +62,9 @@ cleanup_kube() {
   podman kube down "$SV_TMP/play.yaml" >/dev/null 2>&1
   local c
   for c in $CLAIMS; do podman volume rm -f "$c" >/dev/null 2>&1; done
+  # kube play also makes a volume for each ConfigMap volume; ours carry
+  # this run's suffix.
+  for c in $(podman volume ls -q | grep -- "-$suffix\$"); do podman volume rm -f "$c" >/dev/null 2>&1; done
   # Shared by every kube play: removed only when nothing uses it.
   podman network rm podman-default-kube-network >/dev/null 2>&1
   return 0
