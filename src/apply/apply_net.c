@@ -418,13 +418,17 @@ do_op (struct applier *ap, const struct sv_net_op *op, struct undo *u, sv_error_
         return 0;
       }
     case SV_OP_ADDR_DEL:
+    case SV_OP_ADDR6_DEL:
       {
         if (ap->addrs == NULL && (r = rtnl_addr_alloc_cache (ap->sk, &ap->addrs)) < 0)
           return sv_error_nle (err, SV_EXIT_NET, r, "RTM_GETADDR dump");
         int ifindex = (int)if_nametoindex (op->ifname);
         if (ifindex == 0)
           return sv_error_errno (err, SV_EXIT_NET, errno, "%s", op->ifname);
-        struct rtnl_addr *a = sv_observe_find_addr4 (ap->addrs, ifindex, op->addr, op->prefix);
+        struct rtnl_addr *a
+            = op->kind == SV_OP_ADDR_DEL
+                  ? sv_observe_find_addr4 (ap->addrs, ifindex, op->addr, op->prefix)
+                  : sv_observe_find_addr6 (ap->addrs, ifindex, op->addr6, op->prefix);
         if (a == NULL)
           return sv_error_errno (err, SV_EXIT_NET, EADDRNOTAVAIL, "%s", op->ifname);
         if ((r = rtnl_addr_delete (ap->sk, a, 0)) < 0)
@@ -455,24 +459,6 @@ do_op (struct applier *ap, const struct sv_net_op *op, struct undo *u, sv_error_
         return -1;
       u->done = true;
       return 0;
-    case SV_OP_ADDR6_DEL:
-      {
-        if (ap->addrs == NULL && (r = rtnl_addr_alloc_cache (ap->sk, &ap->addrs)) < 0)
-          return sv_error_nle (err, SV_EXIT_NET, r, "RTM_GETADDR dump");
-        int ifindex = (int)if_nametoindex (op->ifname);
-        if (ifindex == 0)
-          return sv_error_errno (err, SV_EXIT_NET, errno, "%s", op->ifname);
-        struct rtnl_addr *a = sv_observe_find_addr6 (ap->addrs, ifindex, op->addr6, op->prefix);
-        if (a == NULL)
-          return sv_error_errno (err, SV_EXIT_NET, EADDRNOTAVAIL, "%s", op->ifname);
-        if ((r = rtnl_addr_delete (ap->sk, a, 0)) < 0)
-          return sv_error_nle (err, SV_EXIT_NET, r, "RTM_DELADDR");
-        nl_object_get ((struct nl_object *)a);
-        u->old_addr = a;
-        u->ifindex = ifindex;
-        u->done = true;
-        return 0;
-      }
     case SV_OP_FORWARD6:
       {
         bool changed = false;
