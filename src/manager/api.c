@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -215,6 +216,7 @@ sv_mgr_ctx_init (struct sv_mgr_ctx *ctx, const struct sv_mgr_settings *s, const 
   pthread_mutex_init (&ctx->cache_lock, NULL);
   ctx->rancher_vm = json_object ();
   ctx->inspect = json_object ();
+  ctx->vms = json_object ();
 }
 
 void
@@ -223,6 +225,7 @@ sv_mgr_ctx_free (struct sv_mgr_ctx *ctx)
   sv_mgr_auth_free (&ctx->auth);
   json_decref (ctx->rancher_vm);
   json_decref (ctx->inspect);
+  json_decref (ctx->vms);
   pthread_mutex_destroy (&ctx->cache_lock);
 }
 
@@ -447,15 +450,40 @@ sv_mgr_cache_reset (struct sv_mgr_ctx *ctx, bool valid)
   pthread_mutex_lock (&ctx->cache_lock);
   json_object_clear (ctx->inspect);
   ctx->cache_valid = valid;
+  json_object_clear (ctx->vms);
+  ctx->vms_valid = false;
   pthread_mutex_unlock (&ctx->cache_lock);
+}
+
+/* Under cache_lock: was this id seen gone?  (ctx->vms keeps gone ids as
+ * false, so that an inspect answered just before a removal and cached
+ * just after it cannot bring the VM back; ids are never reused.) */
+static bool
+seen_gone (struct sv_mgr_ctx *ctx, const char *id)
+{
+  json_t *v = json_object_get (ctx->vms, id);
+  return v && !json_is_true (v);
 }
 
 static void
 cache_put (struct sv_mgr_ctx *ctx, const char *id, json_t *in)
 {
   pthread_mutex_lock (&ctx->cache_lock);
-  if (ctx->cache_valid && id)
+  if (ctx->cache_valid && id && !seen_gone (ctx, id))
     json_object_set (ctx->inspect, id, in);
+  pthread_mutex_unlock (&ctx->cache_lock);
+}
+
+/* The set of VM ids: a VM container now (is_vm), or one that is gone or
+ * is not a VM container. */
+static void
+vms_set (struct sv_mgr_ctx *ctx, const char *id, bool is_vm)
+{
+  pthread_mutex_lock (&ctx->cache_lock);
+  if (ctx->vms_valid && id && *id && !seen_gone (ctx, id))
+    json_object_set_new (ctx->vms, id, json_boolean (is_vm));
+  if (!is_vm && id)
+    json_object_del (ctx->inspect, id);
   pthread_mutex_unlock (&ctx->cache_lock);
 }
 
@@ -548,11 +576,93 @@ vm_entry (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
   return vm;
 }
 
+/* Docker's "Created" (RFC 3339, nanoseconds, Z or an offset) as
+ * nanoseconds since the epoch, to order the list as Docker does. */
+static long long
+created_ns (json_t *vm)
+{
+  const char *s = json_string_value (json_object_get (vm, "created"));
+  struct tm tm = { 0 };
+  const char *p = s ? strptime (s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+  if (p == NULL)
+    return 0;
+  long long ns = 0, scale = 1000000000LL;
+  if (*p == '.')
+    for (p++; *p >= '0' && *p <= '9'; p++)
+      if (scale > 1)
+        ns += (*p - '0') * (scale /= 10);
+  long off = 0;
+  int oh, om;
+  if ((*p == '+' || *p == '-') && sscanf (p + 1, "%2d:%2d", &oh, &om) == 2)
+    off = (*p == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
+  return ((long long)timegm (&tm) - off) * 1000000000LL + ns;
+}
+
+static int
+newest_first (const void *a, const void *b)
+{
+  long long x = created_ns (*(json_t *const *)a), y = created_ns (*(json_t *const *)b);
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* GET /api/vms from the set of VM ids the event stream keeps: no list
+ * call, and an inspect only for a VM whose cached reply an event dropped.
+ * False when the set is not known (the stream is down or resyncing). */
+static bool
+respond_vms_from_cache (struct sv_mgr_ctx *ctx, struct sv_mgr_response *resp)
+{
+  pthread_mutex_lock (&ctx->cache_lock);
+  bool valid = ctx->vms_valid;
+  json_t *ids = valid ? json_deep_copy (ctx->vms) : NULL;
+  pthread_mutex_unlock (&ctx->cache_lock);
+  if (!valid)
+    return false;
+  struct sv_docker d = { 0 };
+  size_t n = 0, cap = json_object_size (ids);
+  cleanup_free json_t **vms = sv_xcalloc (cap ? cap : 1, sizeof *vms);
+  const char *id;
+  json_t *v;
+  json_object_foreach (ids, id, v)
+  {
+    if (!json_is_true (v))
+      continue;
+    pthread_mutex_lock (&ctx->cache_lock);
+    json_t *in = json_incref (json_object_get (ctx->inspect, id));
+    pthread_mutex_unlock (&ctx->cache_lock);
+    if (in == NULL)
+      {
+        long st;
+        cleanup_error sv_error_t err = NULL;
+        if ((d.curl == NULL && sv_docker_init (&d, ctx->settings->docker_socket, &err) < 0)
+            || sv_docker_inspect (&d, id, &st, &in, &err) < 0 || st != 200
+            || !sv_mgr_is_vm_inspect (in))
+          {
+            /* Gone meanwhile (its event will say so), or Docker is going
+             * away (the stream will drop the set): not listed now. */
+            json_decref (in);
+            continue;
+          }
+        cache_put (ctx, id, in);
+      }
+    vms[n++] = vm_object (ctx, in);
+    json_decref (in);
+  }
+  json_decref (ids);
+  sv_docker_free (&d);
+  qsort (vms, n, sizeof *vms, newest_first);
+  json_t *out = json_array ();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new (out, vms[i]);
+  sv_mgr_resp_json (resp, 200, json_pack ("{s:o}", "vms", out));
+  return true;
+}
+
 static void
 h_vms_list (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
             struct sv_mgr_sink *sink)
 {
-  respond_list (ctx, resp, sv_docker_list_containers, vm_entry, "vms");
+  if (!respond_vms_from_cache (ctx, resp))
+    respond_list (ctx, resp, sv_docker_list_containers, vm_entry, "vms");
 }
 
 static void
@@ -1187,6 +1297,8 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
       sv_mgr_resp_error (resp, 502, "inspecting the new VM container %s failed", id);
       goto out;
     }
+  cache_put (ctx, id, out);
+  vms_set (ctx, id, true);
   sv_mgr_resp_json (resp, 201, vm_object (ctx, out));
   goto out;
 
@@ -1296,6 +1408,7 @@ h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
         resp_docker (resp, st, out);
       else
         {
+          vms_set (ctx, id, false);
           json_decref (out);
           out = NULL;
           resp_empty (resp, 204);
@@ -1585,6 +1698,8 @@ sv_mgr_vm_by_id (struct sv_mgr_ctx *ctx, struct sv_docker *d, const char *id, bo
       cache_put (ctx, id, in);
       vm = vm_object (ctx, in);
     }
+  if (st == 404 || st == 200)
+    vms_set (ctx, id, vm != NULL);
   json_decref (in);
   return vm;
 }
@@ -1597,15 +1712,29 @@ sv_mgr_vm_ids (struct sv_mgr_ctx *ctx, struct sv_docker *d, sv_error_t *err)
   json_t *list = NULL;
   if (sv_docker_list_containers (d, &st, &list, err) < 0)
     return NULL;
+  if (st != 200)
+    {
+      json_decref (list);
+      sv_error_config (err, "the Docker API refused the container list (HTTP %ld)", st);
+      return NULL;
+    }
   json_t *ids = json_object ();
   size_t i;
   json_t *e;
   json_array_foreach (list, i, e)
   {
-    if (st == 200 && list_entry_is_vm (ctx, d, e))
+    if (list_entry_is_vm (ctx, d, e))
       json_object_set_new (ids, json_string_value (json_object_get (e, "Id")) ?: "", json_true ());
   }
   json_decref (list);
+  pthread_mutex_lock (&ctx->cache_lock);
+  if (ctx->cache_valid)
+    {
+      json_object_clear (ctx->vms);
+      json_object_update (ctx->vms, ids);
+      ctx->vms_valid = true;
+    }
+  pthread_mutex_unlock (&ctx->cache_lock);
   return ids;
 }
 

@@ -23,6 +23,15 @@ vm=$(mgr_name before)
 podman create --name "$vm" "${SV_PODMAN_FLAGS[@]}" --entrypoint sleep "$SV_PODMAN_TINY" 600 >/dev/null ||
   fail "podman create $vm"
 mgr_wait_event "\"$(podman inspect -f '{{.Id}}' "$vm")\"" 30 || fail "no event for $vm"
+# One that is removed while the service is down: the list the manager
+# keeps from events must not remember it after the reconnect.
+gone=$(mgr_name gone)
+podman create --name "$gone" "${SV_PODMAN_FLAGS[@]}" --entrypoint sleep "$SV_PODMAN_TINY" 600 >/dev/null ||
+  fail "podman create $gone"
+gone_id=$(podman inspect -f '{{.Id}}' "$gone")
+mgr_wait_event "\"$gone_id\"" 30 || fail "no event for $gone"
+mgr_req GET /api/vms
+jq -e --arg x "$gone_id" 'any(.vms[]; .id == $x)' <<<"$MGR_BODY" >/dev/null || fail "$gone is not listed"
 
 # --- the service goes away ---
 t0=$SECONDS
@@ -39,6 +48,12 @@ mgr_req GET /api/vms
 mgr_expect 502
 [ -n "$(mgr_jq '.error // empty')" ] || fail "502 without an error message"
 _sv_alive "$MGR_PID" || fail "the manager died without its Docker socket"
+# Behind the manager's back while it cannot see (podman's CLI needs no
+# service): one VM container removed, one made.
+podman rm -v "$gone" >/dev/null || fail "podman rm $gone"
+during=$(mgr_name during)
+podman create --name "$during" "${SV_PODMAN_FLAGS[@]}" --entrypoint sleep "$SV_PODMAN_TINY" 600 >/dev/null ||
+  fail "podman create $during"
 
 # --- and comes back ---
 t0=$SECONDS
@@ -48,6 +63,10 @@ info "connected:true $((SECONDS - t0))s after the service came back"
 mgr_req GET /api/vms
 mgr_expect 200
 jq -e --arg n "$vm" 'any(.vms[]; .name == $n)' <<<"$MGR_BODY" >/dev/null || fail "$vm is not listed after the reconnect"
+jq -e --arg n "$during" 'any(.vms[]; .name == $n)' <<<"$MGR_BODY" >/dev/null ||
+  fail "$during (made while the service was down) is not listed after the reconnect"
+jq -e --arg x "$gone_id" 'any(.vms[]; .id == $x)' <<<"$MGR_BODY" >/dev/null &&
+  fail "$gone (removed while the service was down) is still listed after the reconnect"
 # Events resume without a new /api/events request.
 vm2=$(mgr_name after)
 podman create --name "$vm2" "${SV_PODMAN_FLAGS[@]}" --entrypoint sleep "$SV_PODMAN_TINY" 600 >/dev/null ||

@@ -46,13 +46,23 @@ podman create --name "$vm" "${SV_PODMAN_FLAGS[@]}" --entrypoint sleep "$SV_PODMA
   fail "podman create $vm"
 id=$(podman inspect -f '{{.Id}}' "$vm")
 event_for "$id" create
+# The list is kept by the same events (no Docker list call per request):
+# the VM is in it once its event went out, in the state of that event.
+listed_state() { # ID: the state GET /api/vms gives that VM, or "absent"
+  mgr_req GET /api/vms
+  mgr_expect 200
+  jq -r --arg x "$1" '[.vms[] | select(.id == $x) | .state] | first // "absent"' <<<"$MGR_BODY"
+}
+assert_eq created "$(listed_state "$id")" "the listed state of $vm after its create event"
 podman start "$vm" >/dev/null || fail "podman start $vm"
 event_for "$id" start
+assert_eq running "$(listed_state "$id")" "the listed state of $vm after its start event"
 ev=$(event_json "$id" start)
 assert_eq "$vm" "$(jq -r .vm.name <<<"$ev")" "the start event's VM"
 assert_eq running "$(jq -r .vm.state <<<"$ev")" "the start event's VM state"
 podman kill "$vm" >/dev/null || fail "podman kill $vm"
 event_for "$id" die
+assert_eq exited "$(listed_state "$id")" "the listed state of $vm after its die event"
 mgr_req GET "/api/vms/$id"
 mgr_expect 200
 assert_eq exited "$(mgr_jq .state)" "state after podman kill"
@@ -60,8 +70,7 @@ podman rm -v "$vm" >/dev/null || fail "podman rm $vm"
 t0=$(now_ms)
 event_for "$id" destroy
 assert_eq null "$(jq -c .vm <<<"$(event_json "$id" destroy)")" "the destroy event's VM"
-mgr_req GET /api/vms
-jq -e --arg x "$id" 'any(.vms[]; .id == $x)' <<<"$MGR_BODY" >/dev/null && fail "a removed VM is still listed"
+assert_eq absent "$(listed_state "$id")" "$vm in the list after its destroy event"
 mgr_req GET "/api/vms/$id"
 mgr_expect 404 "no such VM: $id"
 info "removed VM gone from the API $(($(now_ms) - t0)) ms after podman rm returned"
