@@ -185,8 +185,9 @@ main (int argc, char **argv)
   /* No Origin: a script, authenticated by the bearer token. */
   ci.protocol = "binary";
   ci.alpn = "http/1.1";
-  ci.ssl_connection = LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED
-                      | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | LCCSCF_ALLOW_INSECURE;
+  ci.ssl_connection = tls ? LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED
+                                | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | LCCSCF_ALLOW_INSECURE
+                          : 0;
   if (!lws_client_connect_via_info (&ci))
     return 1;
   while (!finished)
