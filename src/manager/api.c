@@ -468,10 +468,12 @@ seen_gone (struct sv_mgr_ctx *ctx, const char *id)
 static void
 cache_put (struct sv_mgr_ctx *ctx, const char *id, json_t *in)
 {
+  json_t *t = sv_mgr_inspect_trim (in);
   pthread_mutex_lock (&ctx->cache_lock);
   if (ctx->cache_valid && id && !seen_gone (ctx, id))
-    json_object_set (ctx->inspect, id, in);
+    json_object_set (ctx->inspect, id, t);
   pthread_mutex_unlock (&ctx->cache_lock);
+  json_decref (t);
 }
 
 /* The set of VM ids: a VM container now (is_vm), or one that is gone or

@@ -427,3 +427,42 @@ sv_mgr_vm_from_inspect (json_t *in, const struct sv_mgr_vm_files *f)
     }
   return vm;
 }
+
+/* keys[] of from, copied (by reference) into a new object. */
+static json_t *
+pick (json_t *from, const char *const keys[])
+{
+  json_t *o = json_object ();
+  for (size_t i = 0; keys[i]; i++)
+    {
+      json_t *v = json_object_get (from, keys[i]);
+      if (v)
+        json_object_set (o, keys[i], v);
+    }
+  return o;
+}
+
+json_t *
+sv_mgr_inspect_trim (json_t *in)
+{
+  static const char *const top[] = { "Id", "Name", "Created", "Mounts", NULL };
+  static const char *const cfg[] = { "Image", "Labels", "Env", "StopTimeout", NULL };
+  static const char *const state[] = { "Status", "ExitCode", "StartedAt", "FinishedAt", NULL };
+  static const char *const ns[] = { "Ports", "IPAddress", "IPPrefixLen", "MacAddress", NULL };
+  static const char *const net[] = { "IPAddress", "IPPrefixLen", "MacAddress", NULL };
+  json_t *t = pick (in, top);
+  json_object_set_new (t, "Config", pick (json_object_get (in, "Config"), cfg));
+  json_object_set_new (t, "State", pick (json_object_get (in, "State"), state));
+  json_t *in_ns = json_object_get (in, "NetworkSettings");
+  json_t *t_ns = pick (in_ns, ns);
+  json_t *nets = json_object ();
+  const char *name;
+  json_t *n;
+  json_object_foreach (json_object_get (in_ns, "Networks"), name, n)
+  {
+    json_object_set_new (nets, name, pick (n, net));
+  }
+  json_object_set_new (t_ns, "Networks", nets);
+  json_object_set_new (t, "NetworkSettings", t_ns);
+  return t;
+}

@@ -41,6 +41,10 @@ struct sv_mgr_vm_files
 /* The VM object from a /containers/json entry or from an inspect reply. */
 json_t *sv_mgr_vm_from_list (json_t *entry, const struct sv_mgr_vm_files *f);
 json_t *sv_mgr_vm_from_inspect (json_t *inspect, const struct sv_mgr_vm_files *f);
+/* A copy of an inspect reply with only what sv_mgr_vm_from_inspect and
+ * sv_mgr_is_vm_inspect read: what the manager caches per VM container
+ * (podman's whole reply is about 40 KiB of JSON objects each). */
+json_t *sv_mgr_inspect_trim (json_t *inspect);
 
 /* The name of the volume mounted at /image (a new reference), or null. */
 json_t *sv_mgr_image_volume (json_t *mounts);

@@ -131,10 +131,20 @@ test_status_json (void **state)
       "\"NetworkSettings\":{\"Ports\":{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8080\"}]},"
       "\"Networks\":{\"podman\":{\"IPAddress\":\"10.88.0.5\",\"IPPrefixLen\":16,"
       "\"MacAddress\":\"aa:bb:cc:dd:ee:ff\"}}},"
-      "\"Mounts\":[{\"Type\":\"volume\",\"Name\":\"vm1-image\",\"Destination\":\"/image\"}]}",
+      "\"Mounts\":[{\"Type\":\"volume\",\"Name\":\"vm1-image\",\"Destination\":\"/image\"}],"
+      "\"HostConfig\":{\"Binds\":[\"/x:/y\"]},\"GraphDriver\":{\"Name\":\"overlay\"}}",
       0, NULL);
   assert_non_null (in);
+  /* What the cache keeps: the same VM object, without the rest. */
+  json_t *trim = sv_mgr_inspect_trim (in);
+  assert_null (json_object_get (trim, "HostConfig"));
+  assert_null (json_object_get (trim, "GraphDriver"));
+  json_t *vm_trim = sv_mgr_vm_from_inspect (trim, &vf);
   json_t *vm = sv_mgr_vm_from_inspect (in, &vf);
+  assert_true (json_equal (vm, vm_trim));
+  assert_true (sv_mgr_is_vm_inspect (trim));
+  json_decref (vm_trim);
+  json_decref (trim);
   char *text = json_dumps (vm, JSON_COMPACT);
   assert_string_equal (
       text, "{\"id\":\"" ID "\",\"name\":\"vm1\",\"image\":\"localhost/tiny:latest\","
@@ -175,6 +185,9 @@ test_is_vm (void **state)
                           0, NULL);
   assert_true (sv_mgr_is_vm_inspect (a));
   assert_true (sv_mgr_is_vm_inspect (b));
+  json_t *bt = sv_mgr_inspect_trim (b);
+  assert_true (sv_mgr_is_vm_inspect (bt));
+  json_decref (bt);
   assert_false (sv_mgr_is_vm_inspect (c));
   json_decref (a);
   json_decref (b);
