@@ -28,7 +28,8 @@ sv_vm_start c "$SV_TMP/log" "$SV_TMP/vm.yaml" web-1
 wait_for_line "$SV_TMP/log" '^TINYVM: ready' 240 "$STARTVM_PID" || fail "the guest did not come up"
 
 sv_lease_check "$SV_TMP/log" eth0 ip=172.30.0.2 mask=24 router=172.30.0.1 dns=8.8.8.8 "mac=$mac"
-lease6=$(tiny_line "$SV_TMP/log" "lease6 eth0")
+lease6=$(tiny_line "$SV_TMP/log" "lease6 eth0") ||
+  fail "no lease6 line; the guest's DHCPv6 client said: $(tr -d '\r' <"$SV_TMP/log" | grep -a -E 'TINYVM: (dhclient6|nolease6)')"
 info "lease6: $lease6"
 for want in "ip6=fd00:30::2/128" dad=ok dns6=fd00:30::53 "search6=corp.example.,svc.example." \
   mtu6=1500 "mac=$mac"; do
@@ -63,8 +64,12 @@ ra=$(sv_in n rdisc6 -1 -w 3000 eth0 2>&1) && fail "the neighbour got an RA from 
 grep -q 'RTR-SOLICIT(br0)' "$SV_TMP/log" || fail "the neighbour's solicitation did not reach dnsmasq"
 # The filter is what keeps it in: the table is there, and without it the
 # same solicitation is answered.
-sv_in c nft list table bridge startvm_eth0 | grep -q 'icmpv6 type nd-router-advert drop' ||
-  fail "no RA filter table: $(sv_in c nft list ruleset)"
+# (Read whole, with nft's errors, then matched: once in CI this check
+# failed while the ruleset printed right after had the rule; under
+# pipefail `nft | grep -q` also fails if grep exits before nft is done.)
+ra_table=$(sv_in c nft list table bridge startvm_eth0 2>&1)
+grep -q 'icmpv6 type nd-router-advert drop' <<<"$ra_table" ||
+  fail "no RA filter table: nft said: $ra_table; the ruleset now: $(sv_in c nft list ruleset)"
 sv_in c nft delete table bridge startvm_eth0
 sv_in n rdisc6 -1 -w 3000 eth0 >/dev/null 2>&1 || fail "no RA even without the filter: the check above proves nothing"
 
