@@ -489,19 +489,16 @@ vms_set (struct sv_mgr_ctx *ctx, const char *id, bool is_vm)
   pthread_mutex_unlock (&ctx->cache_lock);
 }
 
-/* The inspect reply for a list entry: cached when the cache is valid and
- * agrees with the list on the state, else asked for (and cached). */
+/* A container's inspect reply: the cached one when the cache is valid and,
+ * given a state, agrees with it on the state; else asked for (and cached).
+ * NULL when Docker does not answer 200. */
 static json_t *
-inspect_for_entry (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
+inspect_cached (struct sv_mgr_ctx *ctx, struct sv_docker *d, const char *id, const char *state)
 {
-  const char *id = json_string_value (json_object_get (e, "Id"));
-  const char *state = json_string_value (json_object_get (e, "State"));
-  if (id == NULL)
-    return NULL;
   pthread_mutex_lock (&ctx->cache_lock);
   json_t *in = ctx->cache_valid ? json_object_get (ctx->inspect, id) : NULL;
   const char *cs = json_string_value (json_object_get (json_object_get (in, "State"), "Status"));
-  if (in && cs && state && strcmp (cs, state) == 0)
+  if (in && (state == NULL || (cs && strcmp (cs, state) == 0)))
     json_incref (in);
   else
     in = NULL;
@@ -517,6 +514,16 @@ inspect_for_entry (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
     }
   cache_put (ctx, id, in);
   return in;
+}
+
+/* The inspect reply for a list entry: cached only when it has the list's
+ * state (an entry without a state never takes the cached one). */
+static json_t *
+inspect_for_entry (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
+{
+  const char *id = json_string_value (json_object_get (e, "Id"));
+  const char *state = json_string_value (json_object_get (e, "State"));
+  return id ? inspect_cached (ctx, d, id, state ? state : "") : NULL;
 }
 
 typedef int (*docker_list_fn) (struct sv_docker *d, long *status, json_t **out, sv_error_t *err);
@@ -600,10 +607,16 @@ created_ns (json_t *vm)
   return ((long long)timegm (&tm) - off) * 1000000000LL + ns;
 }
 
+struct listed
+{
+  long long created; /* created_ns, parsed once per VM, not per comparison */
+  json_t *vm;
+};
+
 static int
 newest_first (const void *a, const void *b)
 {
-  long long x = created_ns (*(json_t *const *)a), y = created_ns (*(json_t *const *)b);
+  long long x = ((const struct listed *)a)->created, y = ((const struct listed *)b)->created;
   return x < y ? 1 : x > y ? -1 : 0;
 }
 
@@ -613,40 +626,39 @@ newest_first (const void *a, const void *b)
 static bool
 respond_vms_from_cache (struct sv_mgr_ctx *ctx, struct sv_mgr_response *resp)
 {
+  struct sv_docker d = { 0 };
+  cleanup_error sv_error_t err = NULL;
+  if (sv_docker_init (&d, ctx->settings->docker_socket, &err) < 0)
+    {
+      sv_docker_free (&d);
+      return false;
+    }
   pthread_mutex_lock (&ctx->cache_lock);
   bool valid = ctx->vms_valid;
   json_t *ids = valid ? json_deep_copy (ctx->vms) : NULL;
   pthread_mutex_unlock (&ctx->cache_lock);
   if (!valid)
-    return false;
-  struct sv_docker d = { 0 };
+    {
+      sv_docker_free (&d);
+      return false;
+    }
   size_t n = 0, cap = json_object_size (ids);
-  cleanup_free json_t **vms = sv_xcalloc (cap ? cap : 1, sizeof *vms);
+  cleanup_free struct listed *vms = sv_xcalloc (cap ? cap : 1, sizeof *vms);
   const char *id;
   json_t *v;
   json_object_foreach (ids, id, v)
   {
     if (!json_is_true (v))
       continue;
-    pthread_mutex_lock (&ctx->cache_lock);
-    json_t *in = json_incref (json_object_get (ctx->inspect, id));
-    pthread_mutex_unlock (&ctx->cache_lock);
-    if (in == NULL)
+    /* NULL: gone meanwhile (its event will say so), or Docker is going
+     * away (the stream will drop the set): not listed now. */
+    json_t *in = inspect_cached (ctx, &d, id, NULL);
+    if (in && sv_mgr_is_vm_inspect (in))
       {
-        long st;
-        cleanup_error sv_error_t err = NULL;
-        if ((d.curl == NULL && sv_docker_init (&d, ctx->settings->docker_socket, &err) < 0)
-            || sv_docker_inspect (&d, id, &st, &in, &err) < 0 || st != 200
-            || !sv_mgr_is_vm_inspect (in))
-          {
-            /* Gone meanwhile (its event will say so), or Docker is going
-             * away (the stream will drop the set): not listed now. */
-            json_decref (in);
-            continue;
-          }
-        cache_put (ctx, id, in);
+        vms[n].vm = vm_object (ctx, in);
+        vms[n].created = created_ns (vms[n].vm);
+        n++;
       }
-    vms[n++] = vm_object (ctx, in);
     json_decref (in);
   }
   json_decref (ids);
@@ -654,7 +666,7 @@ respond_vms_from_cache (struct sv_mgr_ctx *ctx, struct sv_mgr_response *resp)
   qsort (vms, n, sizeof *vms, newest_first);
   json_t *out = json_array ();
   for (size_t i = 0; i < n; i++)
-    json_array_append_new (out, vms[i]);
+    json_array_append_new (out, vms[i].vm);
   sv_mgr_resp_json (resp, 200, json_pack ("{s:o}", "vms", out));
   return true;
 }
