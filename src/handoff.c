@@ -119,21 +119,31 @@ sv_handoff_alias_is_ours (const char *alias)
   return alias && strncmp (alias, "startvm", 7) == 0 && alias[7] >= '0' && alias[7] <= '9';
 }
 
-/* "a.b.c.d/len" with len 0..32 (min..32). */
+/* "ADDR/LEN": ADDR copied into ip (size bytes), LEN (digits, min..max)
+ * into *len; -1 when s is not of that form. */
 static int
-parse_cidr (const char *s, unsigned min, uint32_t *addr, uint8_t *len)
+split_cidr (const char *s, char *ip, size_t size, unsigned min, unsigned max, uint8_t *len)
 {
   const char *slash = strchr (s, '/');
-  char ip[SV_IP4_STRLEN];
-  if (slash == NULL || (size_t)(slash - s) >= sizeof ip)
+  if (slash == NULL || (size_t)(slash - s) >= size)
     return -1;
   memcpy (ip, s, (size_t)(slash - s));
   ip[slash - s] = '\0';
   long long v;
-  if (sv_ip4_parse (ip, addr) < 0 || slash[1] < '0' || slash[1] > '9'
-      || sv_parse_int (slash + 1, "prefix", min, 32, &v, NULL) < 0)
+  if (slash[1] < '0' || slash[1] > '9'
+      || sv_parse_int (slash + 1, "prefix", min, max, &v, NULL) < 0)
     return -1;
   *len = (uint8_t)v;
+  return 0;
+}
+
+/* "a.b.c.d/len" with len 0..32 (min..32). */
+static int
+parse_cidr (const char *s, unsigned min, uint32_t *addr, uint8_t *len)
+{
+  char ip[SV_IP4_STRLEN];
+  if (split_cidr (s, ip, sizeof ip, min, 32, len) < 0 || sv_ip4_parse (ip, addr) < 0)
+    return -1;
   return 0;
 }
 
@@ -141,17 +151,10 @@ parse_cidr (const char *s, unsigned min, uint32_t *addr, uint8_t *len)
 static int
 parse_cidr6 (const char *s, struct sv_iface *ifc)
 {
-  const char *slash = strchr (s, '/');
   char ip[SV_IP6_STRLEN];
-  if (slash == NULL || (size_t)(slash - s) >= sizeof ip)
+  if (split_cidr (s, ip, sizeof ip, 1, 128, &ifc->prefix6) < 0 || sv_ip6_parse (ip, ifc->addr6) < 0
+      || sv_ip6_is_zero (ifc->addr6))
     return -1;
-  memcpy (ip, s, (size_t)(slash - s));
-  ip[slash - s] = '\0';
-  long long v;
-  if (sv_ip6_parse (ip, ifc->addr6) < 0 || sv_ip6_is_zero (ifc->addr6) || slash[1] < '0'
-      || slash[1] > '9' || sv_parse_int (slash + 1, "prefix", 1, 128, &v, NULL) < 0)
-    return -1;
-  ifc->prefix6 = (uint8_t)v;
   ifc->has_addr6 = true;
   return 0;
 }
