@@ -1,6 +1,6 @@
 """Measurements for bench/manager (see there).  Args: URL PASSWORD
 DOCKER_SOCKET STATE_DIR ONE_CONTAINER_NAME N MANAGER_PID WS_CLIENT."""
-import http.client, json, os, socket, ssl, statistics, subprocess, sys, threading, time
+import http.client, json, os, shutil, socket, ssl, statistics, subprocess, sys, tempfile, threading, time
 
 url, pw, sock_path, state_dir, one, n, pid, wsclient = sys.argv[1:9]
 n = int(n)
@@ -189,8 +189,6 @@ print(f"VNC round trip of 1 byte (median of 3 x 2000): direct {d_rtt:.0f} us, th
 # websockets reads a frame's payload in one piece), through the manager
 # and through websockify (the proxy noVNC ships with, Debian's package) on
 # the same socket, with the same kind of TLS certificate (EC P-256).
-import tempfile
-
 wsdir = tempfile.mkdtemp()
 if scheme == "wss":
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
@@ -227,6 +225,7 @@ try:
 finally:
     wsf.terminate()
     wsf.wait()
+    shutil.rmtree(wsdir)
 print(f"VNC proxy throughput (256 MiB, best of 3, Python websockets client, {scheme}): "
       f"through the manager {p_mgr:.0f} MB/s, through websockify {p_wsf:.0f} MB/s: "
       f"{100 * p_mgr / p_wsf:.0f} % of websockify, {100 * p_mgr / d_tp:.0f} % of direct")
