@@ -49,7 +49,9 @@ on_exit kill_pid $! 2
 for ((i = 0; i < 50; i++)); do [ -S "$bridge" ] && break; sleep 0.1; done
 [ -S "$bridge" ] || fail "socat did not listen on $bridge"
 
-MGR_URL=$MGR_URL MGR_PASSWORD=$MGR_PASSWORD SV_IMAGE=$SV_PODMAN_TINY \
+# TMPDIR: chromium's profile (manager_page.py's mkdtemp) and its own
+# temporary files go in this test's folder, removed when it ends.
+TMPDIR=$MGR_TMP MGR_URL=$MGR_URL MGR_PASSWORD=$MGR_PASSWORD SV_IMAGE=$SV_PODMAN_TINY \
   SV_VM_NAME=$(mgr_name web) SV_ARTIFACTS=$artifacts SV_DOCS_IMG=$docs \
   MGR_SOCK=$MGR_SOCK MGR_PODMAN_PID=$MGR_PODMAN_PID MGR_PODMAN_LOG=$MGR_PODMAN_LOG \
   SV_PODMAN_PIDFILE=$pidfile SV_HOST_NETNS=/proc/$MGR_PID/ns/net \
