@@ -13,7 +13,7 @@
 #   mgr_images                  podman_images, and check that the tiny VM
 #                               image carries io.startvm.vm=true
 #   mgr_image                   build (or reuse) images/manager as
-#                               localhost/startvm-manager:test on the
+#                               localhost/startvm-manager:TAG on the
 #                               mmdebstrap base, cached like podman_images;
 #                               sets SV_PODMAN_MANAGER
 #   mgr_podman_service          start `podman system service` on a private
@@ -102,7 +102,7 @@ mgr_image() {
   mkdir -p "$ctx/web"
   (cd "$SV_SOURCE_DIR" && git ls-files -co --exclude-standard -- CMakeLists.txt cmake schemas src tools tests web |
     tar -cf - -T -) | tar -xf - -C "$ctx" || fail "staging the manager's build context failed"
-  SV_PODMAN_MANAGER=localhost/startvm-manager:test
+  SV_PODMAN_MANAGER=localhost/startvm-manager:${SV_PODMAN_TAG:-test}
   _sv_podman_build "$SV_PODMAN_MANAGER" "$SV_SOURCE_DIR/images/manager/Dockerfile" "$ctx" \
     "$SV_PODMAN_BASE" "$MGR_TMP/manager-build.log"
   info "manager image ready in $((SECONDS - t0))s: $SV_PODMAN_MANAGER"
