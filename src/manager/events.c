@@ -27,6 +27,7 @@ struct sv_mgr_events
   struct sv_docker docker;  /* the stream's connection */
   struct sv_docker inspect; /* inspects, between stream reads */
   json_t *known;            /* ids of VM containers we have told clients about */
+  bool synced;              /* a resync has run: later ones follow a reconnect */
   struct sv_buf line;
 };
 
@@ -96,8 +97,12 @@ vm_event (struct sv_mgr_events *e, const char *id, const char *action)
     }
 }
 
-/* After (re)connecting: VMs that went away meanwhile get their destroy,
- * new ones are learnt. */
+/* After (re)connecting: VMs that went away meanwhile get their destroy.
+ * After a reconnect, every VM there is gets an event with action
+ * "resync" and its object now: one made, started or stopped while the
+ * stream was down (or before Docker's new stream began reading) is told
+ * about, as it would have been by the events missed.  The first connect
+ * only learns the VMs there are. */
 static void
 resync (struct sv_mgr_events *e)
 {
@@ -121,9 +126,12 @@ resync (struct sv_mgr_events *e)
   }
   json_object_foreach (ids, id, v)
   {
-    if (json_object_get (e->known, id) == NULL)
+    if (e->synced)
+      vm_event (e, id, "resync");
+    else
       json_object_set_new (e->known, id, json_true ());
   }
+  e->synced = true;
   json_decref (ids);
 }
 

@@ -69,8 +69,11 @@
 #   mgr_events_start / mgr_events_stop
 #                               follow GET /api/events into MGR_EVENTS (a
 #                               file) with curl -N in the background
+#   mgr_event_mark              from now on, mgr_wait_event looks only at
+#                               lines MGR_EVENTS gets after this call
 #   mgr_wait_event REGEX TIMEOUT
-#                               wait for a line of MGR_EVENTS to match
+#                               wait for a line of MGR_EVENTS (after the
+#                               last mgr_event_mark) to match
 # shellcheck shell=bash
 
 MGR_TAG=svmgr$$
@@ -412,6 +415,7 @@ mgr_wait_vm() {
 
 mgr_events_start() {
   MGR_EVENTS=$MGR_TMP/events.${1:-0}
+  MGR_EVENTS_MARK=0
   : >"$MGR_EVENTS"
   curl -sk -N -H "Authorization: Bearer $MGR_PASSWORD" "$MGR_URL/api/events" \
     >"$MGR_EVENTS" 2>&1 </dev/null &
@@ -425,4 +429,22 @@ mgr_events_stop() {
   MGR_EVENTS_PID=
 }
 
-mgr_wait_event() { wait_for_line "$MGR_EVENTS" "$1" "$2" "${MGR_EVENTS_PID:-}"; }
+mgr_event_mark() { MGR_EVENTS_MARK=$(wc -l <"$MGR_EVENTS"); }
+
+mgr_wait_event() {
+  local re=$1 timeout=$2 i text
+  for ((i = 0; i < timeout * 10; i++)); do
+    # The whole file into a variable: grep -q on a pipe would SIGPIPE
+    # tail, and pipefail would call the match a failure.
+    text=$(tail -n "+$((${MGR_EVENTS_MARK:-0} + 1))" "$MGR_EVENTS" 2>/dev/null)
+    grep -aEq -- "$re" <<<"$text" && return 0
+    if [ -n "${MGR_EVENTS_PID:-}" ] && ! _sv_alive "$MGR_EVENTS_PID"; then
+      info "the event stream (curl, pid $MGR_EVENTS_PID) ended before /$re/"
+      break
+    fi
+    sleep 0.1
+  done
+  info "no event matched /$re/ after line ${MGR_EVENTS_MARK:-0} within ${timeout}s; the stream:"
+  tail -n 30 "$MGR_EVENTS" >&2
+  return 1
+}

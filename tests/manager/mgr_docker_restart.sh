@@ -35,11 +35,13 @@ jq -e --arg x "$gone_id" 'any(.vms[]; .id == $x)' <<<"$MGR_BODY" >/dev/null || f
 
 # --- the service goes away ---
 t0=$SECONDS
+mgr_event_mark
 mgr_podman_stop
 mgr_wait_event '^data: \{.*"connected": *false' 30 || fail "no docker connected:false event"
 info "connected:false $((SECONDS - t0))s after the service stopped"
-grep -B1 -E '^data: \{.*"connected": *false' "$MGR_EVENTS" | head -n1 | grep -qx 'event: docker' ||
-  fail "connected:false is not an 'event: docker'"
+# (sed, not head: head would leave grep writing into a closed pipe.)
+prev=$(grep -a -B1 -E '^data: \{.*"connected": *false' "$MGR_EVENTS" | sed -n 1p)
+[ "$prev" = 'event: docker' ] || fail "connected:false is not an 'event: docker' (the line before it: '$prev')"
 mgr_req -a none GET /healthz
 mgr_expect 200
 mgr_req -a none GET /
@@ -56,7 +58,11 @@ podman create --name "$during" "${SV_PODMAN_FLAGS[@]}" --entrypoint sleep "$SV_P
   fail "podman create $during"
 
 # --- and comes back ---
+# The stream said connected:true when it opened: only a line after the
+# disconnect is the reconnect (waiting for any line once let the test
+# go on before the manager had reconnected).
 t0=$SECONDS
+mgr_event_mark
 mgr_podman_restart
 mgr_wait_event '^data: \{.*"connected": *true' 90 || fail "no docker connected:true event"
 info "connected:true $((SECONDS - t0))s after the service came back"
@@ -67,6 +73,10 @@ jq -e --arg n "$during" 'any(.vms[]; .name == $n)' <<<"$MGR_BODY" >/dev/null ||
   fail "$during (made while the service was down) is not listed after the reconnect"
 jq -e --arg x "$gone_id" 'any(.vms[]; .id == $x)' <<<"$MGR_BODY" >/dev/null &&
   fail "$gone (removed while the service was down) is still listed after the reconnect"
+# The VM made while the stream was down was told about on the reconnect
+# (the events Docker gave while nobody listened are not replayed).
+mgr_wait_event "\"$(podman inspect -f '{{.Id}}' "$during")\".*\"action\": *\"resync\"" 1 ||
+  fail "no resync event for $during before connected:true"
 # Events resume without a new /api/events request.
 vm2=$(mgr_name after)
 podman create --name "$vm2" "${SV_PODMAN_FLAGS[@]}" --entrypoint sleep "$SV_PODMAN_TINY" 600 >/dev/null ||
