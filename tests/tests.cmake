@@ -29,9 +29,16 @@ set(SV_TEST_ENV
 # The tiny guest is built once per test run (fixture).
 add_test(NAME fixture/tiny_image
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/images/tiny/build.sh ${CMAKE_CURRENT_BINARY_DIR}/tiny)
-set_tests_properties(fixture/tiny_image PROPERTIES FIXTURES_SETUP tiny LABELS "e2e;netns;podman;manager;density;browser")
+set_tests_properties(fixture/tiny_image PROPERTIES FIXTURES_SETUP tiny LABELS "e2e;netns;podman;manager;density;browser;soak")
 
-# density: many guests at once (tests/density), the longest tests.
+# Scheduling (scripts/test.sh runs ctest -j2 on a 2-core machine): a
+# guest test takes one processor (one TCG vCPU busy); what must not
+# overlap says so with a RESOURCE_LOCK instead of RUN_SERIAL:
+#   podman   one podman at a time: the podman, manager and browser tests
+#            share podman's event log, its image store and the host's
+#            IPv6 forwarding sysctl (a podman network with --ipv6 sets it)
+# The density tests take both processors (PROCESSORS 2): many guests at
+# once, nothing beside them.
 foreach(label cli e2e netns podman manager density browser)
   file(GLOB scripts CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/${label}/*.sh)
   foreach(script ${scripts})
@@ -41,18 +48,35 @@ foreach(label cli e2e netns podman manager density browser)
       LABELS ${label} SKIP_RETURN_CODE 77 TIMEOUT 600
       ENVIRONMENT "${SV_TEST_ENV}")
     if(NOT label STREQUAL "cli")
-      set_tests_properties(${label}/${name} PROPERTIES FIXTURES_REQUIRED tiny RUN_SERIAL TRUE)
+      set_tests_properties(${label}/${name} PROPERTIES FIXTURES_REQUIRED tiny PROCESSORS 1)
     endif()
-    # density; browser: a VM booted under TCG, stopped and started again
-    # through a browser.
-    if(label STREQUAL "density" OR label STREQUAL "browser")
-      set_tests_properties(${label}/${name} PROPERTIES TIMEOUT 900)
+    if(label MATCHES "^(podman|manager|browser)$")
+      set_tests_properties(${label}/${name} PROPERTIES RESOURCE_LOCK podman)
+    endif()
+    if(label STREQUAL "density")
+      set_tests_properties(${label}/${name} PROPERTIES PROCESSORS 2)
     endif()
   endforeach()
 endforeach()
-# 200 starts and 50 kills: about 4 and 3 minutes on an idle machine, three
-# times that with the machine's two cores busy.
-set_tests_properties(netns/churn netns/fault_kill PROPERTIES TIMEOUT 1800)
+
+# The soak label: the full-size runs of the tests that repeat a scenario
+# (scripts/test.sh --soak; run before changing the handoff, the
+# supervisor or the manager's event loop).  The default run keeps enough
+# of each to catch a leak or a wrong resume: churn's first and last real
+# cycles still compare fds, namespace dumps and files; fault_kill's 20
+# rounds still sweep the start's window (its phase check needs 20); four
+# guests still exercise density's every-peer ping and simultaneous stop.
+function(sv_soak label name small full)
+  set_property(TEST ${label}/${name} APPEND PROPERTY ENVIRONMENT ${small})
+  add_test(NAME soak/${name} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/${label}/${name}.sh)
+  # 200 starts and 50 kills: about 4 and 3 minutes on an idle machine.
+  set_tests_properties(soak/${name} PROPERTIES
+    LABELS soak SKIP_RETURN_CODE 77 TIMEOUT 1800 FIXTURES_REQUIRED tiny PROCESSORS 2
+    ENVIRONMENT "${SV_TEST_ENV};${full}")
+endfunction()
+sv_soak(netns churn SV_CHURN_CYCLES=30 SV_CHURN_CYCLES=200)
+sv_soak(netns fault_kill SV_KILL_ROUNDS=20 SV_KILL_ROUNDS=50)
+sv_soak(density vm_together SV_DENSITY_N=4 SV_DENSITY_N=16)
 
 # sv-nettool: drives observe/apply_net directly for tests/netns/net_*.sh
 # (found as $SV_BINARY_DIR/sv-nettool).
