@@ -47,6 +47,7 @@ ctr=svdemo-ctr-$$  # the "container"
 hst=svdemo-hst-$$  # the host side of its network
 work=$(mktemp -d /tmp/svdemo.XXXXXX)
 pid=
+tailpid=
 
 cleanup() {
   set +e
