@@ -16,6 +16,13 @@
 #      (scripts/demo-manager.sh).
 # Steps 2-5 touch nothing of the machine's own network namespace; step 6
 # runs real podman containers on podman's default network.
+#
+# Environment: BUILD_DIR (default build/) is where startvm and the guest
+# are built.  DEMO_PREBUILT=1 skips step 1's package install and build and
+# uses the startvm already in BUILD_DIR, whatever its build type (the tests
+# run the demo this way on their own build: tests/e2e/demo_smoke.sh); the
+# tiny guest is still built there if missing (images/tiny/build.sh returns
+# at once when it is up to date).  DEMO_MANAGER=0 skips step 6.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,16 +34,20 @@ die() {
 
 [ "$(id -u)" = 0 ] || die "run as root (network namespaces, taps, bridges)"
 
-say "Installing packages (scripts/setup.sh)"
-bash scripts/setup.sh
-
 # BUILD_DIR: where startvm and the guest are built (default build/).
 build=$(realpath -m "${BUILD_DIR:-build}")
-say "Building startvm ($build)"
-if ! out=$(cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo 2>&1 &&
-  cmake --build "$build" -j"$(nproc)" 2>&1); then
-  echo "$out" | tail -n 30 >&2
-  die "building startvm failed"
+if [ "${DEMO_PREBUILT:-0}" = 1 ]; then
+  say "Using the startvm already built in $build (DEMO_PREBUILT=1)"
+  [ -x "$build/startvm" ] || die "DEMO_PREBUILT=1, but there is no $build/startvm"
+else
+  say "Installing packages (scripts/setup.sh)"
+  bash scripts/setup.sh
+  say "Building startvm ($build)"
+  if ! out=$(cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo 2>&1 &&
+    cmake --build "$build" -j"$(nproc)" 2>&1); then
+    echo "$out" | tail -n 30 >&2
+    die "building startvm failed"
+  fi
 fi
 startvm=$build/startvm
 
