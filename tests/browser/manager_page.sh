@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The manager's page in Debian's chromium (headless, selenium): log in,
-# a refused create (startvm's message next to the field, nothing made),
-# create the tiny VM from the form, watch it become ready, the phone
-# layout, the VNC console's canvas, typing into the serial console, stop
-# (the open console closes with the server's reason), start, force stop,
-# delete with the volume, the banner while podman's service is down.  The
-# steps are in manager_page.py.
+# the banner while podman's service is down (it is then restarted), a
+# refused create (startvm's message next to the field, nothing made),
+# create the tiny VM from the form (after the restart), watch it become
+# ready, the phone layout, typing into the serial console, the VNC
+# console's canvas and typing on its keyboard, stop (the open console
+# closes with the server's reason), start, force stop, delete with the
+# volume.  The steps are in manager_page.py.
 #
 # Artifacts: $SV_BINARY_DIR/browser-artifacts/manager_page/ (the VNC
 # canvas, and the page at a failure).  SV_WRITE_DOCS_IMG=1 also writes the
