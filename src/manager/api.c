@@ -942,6 +942,19 @@ sv_mgr_create_parse (json_t *body, struct sv_mgr_create *c, char **msg, const ch
     }
   if (c->network && (*c->network == '\0' || strlen (c->network) > 256))
     return fail (msg, field, "network", "network: expected a network name");
+  /* host, none, container:<id> and podman's ns:<path> are network modes,
+     not networks: the VM container (NET_ADMIN, NET_RAW) would take over
+     the host's or another container's interfaces, or have none. */
+  if (c->network
+      && (strcmp (c->network, "host") == 0 || strcmp (c->network, "none") == 0
+          || strchr (c->network, ':')))
+    {
+      cleanup_free char *d = sv_mgr_display (c->network);
+      return fail (msg, field, "network",
+                   "network: '%s' is refused: a VM needs a network of its own (not host, none, "
+                   "container:... or ns:...)",
+                   d);
+    }
   json_t *nd = json_object_get (body, "no_dhcp");
   if (nd && !json_is_null (nd))
     {
@@ -1242,6 +1255,27 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
       if (st == 404)
         {
           cleanup_free char *m = sv_docker_message (st, out);
+          resp_error_field (resp, 400, m, "network");
+          goto out;
+        }
+      if (st != 200)
+        {
+          cleanup_free char *m = sv_docker_message (st, out);
+          resp_error_field (resp, 502, m, "network");
+          goto out;
+        }
+      /* Docker's own "host" and "none" networks, whatever they are called
+         here (a name or an id prefix). */
+      const char *driver = json_string_value (json_object_get (out, "Driver"));
+      if (driver == NULL || strcmp (driver, "host") == 0 || strcmp (driver, "null") == 0)
+        {
+          cleanup_free char *m = NULL;
+          if (asprintf (&m,
+                        "network: '%s' is refused: its driver is %s (a VM needs a network of its "
+                        "own)",
+                        c.network, driver ? driver : "(none)")
+              < 0)
+            abort ();
           resp_error_field (resp, 400, m, "network");
           goto out;
         }

@@ -95,6 +95,15 @@ mgr_post_json /api/vms "$(jq -cn --arg i "$image" --arg n "$name" --arg net "$(m
 case "$MGR_STATUS" in 400 | 404 | 502) ;; *) fail "unknown network: $MGR_STATUS: $MGR_BODY" ;; esac
 mgr_jq .error | grep -qF "$(mgr_name nonet)" || fail "the message does not name the network: $MGR_BODY"
 mgr_assert_unchanged "an unknown network"
+# Network modes, not networks: the VM container (NET_ADMIN, NET_RAW) would
+# take over the host's interfaces.  podman 4.3 answers 404 for "host",
+# which once hid that a Docker host let it through (tests/manager/
+# mgr_fake_docker.sh has Docker's answers).
+for net in host none "container:$(mgr_name taken)" ns:/proc/1/ns/net; do
+  create "$(jq -cn --arg net "$net" '{network: $net}')" 400 \
+    "network: '$net' is refused: a VM needs a network of its own (not host, none, container:... or ns:...)" \
+    network
+done
 # An image that is no VM image (the plain Debian base): refused before
 # anything is made, with nothing left behind.
 mgr_post_json /api/vms "$(jq -cn --arg i "$SV_PODMAN_BASE" --arg n "$name" '{image: $i, name: $n}')"

@@ -178,8 +178,10 @@ mgr_req GET /api/vms
 jq -e --arg x "$id" 'any(.vms[]; .id == $x)' <<<"$MGR_BODY" >/dev/null && fail "a deleted VM is still listed"
 
 # --- a second VM, deleted with its volume (while it runs) ---
+# On a network named: the manager looks it up (a bridge passes).
 name2=$(mgr_name vm2)
-mgr_post_json /api/vms "$(jq -cn --arg i "$image" --arg n "$name2" '{image: $i, name: $n, env: {ACCEL: "tcg"}}')"
+mgr_post_json /api/vms "$(jq -cn --arg i "$image" --arg n "$name2" \
+  '{image: $i, name: $n, network: "podman", env: {ACCEL: "tcg"}}')"
 mgr_expect 201
 id2=$(mgr_jq .id)
 podman volume exists "$name2-image" || fail "no volume $name2-image"

@@ -162,6 +162,20 @@ test_create_fields (void **state)
                  "ports", "ports[0].protocol: expected tcp or udp");
   assert_create ("{\"image\":\"x\",\"env\":{\"A=B\":\"c\"}}", "env",
                  "env: 'A=B' is not a variable name");
+  /* Network modes, not networks: refused before Docker is asked. */
+  assert_create ("{\"image\":\"x\",\"network\":\"host\"}", "network",
+                 "network: 'host' is refused: a VM needs a network of its own (not host, none, "
+                 "container:... or ns:...)");
+  assert_create ("{\"image\":\"x\",\"network\":\"none\"}", "network",
+                 "network: 'none' is refused: a VM needs a network of its own (not host, none, "
+                 "container:... or ns:...)");
+  assert_create ("{\"image\":\"x\",\"network\":\"container:abc\"}", "network",
+                 "network: 'container:abc' is refused: a VM needs a network of its own (not host, "
+                 "none, container:... or ns:...)");
+  assert_create ("{\"image\":\"x\",\"network\":\"ns:/proc/1/ns/net\"}", "network",
+                 "network: 'ns:/proc/1/ns/net' is refused: a VM needs a network of its own (not "
+                 "host, none, container:... or ns:...)");
+  assert_null (create_error ("{\"image\":\"x\",\"network\":\"hostile\"}", &f));
   assert_create ("{\"image\":\"x\",\"env\":{\"ACCEL\":\"fast\"}}", "env",
                  "ACCEL=fast: accel: 'fast' is not a valid value (accepted: auto, kvm, tcg)");
 }
