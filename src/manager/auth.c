@@ -1,5 +1,6 @@
 #include "auth.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -136,6 +137,71 @@ sv_mgr_auth_password_ok (const struct sv_mgr_auth *a, const char *given)
   return given && a->password && secret_equal (a->password, given);
 }
 
+/* addr as 16 bytes of IPv6 (IPv4 as ::ffff:a.b.c.d); false when it is no
+ * address. */
+static bool
+ip_parse (const char *addr, struct in6_addr *out)
+{
+  struct in_addr v4;
+  if (addr == NULL)
+    return false;
+  if (inet_pton (AF_INET6, addr, out) == 1)
+    return true;
+  if (inet_pton (AF_INET, addr, &v4) != 1)
+    return false;
+  memset (out, 0, sizeof *out);
+  out->s6_addr[10] = out->s6_addr[11] = 0xff;
+  memcpy (&out->s6_addr[12], &v4, 4);
+  return true;
+}
+
+bool
+sv_mgr_ip_ok (const char *s)
+{
+  struct in6_addr a;
+  return ip_parse (s, &a);
+}
+
+void
+sv_mgr_lockout_key (const char *addr, char *out, size_t n)
+{
+  struct in6_addr a;
+  char buf[INET6_ADDRSTRLEN];
+  if (!ip_parse (addr, &a))
+    snprintf (out, n, "%s", addr ? addr : "?");
+  else if (IN6_IS_ADDR_V4MAPPED (&a))
+    snprintf (out, n, "%s", inet_ntop (AF_INET, &a.s6_addr[12], buf, sizeof buf));
+  else
+    {
+      memset (&a.s6_addr[8], 0, 8);
+      snprintf (out, n, "%s/64", inet_ntop (AF_INET6, &a, buf, sizeof buf));
+    }
+}
+
+void
+sv_mgr_client_addr (const char *peer, const char *xff, const char *trusted_proxy, char *out,
+                    size_t n)
+{
+  snprintf (out, n, "%s", peer ? peer : "?");
+  struct in6_addr p, t;
+  if (xff == NULL || !ip_parse (peer, &p) || !ip_parse (trusted_proxy, &t)
+      || memcmp (&p, &t, sizeof p) != 0)
+    return;
+  /* The last hop: what the trusted proxy itself appended (the entries
+   * before it are the client's to write). */
+  const char *last = strrchr (xff, ',');
+  last = last ? last + 1 : xff;
+  last += strspn (last, " \t");
+  char v[INET6_ADDRSTRLEN];
+  size_t l = strcspn (last, " \t");
+  if (l == 0 || l >= sizeof v)
+    return;
+  memcpy (v, last, l);
+  v[l] = '\0';
+  if (sv_mgr_ip_ok (v))
+    snprintf (out, n, "%s", v);
+}
+
 static struct sv_mgr_failures *
 failures_for (struct sv_mgr_auth *a, const char *addr, int64_t now, bool create)
 {
@@ -185,11 +251,15 @@ new_session (struct sv_mgr_auth *a, int64_t now, char *out)
   slot->expires = now + SV_MGR_SESSION_TTL;
 }
 
-enum sv_mgr_login_result
-sv_mgr_auth_login (struct sv_mgr_auth *a, const char *addr, const char *password, int64_t now,
-                   char *session_out, int *retry_after)
+/* The password check behind both login and the bearer token: LOCKED while
+ * addr's window is full, else WRONG (counted) or OK. */
+static enum sv_mgr_login_result
+attempt (struct sv_mgr_auth *a, const char *addr, const char *password, int64_t now,
+         int *retry_after)
 {
-  struct sv_mgr_failures *f = failures_for (a, addr, now, false);
+  char key[sizeof a->failures[0].addr];
+  sv_mgr_lockout_key (addr, key, sizeof key);
+  struct sv_mgr_failures *f = failures_for (a, key, now, false);
   if (f && f->count >= SV_MGR_LOCKOUT_FAILURES)
     {
       *retry_after = (int)(f->window_start + SV_MGR_LOCKOUT_WINDOW - now);
@@ -198,14 +268,21 @@ sv_mgr_auth_login (struct sv_mgr_auth *a, const char *addr, const char *password
       return SV_MGR_LOGIN_LOCKED;
     }
   if (sv_mgr_auth_password_ok (a, password))
-    {
-      new_session (a, now, session_out);
-      return SV_MGR_LOGIN_OK;
-    }
+    return SV_MGR_LOGIN_OK;
   if (f == NULL)
-    f = failures_for (a, addr, now, true);
+    f = failures_for (a, key, now, true);
   f->count++;
   return SV_MGR_LOGIN_WRONG;
+}
+
+enum sv_mgr_login_result
+sv_mgr_auth_login (struct sv_mgr_auth *a, const char *addr, const char *password, int64_t now,
+                   char *session_out, int *retry_after)
+{
+  enum sv_mgr_login_result r = attempt (a, addr, password, now, retry_after);
+  if (r == SV_MGR_LOGIN_OK)
+    new_session (a, now, session_out);
+  return r;
 }
 
 bool
@@ -363,11 +440,27 @@ sv_mgr_origin_check (const struct sv_mgr_authreq *r, char **msg)
 }
 
 int
-sv_mgr_auth_check (struct sv_mgr_auth *a, const struct sv_mgr_authreq *r, int64_t now, char **msg)
+sv_mgr_auth_check (struct sv_mgr_auth *a, const struct sv_mgr_authreq *r, int64_t now,
+                   int *retry_after, char **msg)
 {
   if (r->state_changing && sv_mgr_origin_check (r, msg))
     return 403;
-  bool bearer = sv_mgr_auth_password_ok (a, sv_mgr_bearer (r->authorization));
+  const char *token = sv_mgr_bearer (r->authorization);
+  bool bearer = false;
+  if (token)
+    switch (attempt (a, r->addr, token, now, retry_after))
+      {
+      case SV_MGR_LOGIN_OK:
+        bearer = true;
+        break;
+      case SV_MGR_LOGIN_WRONG:
+        *msg = sv_xstrdup ("wrong password");
+        return 401;
+      case SV_MGR_LOGIN_LOCKED:
+        if (asprintf (msg, "too many failed logins; try again in %d s", *retry_after) < 0)
+          abort ();
+        return 429;
+      }
   char sid[SV_MGR_SESSION_HEX + 1];
   bool session
       = !bearer && sv_mgr_cookie_session (r->cookie, sid) && sv_mgr_auth_session_ok (a, sid, now);

@@ -59,6 +59,21 @@ enum sv_mgr_login_result
   SV_MGR_LOGIN_WRONG,  /* 401 */
   SV_MGR_LOGIN_LOCKED, /* 429, *retry_after seconds */
 };
+/* The key the lockout counts failures under for a client address: an
+ * IPv6 address's /64 ("2001:db8::/64": one host usually holds a whole
+ * /64), an IPv4 address (also one written ::ffff:a.b.c.d) as itself,
+ * anything else as given.  out: at least 64 bytes. */
+void sv_mgr_lockout_key (const char *addr, char *out, size_t n);
+
+/* The client's address: peer, unless peer is trusted_proxy (not NULL) and
+ * the request has X-Forwarded-For (xff): then its last entry, the one
+ * that proxy added, when it is an IP address.  out: at least 64 bytes. */
+void sv_mgr_client_addr (const char *peer, const char *xff, const char *trusted_proxy, char *out,
+                         size_t n);
+
+/* Is s an IPv4 or IPv6 address? */
+bool sv_mgr_ip_ok (const char *s);
+
 /* One login attempt from addr.  On success a new session id goes to
  * session_out (SV_MGR_SESSION_HEX + 1 bytes). */
 enum sv_mgr_login_result sv_mgr_auth_login (struct sv_mgr_auth *a, const char *addr,
@@ -87,10 +102,14 @@ struct sv_mgr_authreq
   const char *host;
   const char *cookie;        /* Cookie header or NULL */
   const char *authorization; /* Authorization header or NULL */
+  const char *addr;          /* the client's address (sv_mgr_client_addr) */
   bool tls;
 };
+/* A wrong bearer token is a failed login from r->addr: it counts in the
+ * same window, and once the window is full every bearer token from there
+ * (the right one too) gets 429 with *retry_after seconds. */
 int sv_mgr_auth_check (struct sv_mgr_auth *a, const struct sv_mgr_authreq *r, int64_t now,
-                       char **msg);
+                       int *retry_after, char **msg);
 /* The Origin check alone (for login): 0 or 403 with *msg. */
 int sv_mgr_origin_check (const struct sv_mgr_authreq *r, char **msg);
 

@@ -180,7 +180,12 @@ req_read (struct lws *wsi)
   q->host = hdr (wsi, WSI_TOKEN_HOST);
   q->cookie = hdr (wsi, WSI_TOKEN_HTTP_COOKIE);
   q->authorization = hdr (wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-  lws_get_peer_simple (wsi, q->peer, sizeof q->peer);
+  /* The client: the peer, or what MANAGER_TRUSTED_PROXY says it is. */
+  char peer[64] = "";
+  lws_get_peer_simple (wsi, peer, sizeof peer);
+  cleanup_free char *xff
+      = S.ctx->settings->trusted_proxy ? hdr (wsi, WSI_TOKEN_X_FORWARDED_FOR) : NULL;
+  sv_mgr_client_addr (peer, xff, S.ctx->settings->trusted_proxy, q->peer, sizeof q->peer);
   return q;
 }
 
@@ -626,7 +631,7 @@ body_method (const char *m)
 }
 
 static int
-auth_check (struct req *q, bool websocket, char **msg)
+auth_check (struct req *q, bool websocket, int *retry_after, char **msg)
 {
   struct sv_mgr_authreq a = { .state_changing = websocket || body_method (q->method),
                               .websocket = websocket,
@@ -634,10 +639,20 @@ auth_check (struct req *q, bool websocket, char **msg)
                               .host = q->host,
                               .cookie = q->cookie,
                               .authorization = q->authorization,
+                              .addr = q->peer,
                               .tls = S.tls };
   if (!q->route->auth)
     return a.state_changing ? sv_mgr_origin_check (&a, msg) : 0;
-  return sv_mgr_auth_check (&S.ctx->auth, &a, now_s (), msg);
+  return sv_mgr_auth_check (&S.ctx->auth, &a, now_s (), retry_after, msg);
+}
+
+/* The refusal of auth_check as a response (429 says when to retry). */
+static void
+auth_refusal (struct sv_mgr_response *resp, int status, int retry_after, const char *msg)
+{
+  sv_mgr_resp_error (resp, status, "%s", msg);
+  if (status == 429)
+    sv_strv_addf (&resp->headers, "Retry-After: %d", retry_after);
 }
 
 static int
@@ -645,9 +660,14 @@ dispatch (struct lws *wsi, struct pss *pss)
 {
   struct req *q = pss->q;
   cleanup_free char *msg = NULL;
-  int st = auth_check (q, false, &msg);
+  int retry = 0;
+  int st = auth_check (q, false, &retry, &msg);
   if (st)
-    return respond_error (wsi, pss, st, msg);
+    {
+      struct sv_mgr_response r = { 0 };
+      auth_refusal (&r, st, retry, msg);
+      return respond (wsi, pss, &r);
+    }
   switch (q->route->run)
     {
     case SV_MGR_RUN_LOOP:
@@ -762,10 +782,11 @@ on_confirm_upgrade (struct lws *wsi)
       return refuse_now (wsi, &resp);
     }
   cleanup_free char *msg = NULL;
-  int st = auth_check (q, true, &msg);
+  int retry = 0;
+  int st = auth_check (q, true, &retry, &msg);
   if (st)
     {
-      sv_mgr_resp_error (&resp, st, "%s", msg);
+      auth_refusal (&resp, st, retry, msg);
       req_free (q);
       return refuse_now (wsi, &resp);
     }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cleanup.h"
 #include "util.h"
 
@@ -70,6 +71,23 @@ sv_mgr_settings_load (char *const *envp, struct sv_mgr_settings *s, sv_error_t *
   s->state_dir = env_dup (envp, "MANAGER_STATE_DIR", "/ranchervm");
   s->host_state_dir = env_dup (envp, "MANAGER_HOST_STATE_DIR", NULL);
   s->password = env_dup (envp, "MANAGER_PASSWORD", NULL);
+  if (s->password)
+    {
+      /* Characters, not bytes: UTF-8 continuation bytes do not count. */
+      size_t n = 0;
+      for (const char *p = s->password; *p; p++)
+        n += ((unsigned char)*p & 0xc0) != 0x80;
+      if (n < SV_MGR_MIN_PASSWORD)
+        return sv_error_config (err,
+                                "MANAGER_PASSWORD is too short (%zu characters): use at least %d",
+                                n, SV_MGR_MIN_PASSWORD);
+    }
+  s->trusted_proxy = env_dup (envp, "MANAGER_TRUSTED_PROXY", NULL);
+  if (s->trusted_proxy && !sv_mgr_ip_ok (s->trusted_proxy))
+    return sv_error_config (err,
+                            "MANAGER_TRUSTED_PROXY=%s: expected the proxy's IP address (e.g. "
+                            "10.0.0.2)",
+                            s->trusted_proxy);
   s->tls_cert = env_dup (envp, "MANAGER_TLS_CERT", NULL);
   s->tls_key = env_dup (envp, "MANAGER_TLS_KEY", NULL);
   if ((s->tls_cert == NULL) != (s->tls_key == NULL))
@@ -98,5 +116,6 @@ sv_mgr_settings_free (struct sv_mgr_settings *s)
   free (s->web_dir);
   free (s->novnc_dir);
   free (s->termjs_dir);
+  free (s->trusted_proxy);
   memset (s, 0, sizeof *s);
 }

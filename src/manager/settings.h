@@ -8,6 +8,9 @@
 
 #include "error.h"
 
+/* The shortest MANAGER_PASSWORD the manager starts with. */
+#define SV_MGR_MIN_PASSWORD 12
+
 struct sv_mgr_settings
 {
   char *docker_socket;  /* from DOCKER_HOST unix://PATH */
@@ -23,6 +26,7 @@ struct sv_mgr_settings
   char *web_dir;        /* MANAGER_WEB_DIR */
   char *novnc_dir;      /* MANAGER_NOVNC_DIR */
   char *termjs_dir;     /* MANAGER_TERMJS_DIR */
+  char *trusted_proxy;  /* MANAGER_TRUSTED_PROXY: may say the client's address (X-Forwarded-For) */
 };
 
 /* Fill *out from envp.  Errors name the variable and the accepted form. */

@@ -10,6 +10,8 @@
 #
 #   mgr_prereqs                 skip unless root, podman, mmdebstrap, curl,
 #                               jq and $SV_BINARY_DIR/startvm-manager
+#   mgr_fake_prereqs            the same but root and podman: for a test
+#                               against mgr_fake_docker
 #   mgr_images                  podman_images, and check that the tiny VM
 #                               image carries io.startvm.vm=true
 #   mgr_image                   build (or reuse) images/manager as
@@ -21,6 +23,12 @@
 #                               unix:// URL) with a private CONTAINERS_CONF
 #                               (exported, so the test's podman CLI calls
 #                               see the same configuration); stopped on exit
+#   mgr_fake_docker ROUTES      instead of the podman service: the fake
+#                               Docker API tests/tools/fake_docker.py on
+#                               MGR_SOCK, answering from the JSON file
+#                               ROUTES (see there); every request it got is
+#                               a line "METHOD PATH" of MGR_FAKE_LOG;
+#                               stopped on exit
 #   mgr_podman_stop / mgr_podman_restart
 #                               stop it / start it again on the same socket
 #   mgr_start [VAR=VALUE...]    start $SV_BINARY_DIR/startvm-manager on a
@@ -81,7 +89,11 @@ MGR_AUTH=${MGR_AUTH:-bearer}
 
 mgr_prereqs() {
   podman_prereqs
-  need curl jq openssl
+  mgr_fake_prereqs
+}
+
+mgr_fake_prereqs() {
+  need curl jq openssl /usr/bin/python3
   MGR_BINARY=${MGR_BINARY:-${SV_BINARY_DIR:-}/startvm-manager}
   [ -n "${SV_BINARY_DIR:-}" ] && [ -x "$MGR_BINARY" ] ||
     skip "no startvm-manager at '$MGR_BINARY' (build the startvm-manager target; ctest sets SV_BINARY_DIR)"
@@ -166,6 +178,24 @@ mgr_podman_service() {
   # state) goes.
   on_exit _mgr_sweep
   mgr_podman_restart
+}
+
+mgr_fake_docker() {
+  local i
+  [ -n "${MGR_TMP:-}" ] || tmpdir MGR_TMP
+  MGR_SOCK=$MGR_TMP/docker.sock
+  MGR_DOCKER_HOST=unix://$MGR_SOCK
+  MGR_FAKE_LOG=$MGR_TMP/fake.requests
+  setsid /usr/bin/python3 "$SV_SOURCE_DIR/tests/tools/fake_docker.py" "$MGR_SOCK" "$1" \
+    "$MGR_FAKE_LOG" >"$MGR_TMP/fake.log" 2>&1 </dev/null &
+  MGR_FAKE_PID=$!
+  on_exit kill_pid "$MGR_FAKE_PID" 2
+  for ((i = 0; i < 100; i++)); do
+    _mgr_ping && return 0
+    _sv_alive "$MGR_FAKE_PID" || break
+    sleep 0.1
+  done
+  fail "the fake Docker API did not answer on $MGR_SOCK: $(cat "$MGR_TMP/fake.log")"
 }
 
 mgr_podman_restart() {

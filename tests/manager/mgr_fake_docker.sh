@@ -16,13 +16,8 @@
 . "$SV_SOURCE_DIR/tests/lib/common.sh"
 . "$SV_SOURCE_DIR/tests/lib/manager.sh"
 
-need curl jq /usr/bin/python3
-MGR_BINARY=${SV_BINARY_DIR:-}/startvm-manager
-[ -n "${SV_BINARY_DIR:-}" ] && [ -x "$MGR_BINARY" ] ||
-  skip "no startvm-manager at '$MGR_BINARY' (build the startvm-manager target; ctest sets SV_BINARY_DIR)"
-tmpdir MGR_TMP
+mgr_fake_prereqs
 
-FAKE_LOG=$MGR_TMP/fake.requests
 cat >"$MGR_TMP/routes.json" <<'EOF'
 [
   {"path": "/images/[^/]+/json", "status": 200,
@@ -43,18 +38,7 @@ cat >"$MGR_TMP/routes.json" <<'EOF'
    "body": {"message": "fake: create refused"}}
 ]
 EOF
-MGR_SOCK=$MGR_TMP/docker.sock
-MGR_DOCKER_HOST=unix://$MGR_SOCK
-setsid /usr/bin/python3 "$SV_SOURCE_DIR/tests/tools/fake_docker.py" "$MGR_SOCK" \
-  "$MGR_TMP/routes.json" "$FAKE_LOG" >"$MGR_TMP/fake.log" 2>&1 </dev/null &
-FAKE_PID=$!
-on_exit kill_pid "$FAKE_PID" 2
-for ((i = 0; i < 100; i++)); do
-  _mgr_ping && break
-  _sv_alive "$FAKE_PID" || break
-  sleep 0.1
-done
-_mgr_ping || fail "the fake Docker API did not answer: $(cat "$MGR_TMP/fake.log")"
+mgr_fake_docker "$MGR_TMP/routes.json"
 
 mgr_start MANAGER_INSECURE_HTTP=true
 
@@ -63,36 +47,36 @@ mgr_start MANAGER_INSECURE_HTTP=true
 create() {
   local net=$1 status=$2 msg=$3
   mgr_snapshot
-  : >"$FAKE_LOG"
+  : >"$MGR_FAKE_LOG"
   mgr_post_json /api/vms "$(jq -cn --arg n "$net" '{image: "fake/vm", name: "vm1", network: $n}')"
   mgr_expect "$status" "$msg"
   assert_eq network "$(mgr_jq .field)" "field of network '$net'"
   mgr_assert_unchanged "network '$net'"
-  ! grep -E '^POST /(containers|volumes)/create' "$FAKE_LOG" >/dev/null ||
-    fail "network '$net': the manager asked Docker to create: $(grep '^POST' "$FAKE_LOG")"
+  ! grep -E '^POST /(containers|volumes)/create' "$MGR_FAKE_LOG" >/dev/null ||
+    fail "network '$net': the manager asked Docker to create: $(grep '^POST' "$MGR_FAKE_LOG")"
 }
 
 # --- by name: refused before any lookup ---
 for net in host none container:0123456789ab ns:/proc/1/ns/net 'a:b'; do
   create "$net" 400 \
     "network: '$net' is refused: a VM needs a network of its own (not host, none, container:... or ns:...)"
-  ! grep '^GET /networks' "$FAKE_LOG" >/dev/null || fail "network '$net' was looked up"
+  ! grep '^GET /networks' "$MGR_FAKE_LOG" >/dev/null || fail "network '$net' was looked up"
 done
 # --- by the lookup's answer ---
 create hostnet 400 "network: 'hostnet' is refused: its driver is host (a VM needs a network of its own)"
 create nullnet 400 "network: 'nullnet' is refused: its driver is null (a VM needs a network of its own)"
 create broken 502 "fake: the network store is broken"
-grep -x 'GET /networks/broken' "$FAKE_LOG" >/dev/null || fail "network 'broken' was not looked up"
+grep -x 'GET /networks/broken' "$MGR_FAKE_LOG" >/dev/null || fail "network 'broken' was not looked up"
 
 # The control: a bridge network passes the checks and reaches create (the
 # fake refuses it, and the manager takes back its directory): the checks
 # above would see a create.
 mgr_snapshot
-: >"$FAKE_LOG"
+: >"$MGR_FAKE_LOG"
 mgr_post_json /api/vms '{"image": "fake/vm", "name": "vm1", "network": "good"}'
 mgr_expect 502 "fake: create refused"
-grep -E '^POST /containers/create\?name=vm1$' "$FAKE_LOG" >/dev/null ||
-  fail "a create on a bridge network did not reach Docker: $(cat "$FAKE_LOG")"
+grep -E '^POST /containers/create\?name=vm1$' "$MGR_FAKE_LOG" >/dev/null ||
+  fail "a create on a bridge network did not reach Docker: $(cat "$MGR_FAKE_LOG")"
 mgr_assert_unchanged "a create that Docker refused"
 _sv_alive "$MGR_PID" || fail "the manager died"
 info "ok"

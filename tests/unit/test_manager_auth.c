@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "settings.h"
 #include "util.h"
 
 static char *
@@ -184,30 +185,166 @@ test_auth_check (void **state)
   snprintf (cookie, sizeof cookie, "sv_session=%s", sid);
   char *msg = NULL;
   struct sv_mgr_authreq r = { .host = "h:8443", .tls = true };
-  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &msg), 401);
+  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 401);
   assert_string_equal (msg, "authentication required");
   free (msg);
   r.cookie = cookie;
-  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &msg), 0);
+  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 0);
   r.state_changing = true;
-  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &msg), 403);
+  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 403);
   assert_string_equal (msg, "cookie-authenticated requests need an Origin header");
   free (msg);
   r.origin = "https://evil.example";
-  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &msg), 403);
+  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 403);
   assert_string_equal (msg, "origin https://evil.example does not match host h:8443");
   free (msg);
   r.origin = "https://h:8443";
-  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &msg), 0);
+  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 0);
   r.origin = NULL;
   r.cookie = NULL;
   r.authorization = "Bearer secret";
-  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &msg), 0);
+  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 0);
   r.authorization = "Bearer secre";
-  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &msg), 401);
+  assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 401);
+  assert_string_equal (msg, "wrong password");
   free (msg);
   sv_mgr_auth_free (a);
   free (a);
+}
+
+/* A wrong bearer token is a failed login: the same window as
+ * POST /api/login, per address, and then 429 for the right one too. */
+static void
+test_bearer_lockout (void **state)
+{
+  struct sv_mgr_auth *a = malloc (sizeof *a);
+  sv_mgr_auth_init (a, "secret");
+  char *msg = NULL;
+  char sid[SV_MGR_SESSION_HEX + 1];
+  int retry = 0;
+  struct sv_mgr_authreq r = { .host = "h:8443", .tls = true, .addr = "10.0.0.1" };
+  r.authorization = "Bearer wrong";
+  for (int i = 0; i < 5; i++)
+    {
+      assert_int_equal (sv_mgr_auth_check (a, &r, 1000 + i, &retry, &msg), 401);
+      assert_string_equal (msg, "wrong password");
+      free (msg);
+    }
+  for (int i = 0; i < 5; i++)
+    assert_int_equal (sv_mgr_auth_login (a, "10.0.0.1", "wrong", 1005 + i, sid, &retry),
+                      SV_MGR_LOGIN_WRONG);
+  assert_int_equal (sv_mgr_auth_check (a, &r, 1010, &retry, &msg), 429);
+  assert_string_equal (msg, "too many failed logins; try again in 50 s");
+  assert_int_equal (retry, 50);
+  free (msg);
+  r.authorization = "Bearer secret";
+  assert_int_equal (sv_mgr_auth_check (a, &r, 1011, &retry, &msg), 429);
+  free (msg);
+  assert_int_equal (sv_mgr_auth_login (a, "10.0.0.1", "secret", 1011, sid, &retry),
+                    SV_MGR_LOGIN_LOCKED);
+  /* Another address, and the same one after the minute. */
+  r.addr = "10.0.0.2";
+  assert_int_equal (sv_mgr_auth_check (a, &r, 1011, &retry, &msg), 0);
+  r.addr = "10.0.0.1";
+  assert_int_equal (sv_mgr_auth_check (a, &r, 1060, &retry, &msg), 0);
+  /* A cookie request carries no guess: not counted, not locked. */
+  r.authorization = NULL;
+  assert_int_equal (sv_mgr_auth_check (a, &r, 1060, &retry, &msg), 401);
+  assert_string_equal (msg, "authentication required");
+  free (msg);
+  sv_mgr_auth_free (a);
+  free (a);
+}
+
+static void
+test_lockout_key (void **state)
+{
+  char k[64];
+  sv_mgr_lockout_key ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", k, sizeof k);
+  assert_string_equal (k, "2001:db8:1:2::/64");
+  sv_mgr_lockout_key ("2001:db8:1:2::1", k, sizeof k);
+  assert_string_equal (k, "2001:db8:1:2::/64");
+  sv_mgr_lockout_key ("::1", k, sizeof k);
+  assert_string_equal (k, "::/64");
+  sv_mgr_lockout_key ("10.1.2.3", k, sizeof k);
+  assert_string_equal (k, "10.1.2.3");
+  sv_mgr_lockout_key ("::ffff:10.1.2.3", k, sizeof k);
+  assert_string_equal (k, "10.1.2.3");
+  sv_mgr_lockout_key ("not-an-address", k, sizeof k);
+  assert_string_equal (k, "not-an-address");
+  /* One /64 is one client: its addresses share the window. */
+  struct sv_mgr_auth *a = malloc (sizeof *a);
+  sv_mgr_auth_init (a, "secret");
+  char sid[SV_MGR_SESSION_HEX + 1], addr[64];
+  int retry = 0;
+  for (int i = 0; i < 10; i++)
+    {
+      snprintf (addr, sizeof addr, "2001:db8:0:7::%x", i + 1);
+      assert_int_equal (sv_mgr_auth_login (a, addr, "wrong", 100, sid, &retry), SV_MGR_LOGIN_WRONG);
+    }
+  assert_int_equal (sv_mgr_auth_login (a, "2001:db8:0:7:ffff::1", "secret", 101, sid, &retry),
+                    SV_MGR_LOGIN_LOCKED);
+  assert_int_equal (sv_mgr_auth_login (a, "2001:db8:0:8::1", "secret", 101, sid, &retry),
+                    SV_MGR_LOGIN_OK);
+  sv_mgr_auth_free (a);
+  free (a);
+}
+
+static void
+test_client_addr (void **state)
+{
+  char c[64];
+  /* No trusted proxy, or another peer: X-Forwarded-For is the client's
+   * own text, never used. */
+  sv_mgr_client_addr ("10.0.0.9", "1.2.3.4", NULL, c, sizeof c);
+  assert_string_equal (c, "10.0.0.9");
+  sv_mgr_client_addr ("10.0.0.9", "1.2.3.4", "10.0.0.2", c, sizeof c);
+  assert_string_equal (c, "10.0.0.9");
+  /* The proxy: the last hop, the one it added. */
+  sv_mgr_client_addr ("10.0.0.2", "1.2.3.4", "10.0.0.2", c, sizeof c);
+  assert_string_equal (c, "1.2.3.4");
+  sv_mgr_client_addr ("10.0.0.2", "6.6.6.6, 1.2.3.4", "10.0.0.2", c, sizeof c);
+  assert_string_equal (c, "1.2.3.4");
+  sv_mgr_client_addr ("10.0.0.2", "6.6.6.6,2001:db8::5 ", "10.0.0.2", c, sizeof c);
+  assert_string_equal (c, "2001:db8::5");
+  sv_mgr_client_addr ("::ffff:10.0.0.2", "1.2.3.4", "10.0.0.2", c, sizeof c);
+  assert_string_equal (c, "1.2.3.4");
+  /* From the proxy but no header, or no address in it: the proxy's. */
+  sv_mgr_client_addr ("10.0.0.2", NULL, "10.0.0.2", c, sizeof c);
+  assert_string_equal (c, "10.0.0.2");
+  sv_mgr_client_addr ("10.0.0.2", "1.2.3.4, unknown", "10.0.0.2", c, sizeof c);
+  assert_string_equal (c, "10.0.0.2");
+}
+
+static void
+test_settings (void **state)
+{
+  struct sv_mgr_settings s;
+  sv_error_t err = NULL;
+  char *short_pw[] = { "MANAGER_PASSWORD=elevenchars", NULL };
+  assert_int_equal (sv_mgr_settings_load (short_pw, &s, &err), -1);
+  assert_string_equal (err->msg, "MANAGER_PASSWORD is too short (11 characters): use at least 12");
+  sv_error_release (&err);
+  sv_mgr_settings_free (&s);
+  /* Characters, not bytes: 11 two-byte letters are 11. */
+  char *utf8[] = { "MANAGER_PASSWORD=\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+                   "\u00e9\u00e9",
+                   NULL };
+  assert_int_equal (sv_mgr_settings_load (utf8, &s, &err), -1);
+  assert_string_equal (err->msg, "MANAGER_PASSWORD is too short (11 characters): use at least 12");
+  sv_error_release (&err);
+  sv_mgr_settings_free (&s);
+  char *ok[] = { "MANAGER_PASSWORD=twelve-chars", "MANAGER_TRUSTED_PROXY=10.0.0.2", NULL };
+  assert_int_equal (sv_mgr_settings_load (ok, &s, &err), 0);
+  assert_string_equal (s.password, "twelve-chars");
+  assert_string_equal (s.trusted_proxy, "10.0.0.2");
+  sv_mgr_settings_free (&s);
+  char *bad_proxy[] = { "MANAGER_TRUSTED_PROXY=proxy.example", NULL };
+  assert_int_equal (sv_mgr_settings_load (bad_proxy, &s, &err), -1);
+  assert_string_equal (err->msg, "MANAGER_TRUSTED_PROXY=proxy.example: expected the proxy's IP "
+                                 "address (e.g. 10.0.0.2)");
+  sv_error_release (&err);
+  sv_mgr_settings_free (&s);
 }
 
 int
@@ -220,6 +357,10 @@ main (void)
     cmocka_unit_test (test_cookie_and_bearer),
     cmocka_unit_test (test_origin),
     cmocka_unit_test (test_auth_check),
+    cmocka_unit_test (test_bearer_lockout),
+    cmocka_unit_test (test_lockout_key),
+    cmocka_unit_test (test_client_addr),
+    cmocka_unit_test (test_settings),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
