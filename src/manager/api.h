@@ -18,6 +18,8 @@
 #include "util.h"
 
 #define SV_MGR_MAX_BODY (1024 * 1024)
+/* The routes open to anyone (login, logout): a password fits. */
+#define SV_MGR_MAX_OPEN_BODY 4096
 
 /* Shared by all handlers; read-only after start except where locked. */
 struct sv_mgr_ctx

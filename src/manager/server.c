@@ -655,19 +655,19 @@ auth_refusal (struct sv_mgr_response *resp, int status, int retry_after, const c
     sv_strv_addf (&resp->headers, "Retry-After: %d", retry_after);
 }
 
+/* The body a route may get: 1 MiB behind the password, 4 KiB before it. */
+static unsigned long long
+body_limit (const struct sv_mgr_route *route, const char **words)
+{
+  *words = route->auth ? "request body over 1 MiB" : "request body over 4 KiB";
+  return route->auth ? SV_MGR_MAX_BODY : SV_MGR_MAX_OPEN_BODY;
+}
+
+/* Run the route (on_http passed the gate, and the body is in). */
 static int
 dispatch (struct lws *wsi, struct pss *pss)
 {
   struct req *q = pss->q;
-  cleanup_free char *msg = NULL;
-  int retry = 0;
-  int st = auth_check (q, false, &retry, &msg);
-  if (st)
-    {
-      struct sv_mgr_response r = { 0 };
-      auth_refusal (&r, st, retry, msg);
-      return respond (wsi, pss, &r);
-    }
   switch (q->route->run)
     {
     case SV_MGR_RUN_LOOP:
@@ -723,14 +723,29 @@ on_http (struct lws *wsi, struct pss *pss)
         pss->close_after = true; /* do not read a body we do not want */
       return respond_error (wsi, pss, mismatch ? 405 : 404, m);
     }
+  /* The gate, from the headers alone: a request that may not run is
+     answered before any of its body is read (and the connection closed
+     on it), so no one buffers a body here without the password. */
+  cleanup_free char *msg = NULL;
+  int retry = 0;
+  int st = auth_check (q, false, &retry, &msg);
+  if (st)
+    {
+      if (body_method (q->method))
+        pss->close_after = true;
+      struct sv_mgr_response r = { 0 };
+      auth_refusal (&r, st, retry, msg);
+      return respond (wsi, pss, &r);
+    }
   if (body_method (q->method))
     {
       cleanup_free char *cl = hdr (wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
       cleanup_free char *te = hdr (wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING);
-      if (cl && strtoull (cl, NULL, 10) > SV_MGR_MAX_BODY)
+      const char *words;
+      if (cl && strtoull (cl, NULL, 10) > body_limit (q->route, &words))
         {
           pss->close_after = true;
-          return respond_error (wsi, pss, 413, "request body over 1 MiB");
+          return respond_error (wsi, pss, 413, words);
         }
       if ((cl && strtoull (cl, NULL, 10) > 0) || te)
         {
@@ -880,15 +895,19 @@ callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *i
     case LWS_CALLBACK_HTTP_BODY:
       if (pss->q == NULL)
         return 0;
-      if (pss->q->too_big)
+      /* Refused from the headers (or too big already): the answer is on
+         its way and the connection closes after it; the rest is not
+         ours to keep. */
+      if (pss->q->too_big || pss->responding)
         return 0;
-      if (pss->q->body.len + len > SV_MGR_MAX_BODY)
+      const char *words;
+      if (pss->q->body.len + len > body_limit (pss->q->route, &words))
         {
           /* A chunked body (no Content-Length to refuse up front): answer
            * now and close, without reading the rest. */
           pss->q->too_big = true;
           pss->close_after = true;
-          return respond_error (wsi, pss, 413, "request body over 1 MiB");
+          return respond_error (wsi, pss, 413, words);
         }
       sv_buf_addn (&pss->q->body, in, len);
       return 0;

@@ -111,7 +111,7 @@ head -c $((10 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$MGR_TMP/big"
 mgr_req POST /api/vms -H 'Content-Type: application/json' --data-binary "@$MGR_TMP/big"
 mgr_expect 413 "request body over 1 MiB"
 mgr_req -a cookie POST /api/login -H 'Content-Type: application/json' --data-binary "@$MGR_TMP/big"
-mgr_expect 413 "request body over 1 MiB"
+mgr_expect 413 "request body over 4 KiB"
 mgr_post_json /api/vms '{"image": "x", "name": '
 mgr_expect 400
 mgr_jq .error | grep -Eq '^invalid JSON: .+ at line 1 column [0-9]+$' ||
