@@ -1120,6 +1120,31 @@ rm_tree_at (int dfd, const char *name, int depth)
   unlinkat (dfd, name, AT_REMOVEDIR);
 }
 
+/* In <state>/<name>: the manager made this directory.  One without it is
+ * someone else's, and create never adopts it. */
+#define STATE_MARKER ".startvm-manager"
+
+/* Does the directory dfd hold nothing but the marker? */
+static bool
+only_marker (int dfd)
+{
+  int fd = openat (dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *dir = fd >= 0 ? fdopendir (fd) : NULL;
+  if (dir == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return false;
+    }
+  bool only = true;
+  struct dirent *de;
+  while (only && (de = readdir (dir)))
+    only = strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0
+           || strcmp (de->d_name, STATE_MARKER) == 0;
+  closedir (dir);
+  return only;
+}
+
 static void
 remove_state_dir (struct sv_mgr_ctx *ctx, const char *label, const char *id)
 {
@@ -1128,13 +1153,38 @@ remove_state_dir (struct sv_mgr_ctx *ctx, const char *label, const char *id)
   cleanup_close int top = open (ctx->settings->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (top < 0)
     return;
-  if (id)
-    {
-      cleanup_close int sub = openat (top, label, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (sub >= 0 && sv_mgr_full_id (id))
-        rm_tree_at (sub, id, 0);
-    }
+  cleanup_close int sub = openat (top, label, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (sub < 0)
+    return;
+  if (id && sv_mgr_full_id (id))
+    rm_tree_at (sub, id, 0);
+  /* The marker goes with the last VM container's files, not before. */
+  if (only_marker (sub))
+    unlinkat (sub, STATE_MARKER, 0);
   unlinkat (top, label, AT_REMOVEDIR); /* only when empty */
+}
+
+/* Did the manager make this volume (GET /volumes/NAME's reply) for the VM
+ * whose io.startvm.state is state? */
+static bool
+volume_ours (json_t *vol, const char *state)
+{
+  json_t *labels = json_object_get (vol, "Labels");
+  const char *managed = json_string_value (json_object_get (labels, "io.startvm.managed"));
+  const char *vs = json_string_value (json_object_get (labels, "io.startvm.state"));
+  return state && managed && vs && strcmp (managed, "true") == 0 && strcmp (vs, state) == 0;
+}
+
+/* GET /volumes/NAME. */
+static int
+volume_inspect (struct sv_docker *d, const char *name, long *st, json_t **out, sv_error_t *err)
+{
+  cleanup_free char *path = NULL;
+  char *e = curl_easy_escape (NULL, name, 0);
+  if (asprintf (&path, "/volumes/%s", e) < 0)
+    abort ();
+  curl_free (e);
+  return sv_docker_request (d, "GET", path, NULL, 30, st, out, err);
 }
 
 static bool
@@ -1284,9 +1334,38 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
     }
   if (asprintf (&volume, "%s-image", c.name) < 0)
     abort ();
-  had_volume = volume_exists (&d, volume);
+  /* The disk volume is adopted only when the manager made it for a VM of
+     this name (kept by DELETE ?volumes=false); anyone else's is refused,
+     never mounted into a VM. */
+  if (volume_inspect (&d, volume, &st, &out, &err) < 0)
+    {
+      sv_mgr_resp_error (resp, 502, "%s", err->msg);
+      goto out;
+    }
+  if (st == 200 && !volume_ours (out, c.name))
+    {
+      cleanup_free char *m = NULL;
+      if (asprintf (&m,
+                    "the volume \"%s\" exists and the manager did not make it for this VM (no "
+                    "labels io.startvm.managed=true and io.startvm.state=%s): remove it or pick "
+                    "another name",
+                    volume, c.name)
+          < 0)
+        abort ();
+      resp_error_field (resp, 409, m, "name");
+      goto out;
+    }
+  if (st != 200 && st != 404)
+    {
+      resp_docker (resp, st, out);
+      goto out;
+    }
+  had_volume = st == 200;
+  json_decref (out);
+  out = NULL;
 
-  /* The VM's own state directory: <state>/<name>, 0700. */
+  /* The VM's own state directory: <state>/<name>, 0700, with the marker;
+     an existing one only when it has the marker. */
   top = open (ctx->settings->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (top < 0)
     {
@@ -1295,7 +1374,24 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
       goto out;
     }
   if (mkdirat (top, c.name, 0700) == 0)
-    made_dir = true;
+    {
+      made_dir = true;
+      int sub = openat (top, c.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int mfd = sub < 0 ? -1
+                        : openat (sub, STATE_MARKER,
+                                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      int e = errno;
+      if (mfd >= 0)
+        close (mfd);
+      if (sub >= 0)
+        close (sub);
+      if (mfd < 0)
+        {
+          sv_mgr_resp_error (resp, 502, "creating %s/%s/%s: %s", ctx->settings->state_dir, c.name,
+                             STATE_MARKER, strerror (e));
+          goto rollback;
+        }
+    }
   else
     {
       struct stat sb;
@@ -1306,6 +1402,39 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
                              errno == EEXIST ? "exists and is not a directory" : strerror (errno));
           goto out;
         }
+      cleanup_close int sub = openat (top, c.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0 || fstatat (sub, STATE_MARKER, &sb, AT_SYMLINK_NOFOLLOW) < 0
+          || !S_ISREG (sb.st_mode))
+        {
+          cleanup_free char *m = NULL;
+          if (asprintf (&m,
+                        "the state directory %s/%s exists and the manager did not make it (no %s "
+                        "in it): remove it or pick another name",
+                        ctx->settings->state_dir, c.name, STATE_MARKER)
+              < 0)
+            abort ();
+          resp_error_field (resp, 409, m, "name");
+          goto out;
+        }
+    }
+  if (!had_volume)
+    {
+      json_t *vl
+          = json_pack ("{s:s,s:s}", "io.startvm.managed", "true", "io.startvm.state", c.name);
+      r = sv_docker_volume_create (&d, volume, vl, &st, &out, &err);
+      json_decref (vl);
+      if (r < 0)
+        {
+          sv_mgr_resp_error (resp, 502, "%s", err->msg);
+          goto rollback;
+        }
+      if (st != 201 && st != 200)
+        {
+          resp_docker (resp, st, out);
+          goto rollback;
+        }
+      json_decref (out);
+      out = NULL;
     }
 
   json_t *spec = sv_mgr_create_spec (&c, ctx->host_state_dir, ctx->have_kvm);
@@ -1462,10 +1591,38 @@ h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
           resp_empty (resp, 204);
           if (volumes && json_is_string (vol))
             {
-              if (sv_docker_volume_remove (&d, json_string_value (vol), &st, &out, &err) < 0)
+              /* Only the volume the manager made for this VM: one made by
+                 hand and mounted at /image is kept, and the answer says
+                 so. */
+              const char *vn = json_string_value (vol);
+              const char *vs = state_label (labels);
+              if (volume_inspect (&d, vn, &st, &out, &err) < 0)
                 sv_mgr_resp_error (resp, 502, "%s", err->msg);
-              else if (st != 204 && st != 200 && st != 404)
+              else if (st == 200 && !volume_ours (out, vs))
+                {
+                  cleanup_free char *m = NULL;
+                  if (asprintf (&m,
+                                "the volume \"%s\" was kept: the manager did not make it for "
+                                "this VM (no labels io.startvm.managed=true and "
+                                "io.startvm.state=%s)",
+                                vn, vs ? vs : "...")
+                      < 0)
+                    abort ();
+                  cleanup_free char *dm = sv_mgr_display (m);
+                  sv_mgr_resp_json (resp, 200,
+                                    json_pack ("{s:s,s:s}", "kept_volume", vn, "message", dm));
+                }
+              else if (st != 200 && st != 404)
                 resp_docker (resp, st, out);
+              else if (st == 200)
+                {
+                  json_decref (out);
+                  out = NULL;
+                  if (sv_docker_volume_remove (&d, vn, &st, &out, &err) < 0)
+                    sv_mgr_resp_error (resp, 502, "%s", err->msg);
+                  else if (st != 204 && st != 200 && st != 404)
+                    resp_docker (resp, st, out);
+                }
             }
           const char *managed = json_string_value (json_object_get (labels, "io.startvm.managed"));
           if (managed && strcmp (managed, "true") == 0)

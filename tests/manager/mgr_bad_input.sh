@@ -3,8 +3,10 @@
 # and message, and nothing created (no container, no volume, no state
 # subdirectory): memory, cpus and disks with startvm's own message for the
 # same value (compared with `startvm --check` given it as MEMORY, CPUS,
-# DISKS), an unknown image, a name Docker refuses, a name in use, ids with
-# "..", "/", "%2f" and NUL, fields of the wrong type.
+# DISKS), an unknown image, a name Docker refuses, a name in use, network
+# modes, a volume or state directory the manager did not make (and such a
+# volume surviving DELETE ?volumes=true), ids with "..", "/", "%2f" and
+# NUL, fields of the wrong type.
 . "$SV_SOURCE_DIR/tests/lib/common.sh"
 . "$SV_SOURCE_DIR/tests/lib/podman.sh"
 . "$SV_SOURCE_DIR/tests/lib/manager.sh"
@@ -127,6 +129,47 @@ assert_eq name "$(mgr_jq .field)" "field of the name in use"
 mgr_assert_unchanged "a name in use"
 podman volume exists "$taken-image" && fail "a refused duplicate made the volume $taken-image"
 assert_eq "$SV_PODMAN_BASE" "$(podman inspect -f '{{.ImageName}}' "$taken")" "the container named $taken"
+
+# --- what the manager did not make: never adopted, never deleted ---
+# A volume <name>-image made by hand, or made by the manager for another
+# VM name (the labels say whose): 409, nothing made, the volume untouched.
+hand=$(mgr_name hand)
+other=$(mgr_name other)
+podman volume create "$hand-image" >/dev/null || fail "podman volume create $hand-image"
+podman volume create --label io.startvm.managed=true --label io.startvm.state="$hand" \
+  "$other-image" >/dev/null || fail "podman volume create $other-image"
+mgr_snapshot
+for n in "$hand" "$other"; do
+  mgr_post_json /api/vms "$(jq -cn --arg i "$image" --arg n "$n" '{image: $i, name: $n}')"
+  mgr_expect 409 "the volume \"$n-image\" exists and the manager did not make it for this VM (no labels io.startvm.managed=true and io.startvm.state=$n): remove it or pick another name"
+  assert_eq name "$(mgr_jq .field)" "field of the volume $n-image"
+  mgr_assert_unchanged "a volume $n-image the manager did not make"
+done
+# A state directory made by hand (no marker in it): 409, and it stays as
+# it was.
+dirhand=$(mgr_name dirhand)
+mkdir -m 0700 "$MGR_STATE_DIR/$dirhand" && touch "$MGR_STATE_DIR/$dirhand/mine" || fail "mkdir"
+mgr_snapshot
+mgr_post_json /api/vms "$(jq -cn --arg i "$image" --arg n "$dirhand" '{image: $i, name: $n}')"
+mgr_expect 409 "the state directory $MGR_STATE_DIR/$dirhand exists and the manager did not make it (no .startvm-manager in it): remove it or pick another name"
+assert_eq name "$(mgr_jq .field)" "field of the state directory $dirhand"
+mgr_assert_unchanged "a state directory the manager did not make"
+assert_eq mine "$(ls -A "$MGR_STATE_DIR/$dirhand")" "the hand-made state directory's entries"
+# DELETE ?volumes=true of a VM container whose /image is a volume made by
+# hand: the container goes, the volume stays, and the answer says so.
+kept=$(mgr_name kept)
+podman volume create "$kept-vol" >/dev/null || fail "podman volume create $kept-vol"
+podman create --name "$kept" "${SV_PODMAN_FLAGS[@]}" --label io.startvm.managed=true \
+  --label io.startvm.state="$kept" -v "$kept-vol:/image" --entrypoint sleep "$SV_PODMAN_TINY" 600 \
+  >/dev/null || fail "podman create $kept"
+mgr_req DELETE "/api/vms/$kept?volumes=true"
+mgr_expect 200
+assert_eq "$kept-vol" "$(mgr_jq .kept_volume)" "kept_volume"
+assert_eq "the volume \"$kept-vol\" was kept: the manager did not make it for this VM (no labels io.startvm.managed=true and io.startvm.state=$kept)" \
+  "$(mgr_jq .message)" "the answer's message"
+podman container exists "$kept" && fail "DELETE left the container $kept"
+podman volume exists "$kept-vol" || fail "DELETE ?volumes=true removed the volume $kept-vol, made by hand"
+mgr_snapshot
 
 # --- ids that are paths: 404, and nothing touched ---
 # path_id RAW MESSAGE: every route on the id RAW (sent as is) answers 404

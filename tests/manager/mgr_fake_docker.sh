@@ -34,6 +34,7 @@ cat >"$MGR_TMP/routes.json" <<'EOF'
    "body": {"message": "fake: the network store is broken"}},
   {"path": "/networks/good", "status": 200,
    "body": {"Name": "good", "Id": "7f3b2e5c9d0a", "Driver": "bridge"}},
+  {"method": "POST", "path": "/volumes/create", "status": 201, "body": {"Name": "vm1-image"}},
   {"method": "POST", "path": "/containers/create.*", "status": 500,
    "body": {"message": "fake: create refused"}}
 ]

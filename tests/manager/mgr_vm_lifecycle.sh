@@ -5,7 +5,8 @@
 # the guest's lines; stop is graceful (the guest sees the ACPI power
 # button, exit 0); start; restart (the guest powers off and boots again);
 # kill (no power button); delete keeping the disk volume, then a second VM
-# deleted with its volume.  Checks what the manager gave the container:
+# of the same name on that kept disk, deleted with its volume.  Checks what
+# the manager gave the container:
 # labels, capabilities, devices, the /image volume, its own state
 # subdirectory, the stop timeout, stdin open.
 . "$SV_SOURCE_DIR/tests/lib/common.sh"
@@ -172,23 +173,34 @@ mgr_req DELETE "/api/vms/$id?volumes=false"
 mgr_expect 204
 podman container exists "$id" && fail "the container is still there after DELETE"
 podman volume exists "$name-image" || fail "DELETE ?volumes=false removed the volume"
+# The manager's labels on the volume it made: the next VM of this name
+# adopts it, and DELETE ?volumes=true removes it.
+assert_eq "true $name" "$(podman volume inspect -f '{{index .Labels "io.startvm.managed"}} {{index .Labels "io.startvm.state"}}' "$name-image")" \
+  "labels of the volume $name-image"
+# Its state directory goes with it, the manager's marker too.
+[ ! -e "$MGR_STATE_DIR/$name" ] || fail "DELETE left $MGR_STATE_DIR/$name: $(ls -A "$MGR_STATE_DIR/$name")"
 mgr_req GET "/api/vms/$id"
 mgr_expect 404 "no such VM: $id"
 mgr_req GET /api/vms
 jq -e --arg x "$id" 'any(.vms[]; .id == $x)' <<<"$MGR_BODY" >/dev/null && fail "a deleted VM is still listed"
 
-# --- a second VM, deleted with its volume (while it runs) ---
+# --- a second VM of the same name, on the kept disk, deleted with its
+# volume (while it runs) ---
 # On a network named: the manager looks it up (a bridge passes).
-name2=$(mgr_name vm2)
+name2=$name
+vol_created=$(podman volume inspect -f '{{.CreatedAt}}' "$name-image")
 mgr_post_json /api/vms "$(jq -cn --arg i "$image" --arg n "$name2" \
   '{image: $i, name: $n, network: "podman", env: {ACCEL: "tcg"}}')"
 mgr_expect 201
 id2=$(mgr_jq .id)
-podman volume exists "$name2-image" || fail "no volume $name2-image"
+assert_eq "$vol_created" "$(podman volume inspect -f '{{.CreatedAt}}' "$name2-image")" \
+  "the kept volume (its creation time), adopted"
+[ -f "$MGR_STATE_DIR/$name2/.startvm-manager" ] || fail "no marker in $MGR_STATE_DIR/$name2"
 mgr_req DELETE "/api/vms/$name2?volumes=true"
 mgr_expect 204
 podman container exists "$id2" && fail "$name2 is still there after DELETE"
 podman volume exists "$name2-image" && fail "DELETE ?volumes=true left the volume $name2-image"
+[ ! -e "$MGR_STATE_DIR/$name2" ] || fail "DELETE left $MGR_STATE_DIR/$name2: $(ls -A "$MGR_STATE_DIR/$name2")"
 mgr_req POST "/api/vms/$name2/start"
 mgr_expect 404 "no such VM: $name2"
 info "ok in $((SECONDS - t_start))s"
