@@ -32,11 +32,24 @@ connect_at (int dfd, const char *name, const char *what, sv_error_t *err)
     return sv_error_make (err, SV_EXIT_ENV, SV_SRC_ERRNO, ENOTSOCK, "%s: not a socket", what);
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   snprintf (sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d", pfd);
-  cleanup_close int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  /* Never wait in connect(): a listener that accepts nothing, its
+   * backlog full, held the caller for good (for a console, the event
+   * loop, and with it every route).  An AF_UNIX connect does not go on
+   * in the background: it is made, or refused at once (EAGAIN). */
+  cleanup_close int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return sv_error_errno (err, SV_EXIT_ENV, errno, "socket");
   if (TEMP_FAILURE_RETRY (connect (fd, (struct sockaddr *)&sa, sizeof sa)) < 0)
-    return sv_error_errno (err, SV_EXIT_ENV, errno, "connecting to the %s socket", what);
+    {
+      if (errno == EAGAIN)
+        return sv_error_config (err, "the %s socket accepts no connections (its backlog is full)",
+                                what);
+      return sv_error_errno (err, SV_EXIT_ENV, errno, "connecting to the %s socket", what);
+    }
+  /* Blocking again: the callers set their own timeouts or mode. */
+  int fl = fcntl (fd, F_GETFL);
+  if (fl < 0 || fcntl (fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "fcntl");
   return steal_fd (&fd);
 }
 

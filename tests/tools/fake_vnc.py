@@ -1,0 +1,46 @@
+#!/usr/bin/python3
+"""A VM's VNC socket stand-in for startvm-manager's console tests.
+
+    fake_vnc.py SOCKET stuck|rfb
+
+stuck: listens and never accepts, with its backlog filled (a connect()
+that waits would wait for ever; a non-blocking one gets EAGAIN).
+rfb: accepts every connection and sends the RFB greeting
+"RFB 003.008\\n", as QEMU's VNC server does.  Prints "ready" once the
+socket is in that state; runs until killed.
+"""
+import socket
+import sys
+import threading
+import time
+
+
+def main():
+    path, mode = sys.argv[1:3]
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    if mode == "stuck":
+        srv.listen(0)
+        held = []
+        while True:
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.setblocking(False)
+            try:
+                c.connect(path)
+            except BlockingIOError:
+                c.close()
+                break
+            held.append(c)
+        print("ready", flush=True)
+        while True:
+            time.sleep(3600)
+    srv.listen(16)
+    print("ready", flush=True)
+    while True:
+        conn, _ = srv.accept()
+        conn.sendall(b"RFB 003.008\n")
+        threading.Thread(target=conn.recv, args=(1,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
