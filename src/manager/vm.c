@@ -296,6 +296,18 @@ sv_mgr_image_volume (json_t *mounts)
   return json_null ();
 }
 
+/* A container's state in Docker's words.  podman's compatible API passes
+ * its own "stopped" through for the moment between the process's exit
+ * (the die event) and podman's cleanup: Docker, and the page, call that
+ * "exited", and no later event need come to correct it. */
+static json_t *
+state_json (const char *s)
+{
+  if (s == NULL)
+    return json_null ();
+  return json_string (strcmp (s, "stopped") == 0 ? "exited" : s);
+}
+
 json_t *
 sv_mgr_vm_from_list (json_t *e, const struct sv_mgr_vm_files *f)
 {
@@ -305,7 +317,7 @@ sv_mgr_vm_from_list (json_t *e, const struct sv_mgr_vm_files *f)
   json_object_set_new (vm, "name", name ? json_string (strip_slash (name)) : json_null ());
   json_object_set_new (vm, "image", str_or_null (json_object_get (e, "Image")));
   const char *state = json_string_value (json_object_get (e, "State"));
-  json_object_set_new (vm, "state", state ? json_string (state) : json_null ());
+  json_object_set_new (vm, "state", state_json (state));
   container_net (json_object_get (e, "NetworkSettings"), vm);
   json_t *ports = json_array ();
   size_t i;
@@ -372,7 +384,7 @@ sv_mgr_vm_from_inspect (json_t *in, const struct sv_mgr_vm_files *f)
   json_object_set_new (vm, "name", name ? json_string (strip_slash (name)) : json_null ());
   json_object_set_new (vm, "image", str_or_null (json_object_get (cfg, "Image")));
   const char *st = json_string_value (json_object_get (state, "Status"));
-  json_object_set_new (vm, "state", st ? json_string (st) : json_null ());
+  json_object_set_new (vm, "state", state_json (st));
   json_t *ns = json_object_get (in, "NetworkSettings");
   container_net (ns, vm);
   json_t *ports = json_array ();

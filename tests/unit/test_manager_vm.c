@@ -172,6 +172,12 @@ test_status_json (void **state)
   assert_string_equal (json_string_value (json_object_get (vm, "mac")), "aa:bb:cc:dd:ee:ff");
   json_decref (vm);
   sv_mgr_vm_files_free (&vf);
+
+  /* podman's "stopped" (exited, not yet cleaned up) is Docker's "exited". */
+  json_object_set_new (json_object_get (in, "State"), "Status", json_string ("stopped"));
+  vm = sv_mgr_vm_from_inspect (in, NULL);
+  assert_string_equal (json_string_value (json_object_get (vm, "state")), "exited");
+  json_decref (vm);
   json_decref (in);
 }
 
