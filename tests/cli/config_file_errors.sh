@@ -17,7 +17,7 @@ expect_refused "$SV_TMP/nodir/vm.yaml: cannot open config file: No such file or 
 # A 10 MB file: refused from its size; the config is never read.
 head -c 10000000 /dev/zero | tr '\0' '#' >"$SV_TMP/big.yaml"
 expect_refused "$SV_TMP/big.yaml: config file is too large (10000000 bytes; the limit is 1048576)" "$SV_TMP/big.yaml"
-ASAN_OPTIONS=detect_leaks=0 strace -qq -o "$SV_TMP/reads" -e trace=openat,read,close "$STARTVM" --config "$SV_TMP/big.yaml" --check 2>/dev/null
+ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" strace -qq -o "$SV_TMP/reads" -e trace=openat,read,close "$STARTVM" --config "$SV_TMP/big.yaml" --check 2>/dev/null
 # Reads on the config's fd between its open and its close.
 reads=$(awk '/openat\(.*big\.yaml"/ { fd = $NF; next }
              fd != "" && $0 ~ "^close\\(" fd "\\)" { fd = ""; next }

@@ -19,6 +19,9 @@
 #   wait_for_line FILE REGEX TIMEOUT [PID]
 #                                   wait until an extended regex matches a
 #                                   line of FILE; fails early when PID dies
+#   wait_for_lines FILE REGEX COUNT TIMEOUT [PID]
+#                                   the same, until COUNT lines match (the
+#                                   COUNTth restart, not the first's line)
 #   run_startvm_bg LOG [ARGS...]    start $STARTVM ARGS in the background,
 #                                   stdout+stderr to LOG, in its own process
 #                                   group; sets STARTVM_PID; killed on exit.
@@ -26,6 +29,9 @@
 #                                   or a string), e.g. SV_WRAP=(unshare -n)
 #   wait_exit PID TIMEOUT           wait for a background child; sets
 #                                   EXIT_STATUS; returns 1 on timeout
+#   stop_startvm PID LOG [EXPECTED] SIGTERM (docker stop), wait (120 s) and
+#                                   assert the exit status (default 0: the
+#                                   guest powered off); LOG's tail on failure
 #   kill_pid PID [GRACE_S]          TERM, wait, then KILL (and its group)
 #   assert_eq EXPECTED ACTUAL [MSG]
 #   assert_no_process STRING        no process has STRING in its command line
@@ -38,6 +44,10 @@
 #                                   more top-level YAML (not boot:)
 #   tiny_line FILE KEY              print the first "TINYVM: KEY ..." line's
 #                                   rest, e.g. tiny_line log "lease eth0"
+#
+# Sanitizer reports (ASan/LSan/UBSan) of any program the test ran fail it
+# at exit: see "sanitizer reports" below.  Set ASAN_OPTIONS or
+# UBSAN_OPTIONS for one command only by appending ("$ASAN_OPTIONS:...").
 # shellcheck shell=bash
 
 set -uo pipefail
@@ -104,6 +114,7 @@ _sv_run_cleanups() {
   for ((i = ${#_sv_cleanups[@]} - 1; i >= 0; i--)); do
     eval "${_sv_cleanups[i]}" >/dev/null 2>&1 || true
   done
+  _sv_sanitizer_dir_check
   for i in "${_sv_exit_faults[@]}"; do
     echo "[$SV_TEST_NAME] FAIL: $i" >&2
     rc=1
@@ -118,8 +129,49 @@ trap 'exit 129' HUP
 tmpdir() {
   local var=${1:-SV_TMP} d
   d=$(mktemp -d "${TMPDIR:-/tmp}/sv-$SV_TEST_NAME.XXXXXX") || fail "mktemp -d failed"
-  on_exit rm -rf "$d"
+  # Scanned for sanitizer reports (a log of startvm's stderr) just before
+  # it goes: after the processes started later than it were stopped.
+  on_exit _sv_tmpdir_done "$d"
   printf -v "$var" '%s' "$d"
+}
+
+# --- sanitizer reports ------------------------------------------------------
+#
+# Every sanitized program a test runs (startvm, sv-nettool, the manager,
+# however started, as long as they inherit the environment: not the
+# startvm built into a podman image) writes its ASan/LSan reports to
+# $SV_SAN_DIR/report.PID instead of stderr (log_path, appended to what the
+# caller set), so that output captured into a variable or thrown away
+# cannot hide one.  Any file there fails the test at exit, printed.
+# UBSan's reports need a second look: in GCC's combined
+# -fsanitize=address,undefined build, libubsan keeps writing them to
+# stderr whatever log_path says (its __sanitizer_set_report_path call
+# binds to libasan's copy).  So every file the test kept in its tmpdir
+# (where startvm's stderr is logged) is scanned for a report too.
+# Override ASAN_OPTIONS only by appending to it: ASAN_OPTIONS="$ASAN_OPTIONS:x=y".
+SV_SAN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sv-san-$SV_TEST_NAME.XXXXXX") || fail "mktemp -d failed"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SV_SAN_DIR/report"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SV_SAN_DIR/report"
+SV_SAN_RE='ERROR: (Address|Leak)Sanitizer|[0-9]+:[0-9]+: runtime error: |SUMMARY: UndefinedBehaviorSanitizer'
+
+_sv_tmpdir_done() { # DIR
+  local f
+  while IFS= read -r -d '' f; do
+    grep -a -q -E -- "$SV_SAN_RE" "$f" 2>/dev/null || continue
+    fail_at_exit "sanitizer report in $f:
+$(grep -a -E -A40 -- "$SV_SAN_RE" "$f" | head -n 60)"
+  done < <(find "$1" -type f -size -16M -print0 2>/dev/null)
+  rm -rf "$1"
+}
+
+_sv_sanitizer_dir_check() {
+  local f
+  for f in "$SV_SAN_DIR"/*; do
+    [ -e "$f" ] || continue
+    fail_at_exit "sanitizer report $(basename "$f"):
+$(head -n 60 "$f")"
+  done
+  rm -rf "$SV_SAN_DIR"
 }
 
 # --- processes ------------------------------------------------------------
@@ -192,20 +244,46 @@ wait_exit() {
   return 1
 }
 
+stop_startvm() {
+  local pid=$1 log=$2 want=${3:-0}
+  kill -TERM "$pid" 2>/dev/null || fail "startvm (pid $pid) was gone before the stop"
+  wait_exit "$pid" 120 || {
+    tail -n 30 "$log" >&2
+    fail "startvm (pid $pid) did not stop within 120 s of SIGTERM"
+  }
+  [ "$EXIT_STATUS" = "$want" ] || {
+    tail -n 30 "$log" >&2
+    fail "startvm (pid $pid) exited $EXIT_STATUS after SIGTERM, expected $want"
+  }
+}
+
 wait_for_line() {
-  local file=$1 re=$2 timeout=$3 pid=${4:-} i
+  wait_for_lines "$1" "$2" 1 "$3" "${4:-}"
+}
+
+# Lines of FILE matching REGEX (0 when none or no file).
+_sv_count() {
+  [ -e "$2" ] || {
+    echo 0
+    return
+  }
+  tr -d '\r' <"$2" | grep -a -c -E -- "$1"
+}
+
+wait_for_lines() {
+  local file=$1 re=$2 count=$3 timeout=$4 pid=${5:-} i
   for ((i = 0; i < timeout * 10; i++)); do
-    _sv_grep -q "$re" "$file" && return 0
+    [ "$(_sv_count "$re" "$file")" -ge "$count" ] && return 0
     if [ -n "$pid" ] && ! _sv_alive "$pid"; then
       # One last look: the line may have come with the exit.
-      _sv_grep -q "$re" "$file" && return 0
-      info "process $pid ended before a line matched /$re/ in $file; its last lines:"
+      [ "$(_sv_count "$re" "$file")" -ge "$count" ] && return 0
+      info "process $pid ended before $count line(s) matched /$re/ in $file; its last lines:"
       tail -n 30 "$file" >&2 2>/dev/null
       return 1
     fi
     sleep 0.1
   done
-  info "timed out after ${timeout}s waiting for /$re/ in $file; last lines:"
+  info "timed out after ${timeout}s waiting for $count line(s) matching /$re/ in $file; last lines:"
   tail -n 30 "$file" >&2 2>/dev/null
   return 1
 }
