@@ -44,24 +44,32 @@ tiny_line "$log" "lease eth0" >/dev/null &&
 wait_for_line "$log" 'TINYVM: ready' 180 "$STARTVM_PID" || fail "the guest did not come up"
 sv_lease_check "$log" eth0 ip=172.27.0.2 mask=16 router=172.27.0.1 dns=8.8.8.8 "mac=$mac"
 
-# Three more deaths: two more restarts, then none.
+# Three more deaths: two more restarts, then none.  Each waits for the
+# lines of its own death (the nth "killed" line, then the nth restart's
+# line or the refusal), not the first restart's line, which is there
+# already.
+restarted='^startvm: dnsmasq: restarted \(pid [0-9]+\)$'
 for n in 2 3 4; do
   old=$p
   p=$(next_dnsmasq "$old") || fail "no dnsmasq after restart $((n - 1))"
   kill -KILL "$p"
-  wait_for_line "$log" "^startvm: dnsmasq: restarted \\(pid [0-9]+\\)|not restarting it again" 10 \
-    "$STARTVM_PID" || fail "death $n: nothing logged"
-  sleep 0.5
+  wait_for_lines "$log" '^startvm: dnsmasq killed by signal 9 .*while the VM runs' "$n" 10 \
+    "$STARTVM_PID" || fail "death $n is not logged"
+  if [ "$n" -lt 4 ]; then
+    wait_for_lines "$log" "$restarted" "$n" 10 "$STARTVM_PID" || fail "death $n: dnsmasq was not restarted"
+    assert_line "$log" "^startvm: dnsmasq: restarted \\(pid $(next_dnsmasq "$p")\\)\$" \
+      "death $n: the restart's line does not name the new dnsmasq"
+  else
+    wait_for_line "$log" '^startvm: dnsmasq: not restarting it again; the VM keeps its current lease$' 10 \
+      "$STARTVM_PID" || fail "death $n: no word that the restarts are exhausted"
+  fi
 done
-n=$(grep -c '^startvm: dnsmasq: restarted' "$log")
-assert_eq 3 "$n" "dnsmasq restarts"
-assert_line "$log" '^startvm: dnsmasq: not restarting it again; the VM keeps its current lease$' \
-  "no word that the restarts are exhausted"
+assert_eq 3 "$(_sv_count "$restarted" "$log")" "dnsmasq restarts"
+# Nothing comes after the refusal: no late fourth restart.
 sleep 1
+assert_eq 3 "$(_sv_count "$restarted" "$log")" "dnsmasq restarts a second after the refusal"
 next_dnsmasq "$p" >/dev/null 2>&1 && fail "a fifth dnsmasq was started"
 _sv_alive "$STARTVM_PID" || fail "startvm ended when dnsmasq stayed down"
 
-kill -TERM "$STARTVM_PID"
-wait_exit "$STARTVM_PID" 60 || fail "startvm did not stop after SIGTERM"
-assert_eq 0 "$EXIT_STATUS" "exit status after SIGTERM (guest powered off)"
+stop_startvm "$STARTVM_PID" "$log" 0
 echo PASS
