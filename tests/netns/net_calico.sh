@@ -24,4 +24,6 @@ assert_line "$SV_TMP/log" '^TINYVM: route default via 169.254.1.1 dev eth0' "no 
 ip netns exec "$(sv_ns node)" ping -c 2 -W 5 10.244.1.5 >/dev/null || fail "no ping reply from the VM"
 reply=$(ip netns exec "$(sv_ns node)" timeout 20 socat -T 10 - TCP:10.244.1.5:8080 </dev/null | tr -d '\r')
 [ "$reply" = "TINYVM-HELLO vm-pod-0" ] || fail "TCP to the VM: '$reply'"
+# docker stop: the guest powers off at the ACPI request; startvm exits 0.
+stop_startvm "$STARTVM_PID" "$SV_TMP/log" 0
 echo PASS

@@ -46,7 +46,15 @@ run() {
   kill -TERM "$spid"
   for ((i = 0; i < 300; i++)); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$spid" 2>/dev/null && fail "$kind: startvm did not stop"
+  # The fake QEMU has no QMP: no ACPI request reaches it, so the stop is a
+  # hard one after shutdown.timeout, and QEMU's 0 on SIGTERM becomes 143.
+  local st
+  st=$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["phase"], d["exit_status"])' "$status")
+  assert_eq "stopped 143" "$st" "$kind: status.json's phase and exit status after the stop"
   wait "$job" 2>/dev/null
+  local rc=$?
+  # Where the job is startvm itself (not cat, not script), its status too.
+  case $kind in file | append | fifo) assert_eq 143 "$rc" "$kind: startvm's exit status" ;; esac
   [ -z "$reader" ] || wait "$reader"
   rm -f "$SV_TMP/fifo"
 }

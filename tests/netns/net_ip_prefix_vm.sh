@@ -28,4 +28,6 @@ sv_lease_check "$SV_TMP/log" eth0 ip=10.42.0.7 mask=16 "mac=$mac1"
 # The other network stays the container's own.
 sv_in c ip -4 addr show eth0 | grep -q "172.30.0.2/16" || fail "eth0 lost its address"
 ip netns exec "$(sv_ns h2)" ping -c 1 -W 5 10.42.0.7 >/dev/null || fail "no reply from the VM"
+# docker stop: the guest powers off at the ACPI request; startvm exits 0.
+stop_startvm "$STARTVM_PID" "$SV_TMP/log" 0
 echo PASS

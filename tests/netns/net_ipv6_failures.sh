@@ -125,7 +125,11 @@ sv_in c sysctl -qw net.ipv6.conf.default.disable_ipv6=0
 
 # NO_DHCP for real (QEMU then fails on the missing kernel, after the
 # handoff): the addresses left eth0, and nothing IPv6 was added.
-sv_in c env NO_DHCP=true "$STARTVM" --config "$SV_TMP/vm.yaml" >"$SV_TMP/nodhcp.log" 2>&1 || true
+rc=0 # (fail_at leaves errexit on)
+sv_in c env NO_DHCP=true "$STARTVM" --config "$SV_TMP/vm.yaml" >"$SV_TMP/nodhcp.log" 2>&1 || rc=$?
+# QEMU's own status comes out of startvm: 1 for the kernel it cannot load.
+[ "$rc" = 1 ] || fail "NO_DHCP: startvm exited $rc, expected QEMU's 1: $(tail -n 5 "$SV_TMP/nodhcp.log")"
+assert_line "$SV_TMP/nodhcp.log" '^startvm: QEMU exited with status 1$' "NO_DHCP: QEMU's failure is not logged"
 sv_in c ip link show eth0 | grep -q "master br0" || fail "NO_DHCP: eth0 is not in br0: $(cat "$SV_TMP/nodhcp.log")"
 sv_in c ip -6 addr show scope global | grep -q inet6 &&
   fail "NO_DHCP: a global IPv6 address in the container: $(sv_in c ip -6 addr show scope global)"

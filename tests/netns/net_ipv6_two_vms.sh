@@ -42,4 +42,7 @@ assert_line "$SV_TMP/b.log" "^TINYVM: route6 default via $br_b dev eth0" "B's de
 for ip in fd00:30::2 fd00:30::3; do
   ip netns exec "$(sv_ns h)" ping -6 -c 1 -W 5 "$ip" >/dev/null || fail "no ping reply from $ip"
 done
+# docker stop of both: each guest powers off; each startvm exits 0.
+stop_startvm "$pid_b" "$SV_TMP/b.log" 0
+stop_startvm "$pid_a" "$SV_TMP/a.log" 0
 echo PASS

@@ -26,4 +26,6 @@ sv_in c ip link show tap0 | grep -q "mtu 1400" || fail "tap0 MTU is not 1400"
 # every hop (tap, bridge, guest NIC) really has MTU 1400.
 ip netns exec "$(sv_ns h)" ping -c 2 -W 5 -M do -s 1372 192.168.57.77 >/dev/null \
   || fail "no 1400-byte ping reply from the VM"
+# docker stop: the guest powers off at the ACPI request; startvm exits 0.
+stop_startvm "$STARTVM_PID" "$SV_TMP/log" 0
 echo PASS

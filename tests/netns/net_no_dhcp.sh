@@ -24,4 +24,6 @@ sv_in c ip -4 addr show br0 | grep -q inet && fail "br0 has an address with NO_D
 sv_in c ip -4 addr show eth0 | grep -q inet && fail "eth0 kept its address"
 [ -e "$SV_TMP/state" ] && find "$SV_TMP/state" -name dnsmasq.conf | grep -q . \
   && fail "dnsmasq.conf written with NO_DHCP=true"
+# docker stop: the guest powers off at the ACPI request; startvm exits 0.
+stop_startvm "$STARTVM_PID" "$SV_TMP/log" 0
 echo PASS

@@ -22,4 +22,6 @@ wait_for_line "$SV_TMP/log" '^TINYVM: listening 8080' 120 "$STARTVM_PID" || fail
 reply=$(sv_in client timeout 20 socat -T 10 - TCP:198.51.100.1:18080 </dev/null | tr -d '\r')
 info "client got: $reply"
 [ "$reply" = "TINYVM-HELLO web" ] || fail "published port: '$reply'"
+# docker stop: the guest powers off at the ACPI request; startvm exits 0.
+stop_startvm "$STARTVM_PID" "$SV_TMP/log" 0
 echo PASS

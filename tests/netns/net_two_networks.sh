@@ -22,4 +22,6 @@ sv_lease_check "$SV_TMP/log" eth1 ip=10.77.5.20 mask=24 router= "mac=$mac1" mtu=
 assert_no_line "$SV_TMP/log" '^TINYVM: route default via .* dev eth1' "a default route via eth1"
 ip netns exec "$(sv_ns h1)" ping -c 1 -W 5 172.30.0.2 >/dev/null || fail "no reply on eth0's network"
 ip netns exec "$(sv_ns h2)" ping -c 1 -W 5 10.77.5.20 >/dev/null || fail "no reply on eth1's network"
+# docker stop: the guest powers off at the ACPI request; startvm exits 0.
+stop_startvm "$STARTVM_PID" "$SV_TMP/log" 0
 echo PASS

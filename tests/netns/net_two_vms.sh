@@ -32,4 +32,7 @@ assert_no_line "$SV_TMP/b.log" "DHCP(OFFER|ACK)\(br0\) [0-9.]+ $mac_a" "B's dnsm
 for ip in 172.30.0.2 172.30.0.3; do
   ip netns exec "$(sv_ns h)" ping -c 1 -W 5 "$ip" >/dev/null || fail "no ping reply from $ip"
 done
+# docker stop of both: each guest powers off; each startvm exits 0.
+stop_startvm "$pid_b" "$SV_TMP/b.log" 0
+stop_startvm "$pid_a" "$SV_TMP/a.log" 0
 echo PASS
