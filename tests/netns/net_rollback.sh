@@ -5,6 +5,7 @@
 # link named like the tap or the bridge already exists.  Also checks
 # that a successful apply builds what the steps say.
 set -euo pipefail
+. "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 source "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
 TOOL="$SV_BINARY_DIR/sv-nettool"
 [ -x "$TOOL" ] || sv_skip "sv-nettool not built"
@@ -56,7 +57,9 @@ check_rollback pod eth0 10.244.1.5/32 10.244.1.4/31 tap0 6
 # Success: the bridge holds eth0 and tap0, the tap lives while the fd does.
 mapfile -t ops < <(steps eth0 172.30.0.2/16 02:00:00:00:00:01 172.30.255.254/16)
 coproc HOLD { sv_in c "$TOOL" apply --hold "${ops[@]}"; }
-sv_track_pid $HOLD_PID
+# Bash unsets HOLD_PID once the coproc is reaped: keep the pid for wait.
+hold_pid=$HOLD_PID
+sv_track_pid "$hold_pid"
 read -r line <&"${HOLD[0]}"
 [ "$line" = ok ] || sv_fail "apply failed: $line"
 sv_in c ip -d link show tap0 | grep -q "tun type tap" || sv_fail "tap0 is not a tap"
@@ -68,7 +71,10 @@ sv_in c ip addr show br0 | grep -q "inet 172.30.255.254/16 brd 172.30.255.255" \
   || sv_fail "bridge address missing"
 sv_in c ip -d link show tap0 | grep -q "vnet_hdr" || sv_fail "tap without vnet_hdr"
 exec {HOLD[1]}>&-
-wait "$HOLD_PID" || true
+# End of input: the tool closes the tap and exits 0.
+rc=0
+wait "$hold_pid" || rc=$?
+[ "$rc" = 0 ] || sv_fail "sv-nettool apply --hold exited $rc after its input ended"
 sleep 0.2
 sv_in c ip link show tap0 >/dev/null 2>&1 && sv_fail "tap0 outlived its fd"
 echo PASS
