@@ -7,6 +7,7 @@
 # get the container's address, netmask, broadcast and router (or the
 # classless routes), and a stranger's MAC must get nothing.  No VM boots.
 set -euo pipefail
+. "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh"
 # Debian's python3 when there is one: a version manager's shim can cost
 # seconds a call on a loaded machine.
@@ -17,8 +18,7 @@ for t in python3 dnsmasq busybox timeout; do
 done
 busybox udhcpc --help >/dev/null 2>&1 || sv_skip "busybox has no udhcpc applet"
 sv_netns_init lease
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sv-dry_run_dnsmasq_lease.XXXXXX")
-SV_ETC_LIST+=("$tmp")
+tmpdir tmp
 sed "s|STATE_DIR|$tmp/state|" "$SV_SOURCE_DIR/tests/data/plan/net.yaml" >"$tmp/vm.yaml"
 cat >"$tmp/lease.sh" <<'SH'
 #!/bin/sh

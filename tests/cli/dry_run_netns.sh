@@ -4,6 +4,7 @@
 # accepts, for a Docker-like /16, a Calico /32 pod, two networks and
 # NO_DHCP, and leaves every namespace byte-for-byte unchanged.
 set -euo pipefail
+. "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh"
 # Debian's python3 when there is one: a version manager's shim can cost
 # seconds a call on a loaded machine.
@@ -13,8 +14,7 @@ command -v python3 >/dev/null || sv_skip "python3 missing"
 command -v dnsmasq >/dev/null || sv_skip "dnsmasq missing (dnsmasq-base)"
 command -v unshare >/dev/null || sv_skip "unshare missing"
 sv_netns_init plan
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/sv-dry_run_netns.XXXXXX")
-SV_ETC_LIST+=("$tmp")
+tmpdir tmp
 sed "s|STATE_DIR|$tmp/state|" "$SV_SOURCE_DIR/tests/data/plan/net.yaml" >"$tmp/vm.yaml"
 
 # dry NAME OUT [ENV...]: dry-run (text and JSON) in container NAME, with

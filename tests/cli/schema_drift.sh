@@ -4,8 +4,8 @@
 set -u
 : "${STARTVM:?STARTVM must point at the startvm binary}"
 : "${SV_SOURCE_DIR:?}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
+tmpdir tmp
 fail=0
 "$STARTVM" schema --json >"$tmp/json" || { echo "FAIL: startvm schema --json exited $?"; exit 1; }
 "$STARTVM" schema --markdown >"$tmp/md" || { echo "FAIL: startvm schema --markdown exited $?"; exit 1; }

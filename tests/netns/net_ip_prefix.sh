@@ -3,6 +3,7 @@
 # the prefix appears on some interface, then hands off only that one; it
 # times out with exit 3 and a clear message.
 set -euo pipefail
+. "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 source "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
 TOOL="$SV_BINARY_DIR/sv-nettool"
 [ -x "$TOOL" ] || sv_skip "sv-nettool not built"

@@ -5,6 +5,7 @@
 # (restriction, none, a missing name: exit 3), addresses observe must
 # skip (DHCP-style lifetimes, host scope), and a Calico-style /32 pod.
 set -euo pipefail
+. "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 source "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
 TOOL="$SV_BINARY_DIR/sv-nettool"
 [ -x "$TOOL" ] || sv_skip "sv-nettool not built"
