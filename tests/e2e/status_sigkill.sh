@@ -79,6 +79,8 @@ while True:
     if (p in order and order.index(p) > order.index(target)) or state() in ("", "Z") \
             or time.monotonic() > deadline:
         print(f"missed (saw {p})")
+        if state() not in ("", "Z"):
+            os.kill(pid, signal.SIGKILL)
         sys.exit(0)
     time.sleep(0.0002)
 time.sleep(delay / 1000)
