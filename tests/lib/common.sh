@@ -147,12 +147,14 @@ tmpdir() {
 # -fsanitize=address,undefined build, libubsan keeps writing them to
 # stderr whatever log_path says (its __sanitizer_set_report_path call
 # binds to libasan's copy).  So every file the test kept in its tmpdir
-# (where startvm's stderr is logged) is scanned for a report too.
+# (where startvm's stderr is logged) is scanned for a report too, but for
+# folders holding a file .sv-noscan (copies of sources, as a podman build
+# context: they may quote a report's words).
 # Override ASAN_OPTIONS only by appending to it: ASAN_OPTIONS="$ASAN_OPTIONS:x=y".
 SV_SAN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sv-san-$SV_TEST_NAME.XXXXXX") || fail "mktemp -d failed"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SV_SAN_DIR/report"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$SV_SAN_DIR/report"
-SV_SAN_RE='ERROR: (Address|Leak)Sanitizer|[0-9]+:[0-9]+: runtime error: |SUMMARY: UndefinedBehaviorSanitizer'
+SV_SAN_RE='ERROR: (Address|Leak)Sanitizer|[0-9]+:[0-9]+: runtime error: '
 
 _sv_tmpdir_done() { # DIR
   local f
@@ -160,7 +162,7 @@ _sv_tmpdir_done() { # DIR
     grep -a -q -E -- "$SV_SAN_RE" "$f" 2>/dev/null || continue
     fail_at_exit "sanitizer report in $f:
 $(grep -a -E -A40 -- "$SV_SAN_RE" "$f" | head -n 60)"
-  done < <(find "$1" -type f -size -16M -print0 2>/dev/null)
+  done < <(find "$1" -type d -exec test -e '{}/.sv-noscan' ';' -prune -o -type f -size -16M -print0 2>/dev/null)
   rm -rf "$1"
 }
 

@@ -115,6 +115,8 @@ mgr_image() {
   [ -n "${MGR_TMP:-}" ] || tmpdir MGR_TMP
   ctx=$MGR_TMP/manager-ctx
   mkdir -p "$ctx/web"
+  # Sources, not logs: no sanitizer report to look for (common.sh).
+  touch "$ctx/.sv-noscan"
   (cd "$SV_SOURCE_DIR" && git ls-files -co --exclude-standard -- CMakeLists.txt cmake schemas src tools tests web |
     tar -cf - -T -) | tar -xf - -C "$ctx" || fail "staging the manager's build context failed"
   SV_PODMAN_MANAGER=localhost/startvm-manager:${SV_PODMAN_TAG:-test}

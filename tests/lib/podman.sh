@@ -78,6 +78,8 @@ podman_images() {
   # not the build directories).
   ctx=$_sv_podman_ctx/startvm
   mkdir -p "$ctx"
+  # Sources, not logs: no sanitizer report to look for (common.sh).
+  touch "$_sv_podman_ctx/.sv-noscan"
   (cd "$SV_SOURCE_DIR" && git ls-files -co --exclude-standard -- CMakeLists.txt cmake schemas src tools tests |
     tar -cf - -T -) | tar -xf - -C "$ctx" || fail "staging the build context failed"
   SV_PODMAN_STARTVM=localhost/startvm:${SV_PODMAN_TAG:-test}
