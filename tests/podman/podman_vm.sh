@@ -63,5 +63,9 @@ log=$SV_TMP_LOG.$name-b
 assert_line "$log" '^TINYVM: marker-found tiny-container$' "the guest's data did not survive the container"
 id_b=$(tiny_line "$log" "cidata-line meta-data: instance-id:")
 [ "$id_a" != "$id_b" ] || fail "a new container kept the old instance-id ($id_a)"
-podman stop -t 60 "$name-b" >/dev/null
+# The second stop as the first: graceful, exit 0.
+podman stop -t 60 "$name-b" >/dev/null || fail "podman stop of $name-b failed"
+assert_eq 0 "$(podman inspect -f '{{.State.ExitCode}}' "$name-b")" "exit code of $name-b after podman stop"
+podman logs "$name-b" >"$SV_TMP/stopped-b.log" 2>&1
+assert_line "$SV_TMP/stopped-b.log" '^TINYVM: acpi-powerdown$' "$name-b's guest did not see the ACPI power button"
 info "ok"
