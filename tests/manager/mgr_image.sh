@@ -61,10 +61,35 @@ assert_line "$MGR_TMP/manager.log" '^startvm-manager: listening on https://0\.0\
 assert_line "$MGR_TMP/manager.log" "^startvm-manager: Docker API at /var/run/docker.sock; VM state in /ranchervm \\(bound from $host_state\\)" \
   "the manager did not find the host path of /ranchervm from its own mounts"
 
-# HTTPS with its own self-signed certificate.
-subject=$(echo | openssl s_client -connect "$ip:8443" 2>/dev/null | openssl x509 -noout -subject) ||
+# HTTPS with its own self-signed certificate, as src/manager/tls.c makes
+# it: CN=startvm-manager, its own issuer, SAN localhost, 127.0.0.1 and
+# ::1, a P-256 key, valid for 10 years from an hour ago; stored in the
+# data volume and announced in the log.
+echo | openssl s_client -connect "$ip:8443" 2>/dev/null | openssl x509 -out "$MGR_TMP/served.crt" ||
   fail "no certificate on $ip:8443"
-info "certificate: $subject"
+openssl x509 -in "$MGR_TMP/served.crt" -noout -subject -issuer -nameopt RFC2253 -ext subjectAltName \
+  >"$MGR_TMP/cert.txt" || fail "openssl cannot read the served certificate"
+info "certificate: $(tr '\n' ' ' <"$MGR_TMP/cert.txt")"
+assert_eq "subject=CN=startvm-manager
+issuer=CN=startvm-manager
+X509v3 Subject Alternative Name: 
+    DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1" "$(cat "$MGR_TMP/cert.txt")" \
+  "the served certificate's subject, issuer and subjectAltName"
+openssl verify -CAfile "$MGR_TMP/served.crt" "$MGR_TMP/served.crt" >/dev/null ||
+  fail "the served certificate is not validly self-signed"
+openssl x509 -in "$MGR_TMP/served.crt" -noout -text >"$MGR_TMP/cert.text" || fail "openssl x509 -text"
+assert_line "$MGR_TMP/cert.text" '^ +ASN1 OID: prime256v1$' "the certificate's key is not P-256"
+openssl x509 -in "$MGR_TMP/served.crt" -noout -checkend $((3650 * 86400 - 2 * 86400)) >/dev/null ||
+  fail "the certificate ends sooner than 10 years from now"
+openssl x509 -in "$MGR_TMP/served.crt" -noout -checkend $((3650 * 86400 + 86400)) >/dev/null &&
+  fail "the certificate is valid for longer than 10 years"
+podman exec "$mgr" cat /var/lib/startvm-manager/tls.crt >"$MGR_TMP/stored.crt" ||
+  fail "no tls.crt in the data volume"
+cmp -s <(openssl x509 -in "$MGR_TMP/stored.crt" -outform DER) <(openssl x509 -in "$MGR_TMP/served.crt" -outform DER) ||
+  fail "the served certificate is not the one stored in the data volume"
+assert_line "$MGR_TMP/manager.log" \
+  '^startvm-manager: generated a self-signed TLS certificate /var/lib/startvm-manager/tls\.crt$' \
+  "the log does not say the certificate was generated"
 
 MGR_HOSTPORT=$ip:8443
 mgr_req -a none GET /
