@@ -34,7 +34,6 @@ start() {
     MANAGER_DATA_DIR="$T/$name.data" MANAGER_WEB_DIR="$SV_SOURCE_DIR/web" "$@" \
     "$MGR_BINARY" >"$log" 2>&1 </dev/null &
   pid=$!
-  on_exit _mgr_sanitizer_check "$log"
   on_exit kill_pid "$pid" 10
   for ((i = 0; i < 300; i++)); do
     [ "$(curl -sk --max-time 5 "$url/healthz" 2>/dev/null)" = ok ] && {
