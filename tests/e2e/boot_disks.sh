@@ -41,7 +41,7 @@ assert_no_line "$SV_TMP/boot1.log" '^TINYVM: disk vdc ' "a disk that vm.yaml doe
 assert_line "$SV_TMP/boot1.log" "^TINYVM: marker-written $word\$" "first boot should write the marker"
 
 # The marker is on the host's file now...
-head -c 64 "$SV_TMP/data.raw" | grep -aq "TINYVM-MARKER $word" ||
+head -c 64 "$SV_TMP/data.raw" | grep -a "TINYVM-MARKER $word" >/dev/null ||
   fail "the guest's write did not reach $SV_TMP/data.raw"
 # ...and the next boot finds it.
 boot "$SV_TMP/boot2.log"

@@ -56,7 +56,7 @@ assert_line "$SV_TMP/boot1.log" '^TINYVM: disk vda size=25165824 ' "grown disk"
 assert_line "$SV_TMP/boot1.log" '^TINYVM: disk vdb size=8388608 ' "created qcow2"
 assert_line "$SV_TMP/boot1.log" '^TINYVM: disk sda size=12582912 ' "virtio-scsi disk"
 assert_line "$SV_TMP/boot1.log" '^TINYVM: disk sr0 size=2097152 ' "cdrom"
-qemu-img info --output=json "$d/new.qcow2" | grep -q '"format": "qcow2"' || fail "new.qcow2 is not qcow2"
+qemu-img info --output=json "$d/new.qcow2" | grep '"format": "qcow2"' >/dev/null || fail "new.qcow2 is not qcow2"
 
 ino=$(stat -c %i "$d/new.qcow2")
 unshare -n "$STARTVM" --config "$SV_TMP/vm.yaml" --dry-run >"$SV_TMP/dry" 2>&1 || fail "dry-run failed"

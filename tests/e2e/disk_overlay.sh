@@ -71,7 +71,7 @@ assert_eq "$base_sum" "$(sha256sum <"$root/base_image/base.qcow2")" "the base im
 # 3. A volume is written through to the host's raw file.
 boot "$SV_TMP/boot3.log" "tinyvm.marker=$w2 tinyvm.datadisk=vdb"
 assert_line "$SV_TMP/boot3.log" "^TINYVM: marker-written $w2\$"
-head -c 64 "$root/volumes/a-data.img" | grep -aq "TINYVM-MARKER $w2" ||
+head -c 64 "$root/volumes/a-data.img" | grep -a "TINYVM-MARKER $w2" >/dev/null ||
   fail "the guest's write did not reach volumes/a-data.img"
 assert_eq "$ino" "$(stat -c %i "$root/image/sda.qcow2")" "the overlay was recreated"
 info "ok"

@@ -28,7 +28,7 @@ assert_line "$SV_TMP/log" '^startvm: QMP socket: '
 out=$("$STARTVM" status --state-dir "$SV_TMP/state" --ready)
 assert_eq 1 "$?" "status --ready in exec mode"
 assert_eq "not ready: not supervised (shutdown.mode exec): startvm cannot tell" "$out"
-"$STARTVM" status --state-dir "$SV_TMP/state" | grep -q "phase:     unknown: not supervised" ||
+"$STARTVM" status --state-dir "$SV_TMP/state" | grep "phase:     unknown: not supervised" >/dev/null ||
   fail "startvm status does not say that nothing supervises the VM"
 kill -TERM "$STARTVM_PID"
 wait_exit "$STARTVM_PID" 30 || fail "QEMU did not quit on SIGTERM"

@@ -15,7 +15,7 @@ SV_WRAP=(env ACCEL=tcg unshare -n)
 run_startvm_bg "$SV_TMP/log" --config "$SV_TMP/vm.yaml"
 wait_for_line "$SV_TMP/log" '^TINYVM: ready$' 180 "$STARTVM_PID" || fail "the guest did not reach ready"
 
-qemu=$(cat /proc/"$STARTVM_PID"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -m1 .)
+qemu=$(cat /proc/"$STARTVM_PID"/task/*/children 2>/dev/null | tr ' ' '\n' | grep . | sed -n 1p)
 [ -n "$qemu" ] || fail "startvm has no child process"
 case "$(readlink /proc/"$qemu"/exe)" in
 *qemu-system-*) ;;

@@ -218,7 +218,7 @@ run_startvm_bg() {
   shift
   need_startvm
   local -a wrap=()
-  if declare -p SV_WRAP 2>/dev/null | grep -q '^declare -a'; then
+  if declare -p SV_WRAP 2>/dev/null | grep '^declare -a' >/dev/null; then
     wrap=("${SV_WRAP[@]}")
   elif [ -n "${SV_WRAP:-}" ]; then
     read -r -a wrap <<<"$SV_WRAP"

@@ -150,14 +150,14 @@ sv_container ()
   local ns hns peer
   ns=$(sv_ns "$name")
   hns=$(sv_ns "$host")
-  ip netns list | grep -qw "^$ns" || _sv_netns_add "$ns"
+  ip netns list | grep -w "^$ns" >/dev/null || _sv_netns_add "$ns"
   peer="v${name}${ifname#eth}$$"
   peer=${peer:0:15}
   ip link add "$peer" mtu "$mtu" netns "$hns" type veth peer name "$ifname" mtu "$mtu" netns "$ns"
   ip -n "$hns" link set "$peer" master hbr up
   [ "$cidr" = - ] || ip -n "$ns" addr add "$cidr" brd + dev "$ifname"
   ip -n "$ns" link set "$ifname" up
-  if [ -n "$gw" ] && [ "$gw" != - ] && ! ip -n "$ns" route show default | grep -q .; then
+  if [ -n "$gw" ] && [ "$gw" != - ] && ! ip -n "$ns" route show default | grep . >/dev/null; then
     ip -n "$ns" route add default via "$gw" dev "$ifname"
   fi
 }
@@ -201,7 +201,7 @@ sv_container6 ()
   ns=$(sv_ns "$name")
   _sv_ipv6_on "$ns" "$ifname"
   ip -n "$ns" addr add "$cidr" dev "$ifname" nodad
-  if [ "$gw" != - ] && ! ip -n "$ns" -6 route show default | grep -q .; then
+  if [ "$gw" != - ] && ! ip -n "$ns" -6 route show default | grep . >/dev/null; then
     ip -n "$ns" -6 route add default via "$gw" dev "$ifname"
   fi
 }
@@ -257,7 +257,7 @@ sv_calico ()
   ns=$(sv_ns "$name")
   hns=$(sv_ns "$host")
   _sv_netns_add "$ns"
-  if ! ip netns list | grep -qw "^$hns"; then
+  if ! ip netns list | grep -w "^$hns" >/dev/null; then
     # The node: an address of its own (on lo) and a default route out of
     # an uplink.  Proxy ARP answers for 169.254.1.1 only when the node
     # routes it out of another interface than the pod's.
@@ -300,7 +300,7 @@ sv_settle ()
 {
   local i
   for i in $(seq 30); do
-    ip -n "$(sv_ns "$1")" link show up | grep -q NO-CARRIER || return 0
+    ip -n "$(sv_ns "$1")" link show up | grep NO-CARRIER >/dev/null || return 0
     sleep 0.1
   done
 }

@@ -87,15 +87,15 @@ mgr_assert_unchanged "a body without image"
 mgr_post_json /api/vms "$(jq -cn --arg n "$name" '{image: "localhost/no-such-image:nope", name: $n}')"
 mgr_expect 400
 assert_eq image "$(mgr_jq .field)" "field of the unknown image"
-mgr_jq .error | grep -qi 'no such image' || fail "the unknown image's message is not Docker's: $MGR_BODY"
-mgr_jq .error | grep -qF 'localhost/no-such-image:nope' || fail "the message does not name the image: $MGR_BODY"
+mgr_jq .error | grep -i 'no such image' >/dev/null || fail "the unknown image's message is not Docker's: $MGR_BODY"
+mgr_jq .error | grep -F 'localhost/no-such-image:nope' >/dev/null || fail "the message does not name the image: $MGR_BODY"
 mgr_assert_unchanged "an unknown image"
 # A network that does not exist: refused after the manager's own checks
 # passed, where a half-made VM (volume, directory) would show.
 mgr_post_json /api/vms "$(jq -cn --arg i "$image" --arg n "$name" --arg net "$(mgr_name nonet)" \
   '{image: $i, name: $n, network: $net}')"
 case "$MGR_STATUS" in 400 | 404 | 502) ;; *) fail "unknown network: $MGR_STATUS: $MGR_BODY" ;; esac
-mgr_jq .error | grep -qF "$(mgr_name nonet)" || fail "the message does not name the network: $MGR_BODY"
+mgr_jq .error | grep -F "$(mgr_name nonet)" >/dev/null || fail "the message does not name the network: $MGR_BODY"
 mgr_assert_unchanged "an unknown network"
 # Network modes, not networks: the VM container (NET_ADMIN, NET_RAW) would
 # take over the host's interfaces.  podman 4.3 answers 404 for "host",
@@ -211,7 +211,7 @@ for raw in "$vm%00" "$vm%00x" "$vm%00/stop" "%00$vm"; do
     mgr_req "$m" "/api/vms/$raw"
     case "$MGR_STATUS" in
     000) ;;
-    404) mgr_jq .error | grep -q '^no such VM: ' || fail "$m $raw: $MGR_BODY" ;;
+    404) mgr_jq .error | grep '^no such VM: ' >/dev/null || fail "$m $raw: $MGR_BODY" ;;
     405) [ "$m" = GET ] && fail "$m $raw: $MGR_STATUS" ;;
     *) fail "$m /api/vms/$raw: expected 404 or no answer, got $MGR_STATUS: $MGR_BODY" ;;
     esac

@@ -42,7 +42,7 @@ bearer() {
   case $status in
   401) mgr_expect 401 "wrong password" ;;
   429)
-    mgr_jq .error | grep -Eq '^too many failed logins; try again in [0-9]+ s$' ||
+    mgr_jq .error | grep -E '^too many failed logins; try again in [0-9]+ s$' >/dev/null ||
       fail "429 without the lockout's message: $MGR_BODY"
     [[ $(mgr_header Retry-After) =~ ^[0-9]+$ ]] || fail "429 without Retry-After"
     ;;

@@ -25,11 +25,11 @@ image=$SV_PODMAN_TINY
 # --- the image is offered, and the VM is created ---
 mgr_req GET /api/images
 mgr_expect 200
-mgr_jq '.images[].tags[]' | grep -qx "$image" || fail "GET /api/images does not offer $image: $MGR_BODY"
-mgr_jq '.images[].tags[]' | grep -qx "$SV_PODMAN_BASE" && fail "GET /api/images offers a non-VM image ($SV_PODMAN_BASE)"
+mgr_jq '.images[].tags[]' | grep -x "$image" >/dev/null || fail "GET /api/images does not offer $image: $MGR_BODY"
+mgr_jq '.images[].tags[]' | grep -x "$SV_PODMAN_BASE" >/dev/null && fail "GET /api/images offers a non-VM image ($SV_PODMAN_BASE)"
 mgr_req GET /api/networks
 mgr_expect 200
-mgr_jq '.networks[] | select(.driver == "bridge") | .subnets[]' | grep -qE '^[0-9.]+/[0-9]+$' ||
+mgr_jq '.networks[] | select(.driver == "bridge") | .subnets[]' | grep -E '^[0-9.]+/[0-9]+$' >/dev/null ||
   fail "GET /api/networks shows no bridge network with its subnet: $MGR_BODY"
 
 mgr_post_json /api/vms "$(jq -cn --arg i "$image" --arg n "$name" \
@@ -55,15 +55,15 @@ caps=$(insp '.EffectiveCaps | map(sub("^CAP_"; "")) | sort | join(",")')
 assert_eq "CHOWN,DAC_OVERRIDE,FOWNER,FSETID,KILL,NET_ADMIN,NET_BIND_SERVICE,NET_RAW,SETFCAP,SETGID,SETPCAP,SETUID,SYS_CHROOT" \
   "$caps" "the VM container's capabilities"
 assert_eq false "$(insp .HostConfig.Privileged)" "privileged"
-insp '.HostConfig.Devices[].PathOnHost' | grep -qx /dev/net/tun || fail "no /dev/net/tun device"
+insp '.HostConfig.Devices[].PathOnHost' | grep -x /dev/net/tun >/dev/null || fail "no /dev/net/tun device"
 if [ -e /dev/kvm ]; then
-  insp '.HostConfig.Devices[].PathOnHost' | grep -qx /dev/kvm || fail "/dev/kvm exists but was not given"
+  insp '.HostConfig.Devices[].PathOnHost' | grep -x /dev/kvm >/dev/null || fail "/dev/kvm exists but was not given"
 fi
 assert_eq true "$(insp .Config.OpenStdin)" "OpenStdin"
 assert_eq false "$(insp .Config.Tty)" "Tty"
 [ "$(insp .Config.StopTimeout)" -ge 30 ] || fail "stop timeout $(insp .Config.StopTimeout) s is below 30 s"
-insp '.Config.Env[]' | grep -qx ACCEL=tcg || fail "env ACCEL=tcg missing"
-insp '.Config.Env[]' | grep -qx MEMORY=256M || fail "env MEMORY=256M missing"
+insp '.Config.Env[]' | grep -x ACCEL=tcg >/dev/null || fail "env ACCEL=tcg missing"
+insp '.Config.Env[]' | grep -x MEMORY=256M >/dev/null || fail "env MEMORY=256M missing"
 assert_eq "$name-image" "$(insp '.Mounts[] | select(.Destination == "/image") | .Name')" "the /image volume"
 assert_eq "$MGR_STATE_DIR/$name" "$(insp '.Mounts[] | select(.Destination == "/ranchervm") | .Source')" \
   "the /ranchervm bind"

@@ -72,8 +72,8 @@ phase ()
     echo none
   elif grep -q -e '^FAKEQEMU:' -e 'dnsmasq' "$1"; then
     echo running
-  elif ip -n "$ns" link show eth0 | grep -q 'master br0' &&
-    ip -n "$ns" -4 addr show br0 | grep -q inet; then
+  elif ip -n "$ns" link show eth0 | grep 'master br0' >/dev/null &&
+    ip -n "$ns" -4 addr show br0 | grep inet >/dev/null; then
     echo done
   else
     echo partial
@@ -159,7 +159,7 @@ for ((k = 1; k <= rounds; k++)); do
   rc=$EXIT_STATUS
   ns_empty "round $k (start)"
   if [ "$rc" = 0 ]; then
-    lease=$(tr -d '\r' <"$log" | grep -m1 -E '^(TINYVM|FAKEQEMU): lease eth0 ')
+    lease=$(tr -d '\r' <"$log" | grep -a -E '^(TINYVM|FAKEQEMU): lease eth0 ' | sed -n 1p)
     for w in ip=172.24.0.2 mask=16 router=172.24.0.1 hostname=web-1 "mac=$mac"; do
       grep -qw -- "$w" <<<"$lease" ||
         { tail -n 30 "$log" >&2; fail "round $k (killed: $p, $delay_us us): the lease lacks $w: $lease"; }

@@ -32,9 +32,9 @@ done
 assert_line "$SV_TMP/log" '^TINYVM: route default via 172.30.0.1 dev eth0' "no default route in the guest"
 
 # The container side: eth0 is a port of br0 with a derived MAC, no address.
-sv_in c ip link show eth0 | grep -q "master br0" || fail "eth0 is not in br0"
-sv_in c ip link show eth0 | grep -q "$mac" && fail "eth0 kept the MAC the VM now has"
-sv_in c ip -4 addr show eth0 | grep -q inet && fail "eth0 kept its address"
+sv_in c ip link show eth0 | grep "master br0" >/dev/null || fail "eth0 is not in br0"
+sv_in c ip link show eth0 | grep "$mac" >/dev/null && fail "eth0 kept the MAC the VM now has"
+sv_in c ip -4 addr show eth0 | grep inet >/dev/null && fail "eth0 kept its address"
 
 # From outside: the VM answers at the container's address.
 ip netns exec "$(sv_ns h)" ping -c 2 -W 5 172.30.0.2 >/dev/null || fail "no ping reply from the VM"
@@ -42,7 +42,7 @@ reply=$(ip netns exec "$(sv_ns h)" timeout 20 socat -T 10 - TCP:172.30.0.2:8080 
 info "tcp: $reply"
 [ "$reply" = "TINYVM-HELLO web-1" ] || fail "TCP to the VM: '$reply'"
 # The neighbour the host learnt for the container address is the VM's MAC.
-ip -n "$(sv_ns h)" neigh show 172.30.0.2 | grep -q "$mac" || fail "172.30.0.2 is not at the VM's MAC"
+ip -n "$(sv_ns h)" neigh show 172.30.0.2 | grep "$mac" >/dev/null || fail "172.30.0.2 is not at the VM's MAC"
 
 # docker stop: the guest powers off at the ACPI request; startvm exits 0.
 stop_startvm "$STARTVM_PID" "$SV_TMP/log" 0

@@ -40,8 +40,8 @@ grep -q 'default_via_fe80::[0-9a-f:]*_dev_eth0' <<<"$lease6" || fail "no IPv6 de
 assert_line "$SV_TMP/log" '^TINYVM: ping fd00:99::1 ok' "the guest did not reach beyond the gateway over IPv6"
 
 # The container: no copy of the guest's address anywhere, forwarding on.
-sv_in c ip -6 addr show | grep -q 'fd00:30::2/' && fail "the container kept fd00:30::2: $(sv_in c ip -6 addr)"
-sv_in c ip -6 addr show | grep -q dadfailed && fail "DAD failed in the container: $(sv_in c ip -6 addr)"
+sv_in c ip -6 addr show | grep 'fd00:30::2/' >/dev/null && fail "the container kept fd00:30::2: $(sv_in c ip -6 addr)"
+sv_in c ip -6 addr show | grep dadfailed >/dev/null && fail "DAD failed in the container: $(sv_in c ip -6 addr)"
 [ "$(sv_in c cat /proc/sys/net/ipv6/conf/all/forwarding)" = 1 ] || fail "no IPv6 forwarding in the container"
 
 # From the host side: ping and TCP over IPv6, and the neighbour entry
@@ -50,7 +50,7 @@ ip netns exec "$(sv_ns h)" ping -6 -c 2 -W 5 fd00:30::2 >/dev/null || fail "no I
 reply=$(ip netns exec "$(sv_ns h)" timeout 20 socat -T 10 - 'TCP6:[fd00:30::2]:8080' </dev/null | tr -d '\r')
 info "tcp6: $reply"
 [ "$reply" = "TINYVM-HELLO web-1" ] || fail "TCP over IPv6 to the VM: '$reply'"
-ip -n "$(sv_ns h)" -6 neigh show fd00:30::2 | grep -q "$mac" || fail "fd00:30::2 is not at the VM's MAC: $(ip -n "$(sv_ns h)" -6 neigh)"
+ip -n "$(sv_ns h)" -6 neigh show fd00:30::2 | grep "$mac" >/dev/null || fail "fd00:30::2 is not at the VM's MAC: $(ip -n "$(sv_ns h)" -6 neigh)"
 
 # The neighbour container learnt no router and no address from us (it
 # has had at least one unsolicited RA interval's worth of chances: the
@@ -66,7 +66,7 @@ grep -q 'RTR-SOLICIT(br0)' "$SV_TMP/log" || fail "the neighbour's solicitation d
 # same solicitation is answered.
 # (Read whole, with nft's errors, then matched: once in CI this check
 # failed while the ruleset printed right after had the rule; under
-# pipefail `nft | grep -q` also fails if grep exits before nft is done.)
+# pipefail `nft | grep` also fails if grep exits before nft is done. >/dev/null)
 ra_table=$(sv_in c nft list table bridge startvm_eth0 2>&1)
 grep -q 'icmpv6 type nd-router-advert drop' <<<"$ra_table" ||
   fail "no RA filter table: nft said: $ra_table; the ruleset now: $(sv_in c nft list ruleset)"

@@ -38,7 +38,7 @@ dump6 ()
   sv_settle c
   # Link-local addresses come back tentative when a link comes up again.
   for i in $(seq 50); do
-    ip -n "$ns" -6 addr show | grep -q tentative || break
+    ip -n "$ns" -6 addr show | grep tentative >/dev/null || break
     sleep 0.1
   done
   sv_dump c
@@ -89,8 +89,8 @@ grep -qE 'nft bridge|forwarding|dev br0 nodad|route add' "$SV_TMP/nodhcp.txt" &&
 # IPv4 plan (nothing IPv6 observed, planned or configured).
 sv_container ll h 172.30.0.7/24 172.30.0.1
 _sv_ipv6_on "$(sv_ns ll)" eth0
-for i in $(seq 50); do sv_in ll ip -6 addr show dev eth0 | grep -q 'inet6 fe80' && break; sleep 0.1; done
-sv_in ll ip -6 addr show dev eth0 | grep -q 'inet6 fe80' || fail "no link-local address to test with"
+for i in $(seq 50); do sv_in ll ip -6 addr show dev eth0 | grep 'inet6 fe80' >/dev/null && break; sleep 0.1; done
+sv_in ll ip -6 addr show dev eth0 | grep 'inet6 fe80' >/dev/null || fail "no link-local address to test with"
 sv_in ll "$STARTVM" --config "$SV_TMP/vm.yaml" --dry-run >"$SV_TMP/ll.txt" 2>&1 || fail "link-local dry-run exited $?"
 grep -qE '^    ipv6 |route6 |dns6:|nft bridge|forwarding=1|nodad|enable-ra|option6|,\[' "$SV_TMP/ll.txt" &&
   fail "a link-local-only container gets IPv6 steps: $(cat "$SV_TMP/ll.txt")"
@@ -130,8 +130,8 @@ sv_in c env NO_DHCP=true "$STARTVM" --config "$SV_TMP/vm.yaml" >"$SV_TMP/nodhcp.
 # QEMU's own status comes out of startvm: 1 for the kernel it cannot load.
 [ "$rc" = 1 ] || fail "NO_DHCP: startvm exited $rc, expected QEMU's 1: $(tail -n 5 "$SV_TMP/nodhcp.log")"
 assert_line "$SV_TMP/nodhcp.log" '^startvm: QEMU exited with status 1$' "NO_DHCP: QEMU's failure is not logged"
-sv_in c ip link show eth0 | grep -q "master br0" || fail "NO_DHCP: eth0 is not in br0: $(cat "$SV_TMP/nodhcp.log")"
-sv_in c ip -6 addr show scope global | grep -q inet6 &&
+sv_in c ip link show eth0 | grep "master br0" >/dev/null || fail "NO_DHCP: eth0 is not in br0: $(cat "$SV_TMP/nodhcp.log")"
+sv_in c ip -6 addr show scope global | grep inet6 >/dev/null &&
   fail "NO_DHCP: a global IPv6 address in the container: $(sv_in c ip -6 addr show scope global)"
 [ "$(sv_in c cat /proc/sys/net/ipv6/conf/all/forwarding)" = 0 ] || fail "NO_DHCP turned forwarding on"
 [ -z "$(sv_in c nft list ruleset)" ] || fail "NO_DHCP put in an nftables table"

@@ -29,7 +29,7 @@ run ()
 }
 
 run 1
-sv_in c ip -d link show br0 | grep -q "alias startvm1 eth0 $mac 172.29.0.2/24 mtu=1500 gw=172.29.0.1 a6=fd00:29::2/64 gw6=fd00:29::1" ||
+sv_in c ip -d link show br0 | grep "alias startvm1 eth0 $mac 172.29.0.2/24 mtu=1500 gw=172.29.0.1 a6=fd00:29::2/64 gw6=fd00:29::1" >/dev/null ||
   fail "br0 lacks the IPv6 facts in its alias: $(sv_in c ip -d link show br0)"
 
 dump () { { sv_dump c; sv_in c ip -6 route show; } | sed -E 's/[a-z_]+_timer +[0-9.]+//g'; }
@@ -47,5 +47,5 @@ run 2
 # One IPv6 address on the bridge, not two; eth0 still without one.
 n=$(sv_in c ip -6 -o addr show dev br0 scope global | wc -l)
 assert_eq 1 "$n" "br0's global IPv6 addresses after the restart"
-sv_in c ip -6 addr show dev eth0 scope global | grep -q inet6 && fail "eth0 has a global IPv6 address again"
+sv_in c ip -6 addr show dev eth0 scope global | grep inet6 >/dev/null && fail "eth0 has a global IPv6 address again"
 echo PASS

@@ -31,10 +31,10 @@ run ()
 run 1
 # What the restarted container finds: eth0 in br0 without its address,
 # br0 with the bridge address and the alias, the tap gone with QEMU.
-sv_in c ip -d link show br0 | grep -q "alias startvm1 eth0 $mac 172.29.0.2/16 mtu=1500 gw=172.29.0.1" ||
+sv_in c ip -d link show br0 | grep "alias startvm1 eth0 $mac 172.29.0.2/16 mtu=1500 gw=172.29.0.1" >/dev/null ||
   fail "br0 lacks the handoff alias: $(sv_in c ip -d link show br0)"
-sv_in c ip link show eth0 | grep -q "master br0" || fail "eth0 is not in br0 after run 1"
-sv_in c ip -4 addr show eth0 | grep -q inet && fail "eth0 has an address after run 1"
+sv_in c ip link show eth0 | grep "master br0" >/dev/null || fail "eth0 is not in br0 after run 1"
+sv_in c ip -4 addr show eth0 | grep inet >/dev/null && fail "eth0 has an address after run 1"
 sv_in c ip link show tap0 >/dev/null 2>&1 && fail "tap0 outlived QEMU"
 
 # --dry-run in the resumed state: the resumed plan, and nothing changes.
@@ -66,7 +66,7 @@ assert_line "$SV_TMP/log2" '^TINYVM: route default via 172\.29\.0\.1 dev eth0' "
 # Still one bridge address, eth0 still a port, no tap left.
 n=$(sv_in c ip -4 -o addr show dev br0 | wc -l)
 assert_eq 1 "$n" "br0 addresses after the restart"
-sv_in c ip link show eth0 | grep -q "master br0" || fail "eth0 left br0"
+sv_in c ip link show eth0 | grep "master br0" >/dev/null || fail "eth0 left br0"
 sv_in c ip link show tap0 >/dev/null 2>&1 && fail "tap0 outlived the second QEMU"
 
 # An alias whose port was changed by someone else (out of the bridge, a

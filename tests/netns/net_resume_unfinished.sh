@@ -60,8 +60,8 @@ resume ()
   [ "$EXIT_STATUS" = 0 ] || { tail -n 30 "$SV_TMP/$name.log" >&2; fail "$what: startvm exited $EXIT_STATUS"; }
   sv_lease_check "$SV_TMP/$name.log" eth0 ip=172.28.0.2 mask=16 router=172.28.0.1 dns=8.8.8.8 \
     mtu=1500 "mac=$mac"
-  sv_in "$name" ip link show eth0 | grep -q "master br0" || fail "$what: eth0 is not in br0"
-  sv_in "$name" ip -4 addr show eth0 | grep -q inet && fail "$what: eth0 still has an address"
+  sv_in "$name" ip link show eth0 | grep "master br0" >/dev/null || fail "$what: eth0 is not in br0"
+  sv_in "$name" ip -4 addr show eth0 | grep inet >/dev/null && fail "$what: eth0 still has an address"
   info "$what: resumed, same lease"
 }
 

@@ -62,14 +62,14 @@ hold_pid=$HOLD_PID
 sv_track_pid "$hold_pid"
 read -r line <&"${HOLD[0]}"
 [ "$line" = ok ] || sv_fail "apply failed: $line"
-sv_in c ip -d link show tap0 | grep -q "tun type tap" || sv_fail "tap0 is not a tap"
-sv_in c ip link show tap0 | grep -q "master br0" || sv_fail "tap0 not in br0"
-sv_in c ip link show eth0 | grep -q "master br0" || sv_fail "eth0 not in br0"
-sv_in c ip link show eth0 | grep -q "02:00:00:00:00:01" || sv_fail "eth0 MAC not changed"
-sv_in c ip -4 addr show eth0 | grep -q inet && sv_fail "eth0 kept its address"
-sv_in c ip addr show br0 | grep -q "inet 172.30.255.254/16 brd 172.30.255.255" \
+sv_in c ip -d link show tap0 | grep "tun type tap" >/dev/null || sv_fail "tap0 is not a tap"
+sv_in c ip link show tap0 | grep "master br0" >/dev/null || sv_fail "tap0 not in br0"
+sv_in c ip link show eth0 | grep "master br0" >/dev/null || sv_fail "eth0 not in br0"
+sv_in c ip link show eth0 | grep "02:00:00:00:00:01" >/dev/null || sv_fail "eth0 MAC not changed"
+sv_in c ip -4 addr show eth0 | grep inet >/dev/null && sv_fail "eth0 kept its address"
+sv_in c ip addr show br0 | grep "inet 172.30.255.254/16 brd 172.30.255.255" >/dev/null \
   || sv_fail "bridge address missing"
-sv_in c ip -d link show tap0 | grep -q "vnet_hdr" || sv_fail "tap without vnet_hdr"
+sv_in c ip -d link show tap0 | grep "vnet_hdr" >/dev/null || sv_fail "tap without vnet_hdr"
 exec {HOLD[1]}>&-
 # End of input: the tool closes the tap and exits 0.
 rc=0

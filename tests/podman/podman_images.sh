@@ -24,6 +24,6 @@ for tool in gcc cc cmake make; do
 done
 [ "$(podman image inspect -f '{{json .Config.Entrypoint}}' "$SV_PODMAN_STARTVM")" = '["startvm"]' ] ||
   fail "the entrypoint is not [\"startvm\"]"
-podman image inspect -f '{{json .Config.Volumes}}' "$SV_PODMAN_STARTVM" | grep -q '"/image"' ||
+podman image inspect -f '{{json .Config.Volumes}}' "$SV_PODMAN_STARTVM" | grep '"/image"' >/dev/null ||
   fail "/image is not a volume"
 info "ok"
