@@ -21,6 +21,13 @@ enum sv_serial
   SV_SERIAL_NONE,
 };
 
+enum sv_firmware
+{
+  SV_FIRMWARE_BIOS = 0,    /* SeaBIOS, QEMU's default */
+  SV_FIRMWARE_UEFI,        /* OVMF 4M, per-VM variable store in data_dir */
+  SV_FIRMWARE_UEFI_SECURE, /* OVMF secboot build, SMM, Microsoft's keys enrolled */
+};
+
 enum sv_shutdown_mode
 {
   SV_SHUTDOWN_ACPI = 0, /* startvm supervises; SIGTERM -> system_powerdown over QMP */
@@ -52,6 +59,8 @@ struct sv_vm_config
   unsigned cpus;       /* default 1 */
   enum sv_accel accel;
   char *machine; /* default "q35" */
+  enum sv_firmware firmware;
+  bool tpm; /* swtpm, supervised; state in data_dir/tpm */
 
   struct
   {
@@ -80,6 +89,7 @@ struct sv_vm_config
   } console;
 
   char *state_dir; /* default "/ranchervm" */
+  char *data_dir;  /* default "/image": efivars.fd, tpm/ (outlive the container) */
 
   struct
   {
@@ -101,5 +111,9 @@ struct sv_vm_config
 };
 
 void sv_vm_config_free (struct sv_vm_config *c);
+
+/* machine names a q35 machine ("q35", "pc-q35-7.2"; NULL is the default,
+ * q35): SMM for OVMF's Secure Boot build and the TPM's CRB need it. */
+bool sv_machine_is_q35 (const char *machine);
 
 #endif

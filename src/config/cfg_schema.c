@@ -29,6 +29,8 @@ const struct sv_binding sv_cfg_bindings[] = {
   { "cpus", SV_C_UINT, VM (cpus), 0, 0 },
   { "accel", SV_C_ENUM, VM (accel), 0, 0 },
   { "machine", SV_C_STR, VM (machine), 0, 0 },
+  { "firmware", SV_C_ENUM, VM (firmware), 0, 0 },
+  { "tpm", SV_C_BOOL, VM (tpm), 0, 0 },
   { "boot", SV_C_MAP, 0, 0, 0 },
   { "boot.kernel", SV_C_STR, VM (boot.kernel), 0, 0 },
   { "boot.initrd", SV_C_STR, VM (boot.initrd), 0, 0 },
@@ -54,6 +56,7 @@ const struct sv_binding sv_cfg_bindings[] = {
   { "console.vnc", SV_C_BOOL, VM (console.vnc), 0, 0 },
   { "console.qmp", SV_C_BOOL, VM (console.qmp), 0, 0 },
   { "state_dir", SV_C_STR, VM (state_dir), 0, 0 },
+  { "data_dir", SV_C_STR, VM (data_dir), 0, 0 },
   { "shutdown", SV_C_MAP, 0, 0, 0 },
   { "shutdown.mode", SV_C_ENUM, VM (shutdown.mode), 0, 0 },
   { "shutdown.timeout", SV_C_MS, VM (shutdown.timeout_ms), 0, 0 },
@@ -681,6 +684,64 @@ store_map (const struct sv_field *mf, const struct sv_node *map, char *base)
     store_field (&mf->fields[i], map ? sv_node_get (map, mf->fields[i].key) : NULL, base);
 }
 
+/* q35 or a versioned q35 ("pc-q35-7.2"): SMM for OVMF's secboot build,
+ * and the TPM's CRB interface, need it. */
+bool
+sv_machine_is_q35 (const char *machine)
+{
+  if (machine == NULL)
+    return true; /* the schema's default */
+  size_t n = strcspn (machine, ",");
+  return (n == 3 && strncmp (machine, "q35", 3) == 0) || strncmp (machine, "pc-q35-", 7) == 0;
+}
+
+/* The message prefix for a field that is set: its origin and its path. */
+static char *
+field_prefix (const struct sv_cfg_doc *doc, const char *map, const char *key)
+{
+  const struct sv_node *n = doc->root;
+  if (map)
+    n = sv_node_get (n, map);
+  n = n ? sv_node_get (n, key) : NULL;
+  cleanup_free char *path = join_path (map, key);
+  if (n == NULL)
+    return sv_xstrdup (path);
+  return node_prefix (&n->origin, n->kind == SV_NODE_SCALAR ? n->scalar : NULL, path);
+}
+
+/* Rules between fields, which the schema cannot say. */
+static int
+check_combinations (const struct sv_cfg_doc *doc, const struct sv_vm_config *c, sv_error_t *err)
+{
+  if (c->firmware == SV_FIRMWARE_UEFI_SECURE && c->boot.kernel)
+    {
+      cleanup_free char *p = field_prefix (doc, NULL, "firmware");
+      return sv_error_config (
+          err,
+          "%s: uefi-secure cannot boot boot.kernel: QEMU hands the kernel to OVMF's own "
+          "loader, which starts it without checking its signature while the guest reports "
+          "Secure Boot on; boot a signed bootloader from a disk, or use firmware: uefi",
+          p);
+    }
+  if (c->firmware == SV_FIRMWARE_UEFI_SECURE && !sv_machine_is_q35 (c->machine))
+    {
+      cleanup_free char *p = field_prefix (doc, NULL, "firmware");
+      return sv_error_config (err,
+                              "%s: uefi-secure needs machine q35: OVMF's Secure Boot build "
+                              "needs SMM, which it only supports on q35 (machine is %s)",
+                              p, c->machine);
+    }
+  if (c->tpm && c->shutdown.mode == SV_SHUTDOWN_EXEC)
+    {
+      cleanup_free char *p = field_prefix (doc, NULL, "tpm");
+      return sv_error_config (err,
+                              "%s: the TPM needs shutdown.mode acpi: with exec, QEMU replaces "
+                              "startvm and nobody supervises swtpm or stops it after QEMU",
+                              p);
+    }
+  return 0;
+}
+
 int
 sv_cfg_validate (struct sv_cfg_doc *doc, struct sv_vm_config *out, sv_error_t *err)
 {
@@ -696,5 +757,10 @@ sv_cfg_validate (struct sv_cfg_doc *doc, struct sv_vm_config *out, sv_error_t *e
     return sv_error_config (err, "disks: %zu disks listed, at most %d are supported", disks->n,
                             SV_MAX_DISKS);
   store_map (&s->root, doc->root, (char *)out);
+  if (check_combinations (doc, out, err) < 0)
+    {
+      sv_vm_config_free (out);
+      return -1;
+    }
   return 0;
 }

@@ -29,6 +29,7 @@ sv_vm_config_free (struct sv_vm_config *c)
   sv_strv_free_raw (c->network.interfaces);
   free (c->network.model);
   free (c->state_dir);
+  free (c->data_dir);
   free (c->cloud_init.user_data);
   free (c->cloud_init.meta_data);
   free (c->cloud_init.network_config);

@@ -52,11 +52,15 @@ test_schema_loads (void **state)
   const struct sv_field *mode = sv_field_child (sv_field_child (&s->root, "shutdown"), "mode");
   assert_string_equal (mode->values[SV_SHUTDOWN_ACPI], "acpi");
   assert_string_equal (mode->values[SV_SHUTDOWN_EXEC], "exec");
+  const struct sv_field *fw = sv_field_child (&s->root, "firmware");
+  assert_string_equal (fw->values[SV_FIRMWARE_BIOS], "bios");
+  assert_string_equal (fw->values[SV_FIRMWARE_UEFI], "uefi");
+  assert_string_equal (fw->values[SV_FIRMWARE_UEFI_SECURE], "uefi-secure");
   /* Every documented variable is in the schema. */
-  const char *vars[]
-      = { "MEMORY", "MEMORY_MB", "CPUS", "ACCEL", "DISKS", "NO_DHCP", "IP_PREFIX", "USER_DATA" };
-  assert_int_equal (s->n_env, 8);
-  for (size_t i = 0; i < 8; i++)
+  const char *vars[] = { "MEMORY", "MEMORY_MB", "CPUS",    "ACCEL",     "FIRMWARE",
+                         "TPM",    "DISKS",     "NO_DHCP", "IP_PREFIX", "USER_DATA" };
+  assert_int_equal (s->n_env, 10);
+  for (size_t i = 0; i < 10; i++)
     assert_string_equal (s->env[i]->name, vars[i]);
   /* Same object every time: parsed once. */
   assert_ptr_equal (sv_schema_get (NULL), s);
@@ -87,6 +91,9 @@ test_defaults (void **state)
   assert_true (c.console.vnc);
   assert_true (c.console.qmp);
   assert_string_equal (c.state_dir, "/ranchervm");
+  assert_string_equal (c.data_dir, "/image");
+  assert_int_equal (c.firmware, SV_FIRMWARE_BIOS);
+  assert_false (c.tpm);
   assert_int_equal (c.shutdown.mode, SV_SHUTDOWN_ACPI);
   assert_int_equal (c.shutdown.timeout_ms, 8000);
   assert_null (c.cloud_init.user_data);
@@ -322,8 +329,8 @@ test_type_errors (void **state)
     { "Memory: 1G", "t.yaml:1:1: unknown key 'Memory' (did you mean 'memory'?)" },
     { "network: {dchp: no}", "t.yaml:1:11: network: unknown key 'dchp' (did you mean 'dhcp'?)" },
     { "zzz: 1",
-      "t.yaml:1:1: unknown key 'zzz' (accepted: name, memory, cpus, accel, machine, boot, disks, "
-      "network, console, state_dir, shutdown, cloud_init, qemu)" },
+      "t.yaml:1:1: unknown key 'zzz' (accepted: name, memory, cpus, accel, machine, firmware, "
+      "tpm, boot, disks, network, console, state_dir, data_dir, shutdown, cloud_init, qemu)" },
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     assert_cfg_error (cases[i].yaml, NULL, cases[i].msg);
