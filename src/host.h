@@ -147,6 +147,29 @@ struct sv_images_state
   char network_config[SV_SEED_MAX];
 };
 
+/* OVMF from Debian's `ovmf` (4M builds).  firmware uefi: the plain code
+ * and its empty variable store; uefi-secure: the Secure Boot build (SMM)
+ * and the store with Microsoft's keys enrolled. */
+#define SV_OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
+#define SV_OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
+#define SV_OVMF_CODE_SECURE "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
+#define SV_OVMF_VARS_SECURE "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
+
+/* data_dir and what firmware and TPM need (observe/data.c).  Only looked
+ * at for what the configuration uses; the rest stays false. */
+struct sv_data_state
+{
+  bool dir_exists;     /* data_dir is a directory */
+  bool efivars_exists; /* data_dir/efivars.fd is a regular file: kept, never recopied */
+  bool fw_code_exists; /* the firmware's code and template are readable files */
+  bool fw_vars_exists;
+  bool tpm_dir_exists; /* data_dir/tpm is a directory */
+  bool swtpm_found;    /* swtpm is in PATH */
+  /* Why data_dir, efivars.fd or tpm/ cannot be used as they are (a file
+   * where a directory belongs, a link), "" when they can. */
+  char error[SV_PATH_MAX + 96];
+};
+
 struct sv_host
 {
   struct sv_net_state net;
@@ -161,6 +184,7 @@ struct sv_host
   size_t n_disks;
   struct sv_disk_state disks[SV_MAX_DISKS];
   struct sv_images_state images; /* filled by sv_disks_observe */
+  struct sv_data_state data;     /* filled by sv_data_observe */
 };
 
 #endif

@@ -76,6 +76,27 @@ struct sv_disk_op
   char *sidecar_content;
 };
 
+/* Steps in data_dir (apply_data.c), before the disk steps: what must
+ * outlive the container, created once and then kept. */
+enum sv_data_op_kind
+{
+  SV_DATA_MKDIR, /* mkdir path with mode (data_dir, data_dir/tpm) */
+  SV_DATA_COPY,  /* copy src to path with mode; never over an existing file (O_EXCL) */
+};
+
+struct sv_data_op
+{
+  enum sv_data_op_kind kind;
+  char *path;
+  char *src; /* SV_DATA_COPY: the template */
+  unsigned mode;
+};
+
+/* swtpm's control socket: startvm binds and listens on swtpm_sock_path
+ * itself and hands the listening socket to swtpm as this fd, so QEMU can
+ * connect as soon as swtpm is started, with no race on the path. */
+#define SV_SWTPM_CTRL_FD 3
+
 /* A cloud-init NoCloud seed file, written into plan->seed_dir at each start. */
 struct sv_seed_file
 {
@@ -95,6 +116,12 @@ struct sv_plan
   size_t n_taps; /* taps created by SV_OP_TAP_ADD, in index order */
   struct sv_disk_op *disk_ops;
   size_t n_disk_ops;
+  enum sv_firmware firmware;
+  char *data_dir; /* resolved data_dir; NULL when neither firmware nor tpm uses it */
+  struct sv_data_op *data_ops;
+  size_t n_data_ops;
+  char **swtpm_argv;     /* NULL when tpm is off */
+  char *swtpm_sock_path; /* <run_dir>/swtpm.sock, QEMU's -chardev; NULL when tpm is off */
   char *seed_dir; /* <run_dir>/cidata, presented as a FAT disk labelled cidata; NULL: no seed */
   struct sv_seed_file *seed_files;
   size_t n_seed_files;
@@ -134,6 +161,10 @@ uint32_t sv_plan_bridge_addr (uint32_t vm_addr, uint8_t prefix, uint32_t gateway
  * false for /127 and /128, which leave no room. */
 bool sv_plan_bridge_addr6 (const uint8_t vm[16], uint8_t prefix, const uint8_t gateway[16],
                            const uint8_t port_mac[6], uint8_t out[16], uint8_t *bridge_prefix);
+
+/* One renderer for a data op, used by --dry-run and apply's log:
+ * "copy /usr/share/OVMF/OVMF_VARS_4M.fd to /image/efivars.fd (mode 0600)". */
+void sv_data_op_format (const struct sv_data_op *op, struct sv_buf *b);
 
 /* One renderer for a net op, used by --dry-run and by apply's error
  * context: "addr del 172.17.0.2/16 dev eth0". */

@@ -608,5 +608,7 @@ sv_observe_host (const struct sv_vm_config *cfg, struct sv_host *out, sv_error_t
   out->vhost_net_usable = vhost_net_usable ();
   sv_container_id (out->container_id, sizeof out->container_id);
   state_dir_writable (cfg, out->state_dir_error, sizeof out->state_dir_error);
+  if (sv_data_observe (cfg, &out->data, err) < 0)
+    return -1;
   return sv_disks_observe (cfg, out, err);
 }

@@ -26,6 +26,11 @@ struct rtnl_addr *sv_observe_find_addr4 (struct nl_cache *addrs, int ifindex, ui
 /* KVM usability: opens /dev/kvm and tries KVM_CREATE_VM.  Fills reason. */
 bool sv_observe_kvm (char *reason, size_t reason_len);
 
+/* data.c: data_dir, the firmware files and swtpm, as far as cfg uses
+ * them (firmware, tpm).  What cannot be used is described in d->error
+ * for plan to refuse; returns 0. */
+int sv_data_observe (const struct sv_vm_config *cfg, struct sv_data_state *d, sv_error_t *err);
+
 /* Everything plan() needs.  Calls the pieces above plus disks and
  * container id. */
 int sv_observe_host (const struct sv_vm_config *cfg, struct sv_host *out, sv_error_t *err);

@@ -153,7 +153,9 @@ plan_machine (const struct sv_vm_config *cfg, const struct sv_host *host, struct
   cleanup_free char *machine
       = sv_qemu_opt_escape (cfg->machine && cfg->machine[0] ? cfg->machine : "q35");
   sv_strv_add (argv, "-machine");
-  sv_strv_addf (argv, "type=%s", machine);
+  /* OVMF's Secure Boot build needs SMM (config checked the machine). */
+  sv_strv_addf (argv, "type=%s%s", machine,
+                cfg->firmware == SV_FIRMWARE_UEFI_SECURE ? ",smm=on" : "");
   sv_strv_add (argv, "-m");
   sv_strv_addf (argv, "%" PRIu64, cfg->memory_mib ? cfg->memory_mib : 512);
   sv_strv_add (argv, "-smp");
@@ -252,6 +254,8 @@ sv_plan_build (const struct sv_vm_config *cfg, const struct sv_host *host, char 
 
   if (plan_machine (cfg, host, &argv, &p, err) < 0)
     goto fail;
+  if (sv_plan_data (cfg, host, &argv, &p, err) < 0)
+    goto fail;
   if (sv_plan_disks (cfg, host, &argv, &p, err) < 0)
     goto fail;
   if (sv_plan_net (cfg, host, &argv, &p, err) < 0)
@@ -285,6 +289,7 @@ sv_plan_free (struct sv_plan *p)
   free (p->net_ops);
   /* Disk ops, sidecars and the cloud-init seed belong to plan_disks.c. */
   sv_plan_disks_free (p);
+  sv_plan_data_free (p);
   sv_strv_free_raw (p->warnings);
   free (p->run_dir);
   free (p->qmp_path);

@@ -91,15 +91,6 @@ plain_path (const char *p)
   return sv_buf_steal (&b);
 }
 
-static bool
-is_q35 (const char *machine)
-{
-  if (machine == NULL)
-    return true; /* the schema's default */
-  size_t n = strcspn (machine, ",");
-  return (n == 3 && strncmp (machine, "q35", 3) == 0) || strncmp (machine, "pc-q35-", 7) == 0;
-}
-
 /* Format for a disk created empty when the config says auto: by the file
  * name's extension, raw otherwise (what a .img is by convention). */
 static const char *
@@ -646,7 +637,7 @@ sv_plan_disks (const struct sv_vm_config *cfg, const struct sv_host *host, struc
         }
     }
 
-  struct bus_state bs = { .q35 = is_q35 (cfg->machine) };
+  struct bus_state bs = { .q35 = sv_machine_is_q35 (cfg->machine) };
   struct sv_strv warnings = { 0 };
   int ret = 0;
   for (size_t i = 0; i < n && ret == 0; i++)

@@ -20,6 +20,13 @@ void sv_plan_disks_free (struct sv_plan *p);
 char *sv_plan_cloud_init_meta_data (const char *user, const char *container_id,
                                     const char *hostname);
 
+/* Firmware and TPM (plan_data.c): the pflash drives, SMM, the TPM
+ * device and swtpm's argv; the data_dir steps (out->data_ops).  Needs
+ * out->run_dir. */
+int sv_plan_data (const struct sv_vm_config *cfg, const struct sv_host *host, struct sv_strv *argv,
+                  struct sv_plan *out, sv_error_t *err);
+void sv_plan_data_free (struct sv_plan *p);
+
 /* Network (plan_net.c): per observed interface, the handoff steps
  * (out->net_ops, out->n_taps), the -netdev/-device args and, when DHCP is
  * on, the dnsmasq.conf text and argv.  Needs out->run_dir. */

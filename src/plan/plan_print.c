@@ -11,6 +11,12 @@
 #include "util.h"
 
 static const char *
+firmware_name (enum sv_firmware f)
+{
+  return f == SV_FIRMWARE_UEFI ? "uefi" : f == SV_FIRMWARE_UEFI_SECURE ? "uefi-secure" : "bios";
+}
+
+static const char *
 accel_name (enum sv_accel a)
 {
   return a == SV_ACCEL_KVM ? "kvm" : a == SV_ACCEL_TCG ? "tcg" : "auto";
@@ -217,6 +223,39 @@ sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
   sv_buf_add (&b, "Run directory: ");
   sv_buf_add_shell_word (&b, p->run_dir ? p->run_dir : "");
   sv_buf_add (&b, "\n");
+
+  /* Only when firmware or tpm use data_dir: a plain BIOS VM's plan reads
+   * as before. */
+  if (p->data_dir)
+    {
+      sv_buf_addf (&b, "\nFirmware: %s\n", firmware_name (p->firmware));
+      sv_buf_add (&b, "Data directory: ");
+      sv_buf_add_shell_word (&b, p->data_dir);
+      sv_buf_add (&b, "\nData steps:\n");
+      if (p->n_data_ops == 0)
+        sv_buf_add (&b, "  (none: everything is there from an earlier start)\n");
+      for (size_t i = 0; i < p->n_data_ops; i++)
+        {
+          struct sv_buf op = { 0 };
+          sv_data_op_format (&p->data_ops[i], &op);
+          sv_buf_addf (&b, "  %zu. %s\n", i + 1, op.data);
+          sv_buf_free (&op);
+        }
+      sv_buf_add (&b, "TPM (swtpm):");
+      if (p->swtpm_argv == NULL)
+        sv_buf_add (&b, " (none)");
+      for (char **a = p->swtpm_argv; a && *a; a++)
+        {
+          sv_buf_add (&b, " ");
+          sv_buf_add_shell_word (&b, *a);
+        }
+      if (p->swtpm_sock_path)
+        {
+          sv_buf_addf (&b, "\n  control socket (fd %d): ", SV_SWTPM_CTRL_FD);
+          sv_buf_add_shell_word (&b, p->swtpm_sock_path);
+        }
+      sv_buf_add (&b, "\n");
+    }
 
   sv_buf_add (&b, "\nDisk steps:\n");
   if (p->n_disk_ops == 0)
@@ -518,6 +557,44 @@ sv_plan_format_json (const struct sv_plan *p, const struct sv_host *host)
   json_str (&b, p->control_path);
   sv_buf_add (&b, ",\n  \"vnc_path\": ");
   json_str (&b, p->vnc_path);
+
+  sv_buf_add (&b, ",\n  \"firmware\": ");
+  json_str (&b, firmware_name (p->firmware));
+  sv_buf_add (&b, ",\n  \"data_dir\": ");
+  json_str (&b, p->data_dir);
+  sv_buf_add (&b, ",\n  \"data_steps\": [");
+  for (size_t i = 0; i < p->n_data_ops; i++)
+    {
+      const struct sv_data_op *op = &p->data_ops[i];
+      struct sv_buf text = { 0 };
+      sv_data_op_format (op, &text);
+      sv_buf_add (&b, i ? ",\n    {\"op\": " : "\n    {\"op\": ");
+      json_str (&b, op->kind == SV_DATA_COPY ? "copy" : "mkdir");
+      sv_buf_add (&b, ", \"path\": ");
+      json_str (&b, op->path);
+      if (op->src)
+        {
+          sv_buf_add (&b, ", \"src\": ");
+          json_str (&b, op->src);
+        }
+      sv_buf_addf (&b, ", \"mode\": \"%04o\", \"text\": ", op->mode);
+      json_str (&b, text.data);
+      sv_buf_add (&b, "}");
+      sv_buf_free (&text);
+    }
+  sv_buf_add (&b, p->n_data_ops ? "\n  ],\n" : "],\n");
+  sv_buf_add (&b, "  \"swtpm\": ");
+  if (p->swtpm_argv == NULL)
+    sv_buf_add (&b, "null");
+  else
+    {
+      sv_buf_add (&b, "{\n    \"ctrl_socket\": ");
+      json_str (&b, p->swtpm_sock_path);
+      sv_buf_addf (&b, ",\n    \"ctrl_fd\": %d", SV_SWTPM_CTRL_FD);
+      sv_buf_add (&b, ",\n    \"argv\": ");
+      json_strv (&b, p->swtpm_argv, "    ");
+      sv_buf_add (&b, "\n  }");
+    }
 
   sv_buf_add (&b, ",\n  \"disk_steps\": [");
   for (size_t i = 0; i < p->n_disk_ops; i++)

@@ -237,6 +237,41 @@ test_dual_no_dhcp (void **state)
   check_case ("dual_no_dhcp", &cfg, &host, NULL);
 }
 
+/* firmware uefi and tpm on a first start: data_dir made, the variable
+ * store copied, the TPM state directory made; a data_dir with a
+ * space (the shell's quoting). */
+static void
+test_uefi_tpm_first (void **state)
+{
+  struct sv_vm_config cfg = fix_config ();
+  cfg.firmware = SV_FIRMWARE_UEFI;
+  cfg.tpm = true;
+  cfg.data_dir = (char *)"/vm data";
+  struct sv_host host;
+  fix_host_docker (&host, true);
+  host.data.fw_code_exists = true;
+  host.data.fw_vars_exists = true;
+  host.data.swtpm_found = true;
+  check_case ("uefi_tpm_first", &cfg, &host, NULL);
+}
+
+/* uefi-secure on a later start: the store is kept, nothing to copy; a
+ * data_dir with ',' (QEMU's comma escape). */
+static void
+test_uefi_secure_kept (void **state)
+{
+  struct sv_vm_config cfg = fix_config ();
+  cfg.firmware = SV_FIRMWARE_UEFI_SECURE;
+  cfg.accel = SV_ACCEL_TCG;
+  cfg.data_dir = (char *)"/data,file=/etc/shadow";
+  struct sv_host host;
+  fix_host_base (&host, false);
+  host.data.dir_exists = true;
+  host.data.efivars_exists = true;
+  host.data.fw_code_exists = true;
+  check_case ("uefi_secure_kept", &cfg, &host, NULL);
+}
+
 int
 main (void)
 {
@@ -247,6 +282,7 @@ main (void)
     cmocka_unit_test (test_no_network),     cmocka_unit_test (test_injection),
     cmocka_unit_test (test_dual_stack),     cmocka_unit_test (test_ipv6_only),
     cmocka_unit_test (test_mixed_families), cmocka_unit_test (test_dual_no_dhcp),
+    cmocka_unit_test (test_uefi_tpm_first), cmocka_unit_test (test_uefi_secure_kept),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
