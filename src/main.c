@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "apply_data.h"
 #include "apply_disks.h"
 #include "apply_net.h"
 #include "cfg.h"
@@ -61,9 +62,11 @@ usage (FILE *f)
          "  --help, --version\n"
          "\n"
          "Arguments after the options are appended verbatim to QEMU's command line.\n"
-         "Environment overrides: MEMORY, MEMORY_MB, CPUS, ACCEL, DISKS, NO_DHCP, IP_PREFIX.\n"
+         "Environment overrides: MEMORY, MEMORY_MB, CPUS, ACCEL, FIRMWARE, TPM, DISKS, NO_DHCP,\n"
+         "IP_PREFIX.\n"
          "Exit codes: 0 ok, 2 bad usage or config, 3 environment not usable,\n"
-         "4 network handoff failed, otherwise QEMU's exit status.\n",
+         "4 network handoff failed, 5 the TPM (swtpm) died while the VM ran,\n"
+         "otherwise QEMU's exit status.\n",
          f);
 }
 
@@ -235,6 +238,17 @@ run_plan (const struct sv_vm_config *cfg, const struct sv_host *host, const stru
     return -1;
   sv_status_keeper_init (status, cfg, host, plan, started_ms);
   sv_status_keeper_phase (status, SV_PHASE_STARTING);
+  if (sv_data_apply (plan, err) < 0)
+    return -1;
+  for (size_t i = 0; i < plan->n_data_ops; i++)
+    {
+      struct sv_buf op = { 0 }, b = { 0 };
+      sv_data_op_format (&plan->data_ops[i], &op);
+      sv_buf_add_escaped (&b, op.data, SV_ESC_VALUE);
+      sv_log ("%s", b.data);
+      sv_buf_free (&op);
+      sv_buf_free (&b);
+    }
   if (sv_disks_apply (plan, err) < 0)
     return -1;
   /* What was done goes to the log (docker logs), in --dry-run's words. */
@@ -272,7 +286,13 @@ run_plan (const struct sv_vm_config *cfg, const struct sv_host *host, const stru
       if (sv_dnsmasq_start (plan, supervised ? dlog->wfd : -1, &dnsmasq_pid, err) < 0)
         return -1;
     }
-  return sv_run_qemu (cfg, plan, tap_fds, dnsmasq_pid, dlog->rfd >= 0 ? dlog : NULL, status, err);
+  /* Last before QEMU: swtpm must be listening when QEMU connects, and
+   * nothing that can fail comes between (sv_run_qemu stops it). */
+  pid_t swtpm_pid = 0;
+  if (plan->swtpm_argv && sv_swtpm_start (plan, &swtpm_pid, err) < 0)
+    return -1;
+  return sv_run_qemu (cfg, plan, tap_fds, dnsmasq_pid, swtpm_pid, dlog->rfd >= 0 ? dlog : NULL,
+                      status, err);
 }
 
 int

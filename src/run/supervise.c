@@ -19,6 +19,10 @@
  *   - dnsmasq dying while the VM runs is logged and dnsmasq is restarted
  *     (a few times): the lease is infinite, but a rebooting guest asks
  *     again.  The VM is never stopped because of dnsmasq.
+ *   - swtpm dying while the VM runs stops the VM (graceful, as SIGTERM
+ *     does): the guest's TPM is gone and restarting swtpm under a running
+ *     guest would lose its volatile state.  Exit status SV_EXIT_TPM_LOST.
+ *     swtpm is stopped after QEMU, never before, so its state is complete.
  *   - Every child is reaped (PID 1 inherits orphans); outside a container
  *     startvm makes itself a child subreaper for the same effect. */
 #include <elf.h>
@@ -53,6 +57,8 @@
 /* dnsmasq gets as long to leave when QEMU is gone. */
 #define DNSMASQ_GRACE_MS 2000
 #define DNSMASQ_MAX_RESTARTS 3
+/* swtpm writes its state on each change; SIGTERM ends it at once. */
+#define SWTPM_GRACE_MS 2000
 /* Retry QMP while QEMU is still creating its socket. */
 #define QMP_RETRY_MS 100
 
@@ -236,6 +242,10 @@ struct super
   bool qemu_done;
   pid_t dnsmasq;
   int dnsmasq_restarts;
+  pid_t swtpm;
+  bool swtpm_gone;                 /* swtpm ended while QEMU ran */
+  char swtpm_what[64];             /* how it ended */
+  bool swtpm_lost;                 /* ...and the guest was running: the stop is ours */
   struct sv_dnsmasq_log *dlog;     /* NULL when no dnsmasq */
   struct sv_status_keeper *status; /* never NULL */
   enum phase phase;
@@ -268,6 +278,8 @@ restart_dnsmasq (struct super *s)
   s->dnsmasq = pid;
   sv_log ("dnsmasq: restarted (pid %d)", (int)pid);
 }
+
+static void on_swtpm_gone (struct super *s, bool clean);
 
 static void
 describe_status (int st, char *buf, size_t len)
@@ -303,14 +315,27 @@ reap_children (struct super *s)
           sv_log ("dnsmasq %s while the VM runs", what);
           restart_dnsmasq (s);
         }
+      else if (pid == s->swtpm)
+        {
+          s->swtpm = 0;
+          if (s->qemu_done || s->winding_down)
+            continue;
+          s->swtpm_gone = true;
+          describe_status (st, s->swtpm_what, sizeof s->swtpm_what);
+          on_swtpm_gone (s, WIFEXITED (st) && WEXITSTATUS (st) == 0);
+        }
     }
 }
+
+static void announce_tpm_lost (struct super *s);
 
 static void
 hard_stop (struct super *s, int sig)
 {
   if (s->qemu_done)
     return;
+  if (s->swtpm_gone)
+    announce_tpm_lost (s);
   s->hard = true;
   s->hard_signal = sig;
   kill (s->qemu, sig);
@@ -371,6 +396,47 @@ on_stop_signal (struct super *s, int sig)
     }
 }
 
+static void
+announce_tpm_lost (struct super *s)
+{
+  if (s->swtpm_lost)
+    return;
+  s->swtpm_lost = true;
+  sv_log ("swtpm %s while the VM runs: the guest lost its TPM; stopping the VM (exit status %d)",
+          s->swtpm_what, SV_EXIT_TPM_LOST);
+}
+
+/* swtpm ended while QEMU runs.  QEMU itself tells swtpm to quit
+ * (CMD_SHUTDOWN, status 0) when it exits after a guest power-off, and
+ * swtpm quits with the same 0 on SIGTERM, so a clean exit alone does not
+ * say which.  Either way the VM is stopped as SIGTERM would (the guest
+ * gets to power off and flush its disks); only a QEMU that still answers
+ * QMP (the power button was pressed) or has to be stopped by force had
+ * lost its TPM.  A QEMU that was already exiting never answers, and
+ * keeps its own status.  With tpm, control_path is always set (config
+ * refuses tpm with shutdown.mode exec). */
+static void
+on_swtpm_gone (struct super *s, bool clean)
+{
+  if (!clean)
+    announce_tpm_lost (s);
+  if (s->phase != PHASE_RUNNING)
+    return; /* already stopping */
+  s->stop_started = sv_now_ms ();
+  sv_status_keeper_phase (s->status, SV_PHASE_STOPPING);
+  if (s->plan->control_path == NULL)
+    {
+      announce_tpm_lost (s);
+      kill (s->qemu, SIGTERM);
+      s->phase = PHASE_TERM;
+      s->deadline = s->stop_started + KILL_GRACE_MS;
+      return;
+    }
+  s->phase = PHASE_POWERDOWN;
+  s->deadline = s->stop_started + (int64_t)s->cfg->shutdown.timeout_ms;
+  s->qmp_retry_at = 0;
+}
+
 /* One attempt at system_powerdown.  Interrupted by a signal (EINTR), or
  * QEMU not listening yet: retried by the loop. */
 static void
@@ -388,6 +454,8 @@ try_powerdown (struct super *s)
   if (r == 0)
     {
       s->powerdown_sent = true;
+      if (s->swtpm_gone)
+        announce_tpm_lost (s);
       return;
     }
   if (err->source == SV_SRC_ERRNO && err->code == EINTR)
@@ -495,25 +563,26 @@ broken:
   return -1;
 }
 
-/* QEMU is gone: dnsmasq must not outlive it.  SIGTERM, a short wait
- * (reaping whatever ends meanwhile), then SIGKILL. */
+/* QEMU is gone: its helpers must not outlive it.  SIGTERM, a short
+ * wait (reaping whatever ends meanwhile; reap_children zeroes *pidp),
+ * then SIGKILL. */
 static void
-stop_dnsmasq (struct super *s)
+stop_helper (struct super *s, pid_t *pidp, const char *name, int grace_ms)
 {
-  if (s->dnsmasq <= 0)
+  if (*pidp <= 0)
     return;
-  kill (s->dnsmasq, SIGTERM);
-  int64_t deadline = sv_now_ms () + DNSMASQ_GRACE_MS;
-  while (s->dnsmasq > 0)
+  kill (*pidp, SIGTERM);
+  int64_t deadline = sv_now_ms () + grace_ms;
+  while (*pidp > 0)
     {
       int64_t left = deadline - sv_now_ms ();
       if (left <= 0)
         {
-          sv_log ("dnsmasq did not quit within %d ms of SIGTERM: killing it", DNSMASQ_GRACE_MS);
-          kill (s->dnsmasq, SIGKILL);
+          sv_log ("%s did not quit within %d ms of SIGTERM: killing it", name, grace_ms);
+          kill (*pidp, SIGKILL);
           int st;
-          TEMP_FAILURE_RETRY (waitpid (s->dnsmasq, &st, 0));
-          s->dnsmasq = 0;
+          TEMP_FAILURE_RETRY (waitpid (*pidp, &st, 0));
+          *pidp = 0;
           break;
         }
       struct pollfd p = { .fd = s->sfd, .events = POLLIN };
@@ -531,6 +600,13 @@ stop_dnsmasq (struct super *s)
     }
 }
 
+static void
+stop_helpers (struct super *s)
+{
+  stop_helper (s, &s->dnsmasq, "dnsmasq", DNSMASQ_GRACE_MS);
+  stop_helper (s, &s->swtpm, "swtpm", SWTPM_GRACE_MS);
+}
+
 static int
 exit_status (struct super *s)
 {
@@ -538,6 +614,12 @@ exit_status (struct super *s)
   int code = WIFSIGNALED (st) ? 128 + WTERMSIG (st) : WEXITSTATUS (st);
   char what[64];
   describe_status (st, what, sizeof what);
+  if (s->swtpm_lost)
+    {
+      sv_log ("QEMU %s; exit status %d: swtpm died while the VM ran", what, SV_EXIT_TPM_LOST);
+      sv_status_keeper_failed (s->status, "swtpm died while the VM ran", SV_EXIT_TPM_LOST);
+      return SV_EXIT_TPM_LOST;
+    }
   if (s->hard)
     {
       /* QEMU handles SIGTERM by quitting with 0: the guest did not agree
@@ -590,8 +672,8 @@ fail:
 
 int
 sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const int *tap_fds,
-             pid_t dnsmasq_pid, struct sv_dnsmasq_log *dlog, struct sv_status_keeper *status,
-             sv_error_t *err)
+             pid_t dnsmasq_pid, pid_t swtpm_pid, struct sv_dnsmasq_log *dlog,
+             struct sv_status_keeper *status, sv_error_t *err)
 {
   announce_sockets (plan);
   if (cfg->shutdown.mode == SV_SHUTDOWN_EXEC)
@@ -607,6 +689,7 @@ sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const i
     .sfd = -1,
     .parent = getpid (),
     .dnsmasq = dnsmasq_pid,
+    .swtpm = swtpm_pid,
     .dlog = dlog,
     .status = status,
     .phase = PHASE_RUNNING,
@@ -663,7 +746,7 @@ sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const i
       TEMP_FAILURE_RETRY (waitpid (s.qemu, &st, 0));
       s.qemu_done = true;
       s.winding_down = true;
-      stop_dnsmasq (&s);
+      stop_helpers (&s);
       if (dlog)
         sv_dnsmasq_log_finish (dlog, DNSMASQ_GRACE_MS);
       sigprocmask (SIG_SETMASK, &old, NULL);
@@ -686,7 +769,7 @@ sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const i
       s.qemu_status = st;
     }
   s.winding_down = true;
-  stop_dnsmasq (&s);
+  stop_helpers (&s);
   reap_children (&s);
   if (dlog)
     sv_dnsmasq_log_finish (dlog, DNSMASQ_GRACE_MS);

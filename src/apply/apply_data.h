@@ -1,0 +1,25 @@
+/* apply_data: the plan's data_dir steps (the UEFI variable store copied
+ * from its template, the TPM state directory), and starting swtpm.
+ * Nothing that exists is ever overwritten. */
+#ifndef SV_APPLY_DATA_H
+#define SV_APPLY_DATA_H
+
+#include <sys/types.h>
+
+#include "error.h"
+#include "plan.h"
+
+/* Runs plan->data_ops in order.  A copy goes to a temporary file in the
+ * same directory and is linked into place, so a crash leaves no
+ * half-written store and a file that appeared meanwhile is kept (and is
+ * an error).  Exit class 3. */
+int sv_data_apply (const struct sv_plan *plan, sv_error_t *err);
+
+/* Starts plan->swtpm_argv (exec'd, no shell) with its control socket:
+ * startvm binds and listens on plan->swtpm_sock_path (0600) and passes
+ * the socket as SV_SWTPM_CTRL_FD.  The child gets PR_SET_PDEATHSIG,
+ * no_new_privs and no capabilities at all (docs/images.md "TPM").
+ * *pid: the child.  Exit class 3 when swtpm cannot be run. */
+int sv_swtpm_start (const struct sv_plan *plan, pid_t *pid, sv_error_t *err);
+
+#endif
