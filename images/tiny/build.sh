@@ -34,7 +34,7 @@ kernel_meta=${TINY_KERNEL_PKG:-linux-image-cloud-amd64}
 # initramfs layout.  The cloud kernel has no AHCI driver, so a CD-ROM must
 # sit on virtio-scsi (sr_mod) or be a virtio-blk disk.
 modules=(virtio_pci virtio_net virtio_blk virtio_scsi sd_mod sr_mod
-  vfat nls_cp437 nls_ascii nls_iso8859-1 nls_utf8 isofs button evdev pvpanic-pci)
+  vfat nls_cp437 nls_ascii nls_iso8859-1 nls_utf8 isofs button evdev pvpanic-pci efivarfs)
 
 for tool in apt-get apt-cache dpkg-deb cpio gzip modinfo flock sha256sum; do
   command -v "$tool" >/dev/null || die "missing tool: $tool (run scripts/setup.sh)"
