@@ -83,6 +83,14 @@ remove_sockets (const struct sv_plan *plan)
   remove_stale_socket (plan->vnc_path);
 }
 
+/* swtpm's socket is bound by startvm (apply_data.c), so it exists before
+ * QEMU starts: removed only when everything has ended. */
+static void
+remove_swtpm_socket (const struct sv_plan *plan)
+{
+  remove_stale_socket (plan->swtpm_sock_path);
+}
+
 static void
 announce_sockets (const struct sv_plan *plan)
 {
@@ -749,6 +757,7 @@ sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const i
       stop_helpers (&s);
       if (dlog)
         sv_dnsmasq_log_finish (dlog, DNSMASQ_GRACE_MS);
+      remove_swtpm_socket (plan);
       sigprocmask (SIG_SETMASK, &old, NULL);
       return sv_error_errno (err, SV_EXIT_ENV, child_errno, "running %s", plan->qemu_argv[0]);
     }
@@ -777,6 +786,7 @@ sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const i
    * socket nobody listens on may stay behind for a manager or a
    * `docker exec` to find. */
   remove_sockets (plan);
+  remove_swtpm_socket (plan);
   if (r < 0)
     return sv_error_errno (err, SV_EXIT_ENV, EIO, "supervising QEMU");
   /* The signals stay blocked: a late SIGTERM must not replace QEMU's
