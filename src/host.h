@@ -165,6 +165,9 @@ struct sv_data_state
   bool fw_vars_exists;
   bool tpm_dir_exists; /* data_dir/tpm is a directory */
   bool swtpm_found;    /* swtpm is in PATH */
+  /* startvm is root with CAP_SETUID, CAP_SETGID and CAP_CHOWN: swtpm can
+   * run under its own uid (SV_SWTPM_UID) instead of root's. */
+  bool can_switch_uid;
   /* Why data_dir, efivars.fd or tpm/ cannot be used as they are (a file
    * where a directory belongs, a link), "" when they can. */
   char error[SV_PATH_MAX + 96];

@@ -82,6 +82,8 @@ enum sv_data_op_kind
 {
   SV_DATA_MKDIR, /* mkdir path with mode (data_dir, data_dir/tpm) */
   SV_DATA_COPY,  /* copy src to path with mode; never over an existing file (O_EXCL) */
+  SV_DATA_CHOWN, /* path (a directory) and the regular files in it to uid:gid, never
+                    through a link (the TPM state, for swtpm's own uid) */
 };
 
 struct sv_data_op
@@ -90,7 +92,14 @@ struct sv_data_op
   char *path;
   char *src; /* SV_DATA_COPY: the template */
   unsigned mode;
+  unsigned uid, gid; /* SV_DATA_CHOWN */
 };
+
+/* swtpm's own uid and gid when startvm is root: not root's, so a TPM
+ * emulator that parses what the guest sends cannot write root's files
+ * (the VM's disks, the programs); unused in the base image. */
+#define SV_SWTPM_UID 64999
+#define SV_SWTPM_GID 64999
 
 /* swtpm's control socket: startvm binds and listens on swtpm_sock_path
  * itself and hands the listening socket to swtpm as this fd, so QEMU can
@@ -122,6 +131,10 @@ struct sv_plan
   size_t n_data_ops;
   char **swtpm_argv;     /* NULL when tpm is off */
   char *swtpm_sock_path; /* <run_dir>/swtpm.sock, QEMU's -chardev; NULL when tpm is off */
+  /* swtpm runs in its state directory (its argv says dir=.): reached by
+   * its cwd, it needs no search permission on data_dir (0700, root's). */
+  char *swtpm_cwd;
+  int swtpm_uid, swtpm_gid; /* -1: stays startvm's */
   char *seed_dir; /* <run_dir>/cidata, presented as a FAT disk labelled cidata; NULL: no seed */
   struct sv_seed_file *seed_files;
   size_t n_seed_files;

@@ -1,8 +1,10 @@
 /* apply_data (apply_data.h): the data_dir steps and swtpm. */
 #include "apply_data.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,13 +78,48 @@ copy_file (const struct sv_data_op *op, sv_error_t *err)
   return 0;
 }
 
+/* The directory and the regular files directly in it (swtpm keeps no
+ * subdirectories); links and anything else are left alone, never
+ * followed. */
+static int
+chown_tree (const struct sv_data_op *op, sv_error_t *err)
+{
+  int fd = open (op->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "opening %s", op->path);
+  DIR *d = fdopendir (fd);
+  if (d == NULL)
+    {
+      int e = errno;
+      close (fd);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "reading %s", op->path);
+    }
+  int e = 0;
+  if (fchown (fd, op->uid, op->gid) < 0)
+    e = errno;
+  for (struct dirent *de; e == 0 && (de = readdir (d)) != NULL;)
+    {
+      struct stat st;
+      if (fstatat (fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG (st.st_mode))
+        continue;
+      if (fchownat (fd, de->d_name, op->uid, op->gid, AT_SYMLINK_NOFOLLOW) < 0)
+        e = errno;
+    }
+  closedir (d);
+  if (e != 0)
+    return sv_error_errno (err, SV_EXIT_ENV, e, "chown %u:%u %s", op->uid, op->gid, op->path);
+  return 0;
+}
+
 int
 sv_data_apply (const struct sv_plan *plan, sv_error_t *err)
 {
   for (size_t i = 0; i < plan->n_data_ops; i++)
     {
       const struct sv_data_op *op = &plan->data_ops[i];
-      int r = op->kind == SV_DATA_MKDIR ? make_dir (op, err) : copy_file (op, err);
+      int r = op->kind == SV_DATA_MKDIR   ? make_dir (op, err)
+              : op->kind == SV_DATA_CHOWN ? chown_tree (op, err)
+                                          : copy_file (op, err);
       if (r < 0)
         return -1;
     }
@@ -95,14 +132,23 @@ sv_data_apply (const struct sv_plan *plan, sv_error_t *err)
  * Its built-in seccomp filter (action kill, the default) then limits
  * its syscalls.  Async-signal-safe: runs between fork and exec. */
 static int
-drop_privileges (void)
+drop_privileges (const struct sv_plan *plan)
 {
   if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return -1;
+  /* The bounding set first: dropping from it needs CAP_SETPCAP, which the
+   * uid change below takes away. */
   for (int cap = 0; cap <= 63; cap++)
     if (prctl (PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM)
       return -1;
   prctl (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (plan->swtpm_uid >= 0)
+    {
+      gid_t g = (gid_t)plan->swtpm_gid;
+      uid_t u = (uid_t)plan->swtpm_uid;
+      if (setgroups (0, NULL) < 0 || setresgid (g, g, g) < 0 || setresuid (u, u, u) < 0)
+        return -1;
+    }
   struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
   struct __user_cap_data_struct data[2] = { { 0 } };
   return (int)syscall (SYS_capset, &hdr, data);
@@ -124,7 +170,10 @@ child_exec (const struct sv_plan *plan, int lfd, int errfd, pid_t parent)
   /* dup2 leaves the new fd without FD_CLOEXEC: swtpm inherits it. */
   if (lfd == SV_SWTPM_CTRL_FD ? fcntl (lfd, F_SETFD, 0) < 0 : dup2 (lfd, SV_SWTPM_CTRL_FD) < 0)
     goto fail;
-  if (drop_privileges () < 0)
+  /* Its state directory by cwd: dir=. in its argv. */
+  if (chdir (plan->swtpm_cwd) < 0)
+    goto fail;
+  if (drop_privileges (plan) < 0)
     goto fail;
   execvp (plan->swtpm_argv[0], plan->swtpm_argv);
 fail:

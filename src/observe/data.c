@@ -1,10 +1,13 @@
 /* data_dir, the firmware files and swtpm: what firmware and tpm need
  * (observe.h).  Read-only: stat and a PATH lookup, nothing else. */
 #include <errno.h>
+#include <linux/capability.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -34,6 +37,21 @@ in_path (const char *name)
         return true;
     }
   return false;
+}
+
+/* Root with the capabilities to give a child another uid and to hand it
+ * its state directory (Docker's and podman's defaults have them). */
+static bool
+can_switch_uid (void)
+{
+  if (geteuid () != 0)
+    return false;
+  struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+  struct __user_cap_data_struct data[2] = { { 0 } };
+  if (syscall (SYS_capget, &hdr, data) < 0)
+    return false;
+  uint32_t need = (1u << CAP_SETUID) | (1u << CAP_SETGID) | (1u << CAP_CHOWN);
+  return (data[0].effective & need) == need;
 }
 
 /* An existing entry in data_dir must be what startvm would have made:
@@ -99,6 +117,7 @@ sv_data_observe (const struct sv_vm_config *cfg, struct sv_data_state *d, sv_err
   if (cfg->tpm)
     {
       d->swtpm_found = in_path ("swtpm");
+      d->can_switch_uid = can_switch_uid ();
       cleanup_free char *tpm = sv_xasprintf ("%s/tpm", dir);
       if (d->dir_exists
           && !check_entry (tpm, S_IFDIR, "the TPM state directory", &d->tpm_dir_exists, d))

@@ -75,13 +75,21 @@ plan_tpm (const struct sv_vm_config *cfg, const struct sv_host *host, struct sv_
 {
   if (!host->data.swtpm_found)
     return env_missing (err, "tpm", "swtpm (not found in PATH)", "swtpm");
-  /* swtpm splits its option values at ',' and has no escape. */
-  if (strchr (p->data_dir, ','))
-    return sv_error_config (err, "data_dir: %s contains ',', which swtpm cannot take in a path",
-                            p->data_dir);
   cleanup_free char *tpm_dir = sv_xasprintf ("%s/tpm", p->data_dir);
   if (!host->data.tpm_dir_exists)
     add_op (p, SV_DATA_MKDIR, sv_xstrdup (tpm_dir), NULL, 0700);
+  p->swtpm_uid = p->swtpm_gid = -1;
+  if (host->data.can_switch_uid)
+    {
+      /* At each start: a state made before (by root, or restored from a
+       * backup) must be swtpm's to write. */
+      add_op (p, SV_DATA_CHOWN, sv_xstrdup (tpm_dir), NULL, 0);
+      p->data_ops[p->n_data_ops - 1].uid = SV_SWTPM_UID;
+      p->data_ops[p->n_data_ops - 1].gid = SV_SWTPM_GID;
+      p->swtpm_uid = SV_SWTPM_UID;
+      p->swtpm_gid = SV_SWTPM_GID;
+    }
+  p->swtpm_cwd = sv_xstrdup (tpm_dir);
 
   p->swtpm_sock_path = sv_xasprintf ("%s/swtpm.sock", p->run_dir);
   size_t max = sizeof (((struct sockaddr_un *)NULL)->sun_path) - 1;
@@ -96,7 +104,7 @@ plan_tpm (const struct sv_vm_config *cfg, const struct sv_host *host, struct sv_
   sv_strv_add (&s, "socket");
   sv_strv_add (&s, "--tpm2");
   sv_strv_add (&s, "--tpmstate");
-  sv_strv_addf (&s, "dir=%s,mode=0600", tpm_dir);
+  sv_strv_add (&s, "dir=.,mode=0600");
   sv_strv_add (&s, "--ctrl");
   sv_strv_addf (&s, "type=unixio,fd=%d", SV_SWTPM_CTRL_FD);
   p->swtpm_argv = steal_pointer (&s.v);
@@ -141,6 +149,11 @@ sv_data_op_format (const struct sv_data_op *op, struct sv_buf *b)
       sv_buf_addf (b, "mkdir (mode %04o) ", op->mode);
       sv_buf_add_shell_word (b, op->path);
       break;
+    case SV_DATA_CHOWN:
+      sv_buf_addf (b, "chown %u:%u ", op->uid, op->gid);
+      sv_buf_add_shell_word (b, op->path);
+      sv_buf_add (b, " and the files in it");
+      break;
     case SV_DATA_COPY:
       sv_buf_add (b, "copy ");
       sv_buf_add_shell_word (b, op->src);
@@ -168,4 +181,6 @@ sv_plan_data_free (struct sv_plan *p)
   p->swtpm_argv = NULL;
   free (p->swtpm_sock_path);
   p->swtpm_sock_path = NULL;
+  free (p->swtpm_cwd);
+  p->swtpm_cwd = NULL;
 }

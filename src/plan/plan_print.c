@@ -253,6 +253,13 @@ sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
         {
           sv_buf_addf (&b, "\n  control socket (fd %d): ", SV_SWTPM_CTRL_FD);
           sv_buf_add_shell_word (&b, p->swtpm_sock_path);
+          sv_buf_add (&b, "\n  runs in: ");
+          sv_buf_add_shell_word (&b, p->swtpm_cwd);
+          if (p->swtpm_uid >= 0)
+            sv_buf_addf (&b, ", as uid %d gid %d, without capabilities", p->swtpm_uid,
+                         p->swtpm_gid);
+          else
+            sv_buf_add (&b, ", as startvm's uid, without capabilities");
         }
       sv_buf_add (&b, "\n");
     }
@@ -569,7 +576,9 @@ sv_plan_format_json (const struct sv_plan *p, const struct sv_host *host)
       struct sv_buf text = { 0 };
       sv_data_op_format (op, &text);
       sv_buf_add (&b, i ? ",\n    {\"op\": " : "\n    {\"op\": ");
-      json_str (&b, op->kind == SV_DATA_COPY ? "copy" : "mkdir");
+      json_str (&b, op->kind == SV_DATA_COPY    ? "copy"
+                    : op->kind == SV_DATA_CHOWN ? "chown"
+                                                : "mkdir");
       sv_buf_add (&b, ", \"path\": ");
       json_str (&b, op->path);
       if (op->src)
@@ -577,7 +586,10 @@ sv_plan_format_json (const struct sv_plan *p, const struct sv_host *host)
           sv_buf_add (&b, ", \"src\": ");
           json_str (&b, op->src);
         }
-      sv_buf_addf (&b, ", \"mode\": \"%04o\", \"text\": ", op->mode);
+      if (op->kind == SV_DATA_CHOWN)
+        sv_buf_addf (&b, ", \"uid\": %u, \"gid\": %u, \"text\": ", op->uid, op->gid);
+      else
+        sv_buf_addf (&b, ", \"mode\": \"%04o\", \"text\": ", op->mode);
       json_str (&b, text.data);
       sv_buf_add (&b, "}");
       sv_buf_free (&text);
@@ -591,6 +603,12 @@ sv_plan_format_json (const struct sv_plan *p, const struct sv_host *host)
       sv_buf_add (&b, "{\n    \"ctrl_socket\": ");
       json_str (&b, p->swtpm_sock_path);
       sv_buf_addf (&b, ",\n    \"ctrl_fd\": %d", SV_SWTPM_CTRL_FD);
+      sv_buf_add (&b, ",\n    \"cwd\": ");
+      json_str (&b, p->swtpm_cwd);
+      if (p->swtpm_uid >= 0)
+        sv_buf_addf (&b, ",\n    \"uid\": %d,\n    \"gid\": %d", p->swtpm_uid, p->swtpm_gid);
+      else
+        sv_buf_add (&b, ",\n    \"uid\": null,\n    \"gid\": null");
       sv_buf_add (&b, ",\n    \"argv\": ");
       json_strv (&b, p->swtpm_argv, "    ");
       sv_buf_add (&b, "\n  }");

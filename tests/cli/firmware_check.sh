@@ -81,14 +81,22 @@ python3 - "$LOG/a.json" "$data" "$state" <<'PY' || fail "the JSON plan is not wh
 import json, sys
 p = json.load(open(sys.argv[1])); data, state = sys.argv[2], sys.argv[3]
 assert p["firmware"] == "uefi" and p["data_dir"] == data, (p["firmware"], p["data_dir"])
-assert [(s["op"], s["path"], s.get("src"), s["mode"]) for s in p["data_steps"]] == [
-    ("mkdir", data, None, "0700"),
-    ("copy", data + "/efivars.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd", "0600"),
-    ("mkdir", data + "/tpm", None, "0700")], p["data_steps"]
+steps = [(s["op"], s["path"], s.get("src"), s.get("mode")) for s in p["data_steps"]]
+want = [("mkdir", data, None, "0700"),
+        ("copy", data + "/efivars.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd", "0600"),
+        ("mkdir", data + "/tpm", None, "0700")]
+# As root (with CAP_SETUID, CAP_SETGID, CAP_CHOWN), swtpm gets its own uid.
+own = p["swtpm"]["uid"] is not None
+if own:
+    want.append(("chown", data + "/tpm", None, None))
+    assert p["swtpm"]["uid"] == p["swtpm"]["gid"] == 64999, p["swtpm"]
+    assert p["data_steps"][3]["uid"] == p["data_steps"][3]["gid"] == 64999
+assert steps == want, steps
 a = p["qemu_argv"]
 assert a[a.index("if=pflash,format=raw,unit=1,file=%s/efivars.fd" % data) - 1] == "-drive"
 assert p["swtpm"]["argv"] == ["swtpm", "socket", "--tpm2", "--tpmstate",
-    "dir=%s/tpm,mode=0600" % data, "--ctrl", "type=unixio,fd=3"], p["swtpm"]
+    "dir=.,mode=0600", "--ctrl", "type=unixio,fd=3"], p["swtpm"]
+assert p["swtpm"]["cwd"] == data + "/tpm", p["swtpm"]
 assert p["swtpm"]["ctrl_socket"].startswith(state + "/") and p["swtpm"]["ctrl_socket"].endswith("/swtpm.sock")
 PY
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tpm: true on machine pc (tpm-tis) under SeaBIOS: swtpm's life.
-#  1. The guest sees a TPM 2.0.  swtpm runs with no capabilities at all
-#     (effective, permitted, bounding), no_new_privs and its seccomp filter.
+#  1. The guest sees a TPM 2.0.  swtpm runs under its own uid and gid
+#     (64999), with no capabilities at all (effective, permitted,
+#     bounding), no_new_privs and its seccomp filter.
 #     swtpm killed while the guest runs: startvm stops the VM, says why
 #     and exits 5; nothing is left running.
 #  2. SIGTERM (docker stop): the guest powers off, swtpm is stopped after
@@ -53,6 +54,13 @@ for f in CapInh CapPrm CapEff CapBnd CapAmb; do
   assert_eq "$f:	0000000000000000" "$(grep "^$f:" "$st")" "swtpm's $f"
 done
 assert_eq "NoNewPrivs:	1" "$(grep '^NoNewPrivs:' "$st")" "swtpm's no_new_privs"
+# Its own uid and gid, no supplementary groups (startvm runs as root here),
+# and its state is its own.
+assert_eq "Uid:	64999	64999	64999	64999" "$(grep '^Uid:' "$st")" "swtpm's uids"
+assert_eq "Gid:	64999	64999	64999	64999" "$(grep '^Gid:' "$st")" "swtpm's gids"
+assert_eq "Groups:" "$(grep '^Groups:' "$st" | tr -d ' \t')" "swtpm's supplementary groups"
+assert_eq "64999:64999 700" "$(stat -c '%u:%g %a' "$data/tpm")" "the TPM state directory's owner and mode"
+assert_eq 700 "$(stat -c %a "$data")" "data_dir's mode (swtpm reaches its state by its cwd)"
 assert_eq "Seccomp:	2" "$(grep '^Seccomp:' "$st")" "swtpm's seccomp filter"
 assert_eq "$SV_TMP/state/vm/swtpm.sock" "$(find "$SV_TMP/state" -type s -name swtpm.sock)" "swtpm's control socket"
 assert_eq 600 "$(stat -c %a "$SV_TMP/state/vm/swtpm.sock")" "the control socket's mode"

@@ -252,6 +252,7 @@ test_uefi_tpm_first (void **state)
   host.data.fw_code_exists = true;
   host.data.fw_vars_exists = true;
   host.data.swtpm_found = true;
+  host.data.can_switch_uid = true;
   check_case ("uefi_tpm_first", &cfg, &host, NULL);
 }
 
