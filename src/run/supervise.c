@@ -42,7 +42,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "apply_net.h"
 #include "cleanup.h"
 #include "dnsmasq.h"
 #include "dnsmasq_log.h"
