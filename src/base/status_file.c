@@ -403,10 +403,16 @@ sv_status_write (const char *dir, const struct sv_status *st, sv_error_t *err)
 int
 sv_status_read_file (const char *path, char **out, size_t *len, sv_error_t *err)
 {
+  return sv_status_read_at (AT_FDCWD, path, out, len, err);
+}
+
+int
+sv_status_read_at (int dirfd, const char *path, char **out, size_t *len, sv_error_t *err)
+{
   /* O_NOFOLLOW and O_NONBLOCK: the directory may belong to a VM
    * container; a link or a FIFO planted there must not make a reader on
    * the host follow it or hang. */
-  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  cleanup_close int fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0)
     return sv_error_errno (err, SV_EXIT_ENV, errno, "%s", path);
   struct stat st;

@@ -96,6 +96,9 @@ int sv_status_write (const char *dir, const struct sv_status *st, sv_error_t *er
 /* Read a whole status file (at most SV_STATUS_MAX_BYTES) into *out
  * (NUL-terminated, caller frees).  Errno-class errors. */
 int sv_status_read_file (const char *path, char **out, size_t *len, sv_error_t *err);
+/* The same, for path relative to the directory dirfd (AT_FDCWD: as
+ * above). */
+int sv_status_read_at (int dirfd, const char *path, char **out, size_t *len, sv_error_t *err);
 
 /* For a reader: is the writer of st gone?  True only when st->pid_ns is
  * this process's pid namespace and that pid no longer runs the process

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "status_file.h"
 #include "util.h"
 
 static bool
@@ -95,26 +96,13 @@ sv_mgr_is_socket_at (int dirfd, const char *name)
 json_t *
 sv_mgr_status_read (int dirfd)
 {
-  cleanup_close int fd
-      = openat (dirfd, "status.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0)
+  /* The one bounded reader of status.json (base/status_file.c). */
+  cleanup_free char *text = NULL;
+  size_t len = 0;
+  cleanup_error sv_error_t err = NULL;
+  if (sv_status_read_at (dirfd, SV_STATUS_FILE, &text, &len, &err) < 0)
     return NULL;
-  struct stat st;
-  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size > 1024 * 1024)
-    return NULL;
-  struct sv_buf b = { 0 };
-  char buf[8192];
-  for (;;)
-    {
-      ssize_t n = TEMP_FAILURE_RETRY (read (fd, buf, sizeof buf));
-      if (n <= 0)
-        break;
-      sv_buf_addn (&b, buf, (size_t)n);
-      if (b.len > 1024 * 1024)
-        break;
-    }
-  json_t *j = b.len ? json_loadb (b.data, b.len, 0, NULL) : NULL;
-  sv_buf_free (&b);
+  json_t *j = len ? json_loadb (text, len, 0, NULL) : NULL;
   if (j && !json_is_object (j))
     {
       json_decref (j);

@@ -28,8 +28,9 @@ int sv_mgr_vm_dir_open (const char *state_dir, const char *label, const char *id
 /* True when dirfd/name is a socket (lstat: not a symlink). */
 bool sv_mgr_is_socket_at (int dirfd, const char *name);
 
-/* status.json from the VM's directory (regular file, O_NOFOLLOW, at most
- * 1 MiB), or NULL when missing or unreadable. */
+/* status.json from the VM's directory, read by sv_status_read_at (regular
+ * file, O_NOFOLLOW, at most SV_STATUS_MAX_BYTES), or NULL when missing,
+ * unreadable, too big or not a JSON object. */
 json_t *sv_mgr_status_read (int dirfd);
 
 struct sv_mgr_vm_files

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "status_file.h"
 #include "util.h"
 #include "vm.h"
 
@@ -171,6 +172,19 @@ test_status_json (void **state)
   assert_int_equal (json_integer_value (json_object_get (vm, "memory_mib")), 1024);
   assert_string_equal (json_string_value (json_object_get (vm, "mac")), "aa:bb:cc:dd:ee:ff");
   json_decref (vm);
+  sv_mgr_vm_files_free (&vf);
+
+  /* Larger than SV_STATUS_MAX_BYTES (the limit every reader of the file
+     shares): not read, even as valid JSON. */
+  assert_int_equal (unlink (path), 0);
+  f = fopen (path, "w");
+  fputs ("{\"version\":1,\"phase\":\"ready\",\"pad\":\"", f);
+  for (int i = 0; i < SV_STATUS_MAX_BYTES; i++)
+    fputc ('x', f);
+  fputs ("\"}", f);
+  fclose (f);
+  sv_mgr_vm_files_read (top, "vm1", ID, &vf);
+  assert_null (vf.status);
   sv_mgr_vm_files_free (&vf);
 
   /* podman's "stopped" (exited, not yet cleaned up) is Docker's "exited". */
