@@ -1,7 +1,6 @@
 #include "api.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1175,30 +1174,13 @@ volume_ours (json_t *vol, const char *state)
   return state && managed && vs && strcmp (managed, "true") == 0 && strcmp (vs, state) == 0;
 }
 
-/* GET /volumes/NAME. */
-static int
-volume_inspect (struct sv_docker *d, const char *name, long *st, json_t **out, sv_error_t *err)
-{
-  cleanup_free char *path = NULL;
-  char *e = curl_easy_escape (NULL, name, 0);
-  if (asprintf (&path, "/volumes/%s", e) < 0)
-    abort ();
-  curl_free (e);
-  return sv_docker_request (d, "GET", path, NULL, 30, st, out, err);
-}
-
 static bool
 volume_exists (struct sv_docker *d, const char *name)
 {
-  cleanup_free char *e = NULL;
-  cleanup_free char *path = NULL;
   long st;
   json_t *out = NULL;
   cleanup_error sv_error_t err = NULL;
-  /* Names are checked (docker_name_ok) before they get here. */
-  if (asprintf (&path, "/volumes/%s", name) < 0)
-    abort ();
-  int r = sv_docker_request (d, "GET", path, NULL, 30, &st, &out, &err);
+  int r = sv_docker_volume_inspect (d, name, &st, &out, &err);
   json_decref (out);
   return r == 0 && st == 200;
 }
@@ -1292,12 +1274,7 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
   out = NULL;
   if (c.network)
     {
-      cleanup_free char *path = NULL;
-      char *e = curl_easy_escape (NULL, c.network, 0);
-      if (asprintf (&path, "/networks/%s", e) < 0)
-        abort ();
-      curl_free (e);
-      if (sv_docker_request (&d, "GET", path, NULL, 30, &st, &out, &err) < 0)
+      if (sv_docker_network_inspect (&d, c.network, &st, &out, &err) < 0)
         {
           sv_mgr_resp_error (resp, 502, "%s", err->msg);
           goto out;
@@ -1337,7 +1314,7 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
   /* The disk volume is adopted only when the manager made it for a VM of
      this name (kept by DELETE ?volumes=false); anyone else's is refused,
      never mounted into a VM. */
-  if (volume_inspect (&d, volume, &st, &out, &err) < 0)
+  if (sv_docker_volume_inspect (&d, volume, &st, &out, &err) < 0)
     {
       sv_mgr_resp_error (resp, 502, "%s", err->msg);
       goto out;
@@ -1596,7 +1573,7 @@ h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
                  so. */
               const char *vn = json_string_value (vol);
               const char *vs = state_label (labels);
-              if (volume_inspect (&d, vn, &st, &out, &err) < 0)
+              if (sv_docker_volume_inspect (&d, vn, &st, &out, &err) < 0)
                 sv_mgr_resp_error (resp, 502, "%s", err->msg);
               else if (st == 200 && !volume_ours (out, vs))
                 {
@@ -1719,21 +1696,14 @@ h_vm_logs (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_res
   json_t *in = find_vm (&d, req, resp);
   if (in)
     {
-      cleanup_free char *path = NULL;
-      char tbuf[32] = "all";
-      if (n >= 0)
-        snprintf (tbuf, sizeof tbuf, "%lld", n);
-      if (asprintf (&path, "/containers/%s/logs?stdout=1&stderr=1&tail=%s%s",
-                    json_string_value (json_object_get (in, "Id")), tbuf, follow ? "&follow=1" : "")
-          < 0)
-        abort ();
       struct logs_state s = { .sink = follow ? sink : NULL };
       struct sv_docker_stream_cb cb = {
         .on_data = logs_data, .on_status = logs_status, .keep_going = logs_keep_going, .ctx = &s
       };
       long st;
       cleanup_error sv_error_t err = NULL;
-      int r = sv_docker_stream (&d, path, &cb, &st, &err);
+      int r = sv_docker_logs (&d, json_string_value (json_object_get (in, "Id")), n, follow, &cb,
+                              &st, &err);
       if (s.begun)
         resp->streamed = true;
       else if (r < 0)

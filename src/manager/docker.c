@@ -3,6 +3,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -139,95 +141,119 @@ sv_docker_message (long status, json_t *reply)
   return s;
 }
 
+/* The one place a Docker path is built: fmt with each "%s" replaced by
+ * its argument, URL-escaped (ids, names, filters; numbers are passed as
+ * text).  Nothing else in the manager escapes for Docker. */
 static char *
-esc (struct sv_docker *d, const char *s)
+vpathf (const char *fmt, va_list ap)
 {
-  char *e = curl_easy_escape (d->curl, s, 0);
-  char *r = sv_xstrdup (e ? e : "");
-  curl_free (e);
-  return r;
+  struct sv_buf b = { 0 };
+  for (const char *p = fmt; *p; p++)
+    if (p[0] == '%' && p[1] == 's')
+      {
+        char *e = curl_easy_escape (NULL, va_arg (ap, const char *), 0);
+        sv_buf_add (&b, e ? e : "");
+        curl_free (e);
+        p++;
+      }
+    else
+      sv_buf_addc (&b, *p);
+  return sv_buf_steal (&b);
+}
+
+static char *
+pathf (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  char *path = vpathf (fmt, ap);
+  va_end (ap);
+  return path;
+}
+
+/* sv_docker_request on the path pathf makes of fmt and the rest. */
+static int
+requestf (struct sv_docker *d, const char *method, json_t *body, long timeout_s, long *status,
+          json_t **out, sv_error_t *err, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  cleanup_free char *path = vpathf (fmt, ap);
+  va_end (ap);
+  return sv_docker_request (d, method, path, body, timeout_s, status, out, err);
 }
 
 int
 sv_docker_list_containers (struct sv_docker *d, long *status, json_t **out, sv_error_t *err)
 {
-  return sv_docker_request (d, "GET", "/containers/json?all=1", NULL, 30, status, out, err);
+  return requestf (d, "GET", NULL, 30, status, out, err, "/containers/json?all=1");
 }
 
 int
 sv_docker_inspect (struct sv_docker *d, const char *id, long *status, json_t **out, sv_error_t *err)
 {
-  cleanup_free char *e = esc (d, id);
-  cleanup_free char *path = NULL;
-  if (asprintf (&path, "/containers/%s/json", e) < 0)
-    abort ();
-  return sv_docker_request (d, "GET", path, NULL, 30, status, out, err);
+  return requestf (d, "GET", NULL, 30, status, out, err, "/containers/%s/json", id);
 }
 
 int
 sv_docker_container_action (struct sv_docker *d, const char *id, const char *action, long grace_s,
                             long timeout_s, long *status, json_t **out, sv_error_t *err)
 {
-  cleanup_free char *e = esc (d, id);
-  cleanup_free char *path = NULL;
-  int n = grace_s >= 0 ? asprintf (&path, "/containers/%s/%s?t=%ld", e, action, grace_s)
-                       : asprintf (&path, "/containers/%s/%s", e, action);
-  if (n < 0)
-    abort ();
-  return sv_docker_request (d, "POST", path, NULL, timeout_s, status, out, err);
+  if (grace_s < 0)
+    return requestf (d, "POST", NULL, timeout_s, status, out, err, "/containers/%s/%s", id, action);
+  char t[24];
+  snprintf (t, sizeof t, "%ld", grace_s);
+  return requestf (d, "POST", NULL, timeout_s, status, out, err, "/containers/%s/%s?t=%s", id,
+                   action, t);
 }
 
 int
 sv_docker_create (struct sv_docker *d, const char *name, json_t *spec, long *status, json_t **out,
                   sv_error_t *err)
 {
-  cleanup_free char *path = NULL;
   if (name)
-    {
-      cleanup_free char *e = esc (d, name);
-      if (asprintf (&path, "/containers/create?name=%s", e) < 0)
-        abort ();
-    }
-  else
-    path = sv_xstrdup ("/containers/create");
-  return sv_docker_request (d, "POST", path, spec, 60, status, out, err);
+    return requestf (d, "POST", spec, 60, status, out, err, "/containers/create?name=%s", name);
+  return requestf (d, "POST", spec, 60, status, out, err, "/containers/create");
 }
 
 int
 sv_docker_remove (struct sv_docker *d, const char *id, long *status, json_t **out, sv_error_t *err)
 {
-  cleanup_free char *e = esc (d, id);
-  cleanup_free char *path = NULL;
-  if (asprintf (&path, "/containers/%s?force=1", e) < 0)
-    abort ();
-  return sv_docker_request (d, "DELETE", path, NULL, 60, status, out, err);
+  return requestf (d, "DELETE", NULL, 60, status, out, err, "/containers/%s?force=1", id);
 }
 
 int
 sv_docker_image_inspect (struct sv_docker *d, const char *image, long *status, json_t **out,
                          sv_error_t *err)
 {
-  cleanup_free char *e = esc (d, image);
-  cleanup_free char *path = NULL;
-  if (asprintf (&path, "/images/%s/json", e) < 0)
-    abort ();
-  return sv_docker_request (d, "GET", path, NULL, 30, status, out, err);
+  return requestf (d, "GET", NULL, 30, status, out, err, "/images/%s/json", image);
 }
 
 int
 sv_docker_list_images (struct sv_docker *d, long *status, json_t **out, sv_error_t *err)
 {
-  cleanup_free char *f = esc (d, "{\"label\":[\"io.startvm.vm=true\"]}");
-  cleanup_free char *path = NULL;
-  if (asprintf (&path, "/images/json?filters=%s", f) < 0)
-    abort ();
-  return sv_docker_request (d, "GET", path, NULL, 30, status, out, err);
+  return requestf (d, "GET", NULL, 30, status, out, err, "/images/json?filters=%s",
+                   "{\"label\":[\"io.startvm.vm=true\"]}");
 }
 
 int
 sv_docker_list_networks (struct sv_docker *d, long *status, json_t **out, sv_error_t *err)
 {
-  return sv_docker_request (d, "GET", "/networks", NULL, 30, status, out, err);
+  return requestf (d, "GET", NULL, 30, status, out, err, "/networks");
+}
+
+int
+sv_docker_network_inspect (struct sv_docker *d, const char *name, long *status, json_t **out,
+                           sv_error_t *err)
+{
+  return requestf (d, "GET", NULL, 30, status, out, err, "/networks/%s", name);
+}
+
+int
+sv_docker_volume_inspect (struct sv_docker *d, const char *name, long *status, json_t **out,
+                          sv_error_t *err)
+{
+  return requestf (d, "GET", NULL, 30, status, out, err, "/volumes/%s", name);
 }
 
 int
@@ -237,7 +263,7 @@ sv_docker_volume_create (struct sv_docker *d, const char *name, json_t *labels, 
   json_t *spec = json_pack ("{s:s}", "Name", name);
   if (labels)
     json_object_set (spec, "Labels", labels);
-  int r = sv_docker_request (d, "POST", "/volumes/create", spec, 30, status, out, err);
+  int r = requestf (d, "POST", spec, 30, status, out, err, "/volumes/create");
   json_decref (spec);
   return r;
 }
@@ -246,11 +272,7 @@ int
 sv_docker_volume_remove (struct sv_docker *d, const char *name, long *status, json_t **out,
                          sv_error_t *err)
 {
-  cleanup_free char *e = esc (d, name);
-  cleanup_free char *path = NULL;
-  if (asprintf (&path, "/volumes/%s", e) < 0)
-    abort ();
-  return sv_docker_request (d, "DELETE", path, NULL, 30, status, out, err);
+  return requestf (d, "DELETE", NULL, 30, status, out, err, "/volumes/%s", name);
 }
 
 /* ---- streaming ---- */
@@ -317,9 +339,9 @@ stream_progress (void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t 
   return 0;
 }
 
-int
-sv_docker_stream (struct sv_docker *d, const char *path, const struct sv_docker_stream_cb *cb,
-                  long *status, sv_error_t *err)
+static int
+stream (struct sv_docker *d, const char *path, const struct sv_docker_stream_cb *cb, long *status,
+        sv_error_t *err)
 {
   CURL *c = d->curl;
   *status = 0;
@@ -397,6 +419,27 @@ sv_docker_demux_feed (struct sv_docker_demux *m, const char *data, size_t len,
     }
 }
 
+int
+sv_docker_logs (struct sv_docker *d, const char *id, long long tail, bool follow,
+                const struct sv_docker_stream_cb *cb, long *status, sv_error_t *err)
+{
+  char t[24] = "all";
+  if (tail >= 0)
+    snprintf (t, sizeof t, "%lld", tail);
+  cleanup_free char *path = pathf (follow ? "/containers/%s/logs?stdout=1&stderr=1&tail=%s&follow=1"
+                                          : "/containers/%s/logs?stdout=1&stderr=1&tail=%s",
+                                   id, t);
+  return stream (d, path, cb, status, err);
+}
+
+int
+sv_docker_events (struct sv_docker *d, const struct sv_docker_stream_cb *cb, long *status,
+                  sv_error_t *err)
+{
+  cleanup_free char *path = pathf ("/events?filters=%s", "{\"type\":[\"container\"]}");
+  return stream (d, path, cb, status, err);
+}
+
 /* ---- attach ---- */
 
 static int
@@ -424,13 +467,13 @@ sv_docker_attach (const char *sock_path, const char *id, long *status, char **bo
     return sv_error_errno (err, SV_EXIT_ENV, errno, "socket");
   if (TEMP_FAILURE_RETRY (connect (fd, (struct sockaddr *)&sa, sizeof sa)) < 0)
     return sv_error_errno (err, SV_EXIT_ENV, errno, "Docker API at %s", sock_path);
+  cleanup_free char *path = pathf ("/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1", id);
   char req[512];
   int rl = snprintf (req, sizeof req,
-                     "POST " SV_DOCKER_API
-                     "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+                     "POST " SV_DOCKER_API "%s HTTP/1.1\r\n"
                      "Host: docker\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
                      "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n",
-                     id);
+                     path);
   for (int off = 0; off < rl;)
     {
       ssize_t w = TEMP_FAILURE_RETRY (write (fd, req + off, (size_t)(rl - off)));

@@ -28,7 +28,9 @@ int sv_docker_init (struct sv_docker *d, const char *socket, sv_error_t *err);
 void sv_docker_free (struct sv_docker *d);
 
 /* One request: method, path below /v1.41 (already escaped), optional JSON
- * body.  *out gets the parsed reply (NULL for an empty body). */
+ * body.  *out gets the parsed reply (NULL for an empty body).  The calls
+ * below build their paths in docker.c (pathf, the one place that escapes
+ * for Docker); only fixed paths are given here from outside. */
 int sv_docker_request (struct sv_docker *d, const char *method, const char *path, json_t *body,
                        long timeout_s, long *status, json_t **out, sv_error_t *err);
 
@@ -54,6 +56,10 @@ int sv_docker_image_inspect (struct sv_docker *d, const char *image, long *statu
                              sv_error_t *err);
 int sv_docker_list_images (struct sv_docker *d, long *status, json_t **out, sv_error_t *err);
 int sv_docker_list_networks (struct sv_docker *d, long *status, json_t **out, sv_error_t *err);
+int sv_docker_network_inspect (struct sv_docker *d, const char *name, long *status, json_t **out,
+                               sv_error_t *err);
+int sv_docker_volume_inspect (struct sv_docker *d, const char *name, long *status, json_t **out,
+                              sv_error_t *err);
 int sv_docker_volume_create (struct sv_docker *d, const char *name, json_t *labels, long *status,
                              json_t **out, sv_error_t *err);
 int sv_docker_volume_remove (struct sv_docker *d, const char *name, long *status, json_t **out,
@@ -71,8 +77,12 @@ struct sv_docker_stream_cb
   bool (*keep_going) (void *ctx);
   void *ctx;
 };
-int sv_docker_stream (struct sv_docker *d, const char *path, const struct sv_docker_stream_cb *cb,
-                      long *status, sv_error_t *err);
+/* GET /containers/<id>/logs (stdout and stderr; tail < 0: all). */
+int sv_docker_logs (struct sv_docker *d, const char *id, long long tail, bool follow,
+                    const struct sv_docker_stream_cb *cb, long *status, sv_error_t *err);
+/* GET /events, container events only. */
+int sv_docker_events (struct sv_docker *d, const struct sv_docker_stream_cb *cb, long *status,
+                      sv_error_t *err);
 
 /* Docker's multiplexed stream (8-byte frame headers, Tty false):
  * incremental demultiplexer.  Feed bytes; payload of stdout and stderr

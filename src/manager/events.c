@@ -1,6 +1,5 @@
 #include "events.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -211,13 +210,6 @@ static void *
 run (void *ud)
 {
   struct sv_mgr_events *e = ud;
-  cleanup_free char *path = NULL;
-  {
-    char *f = curl_easy_escape ((CURL *)e->docker.curl, "{\"type\":[\"container\"]}", 0);
-    if (asprintf (&path, "/events?filters=%s", f) < 0)
-      abort ();
-    curl_free (f);
-  }
   unsigned backoff_ms = 100;
   while (keep_going (e))
     {
@@ -226,7 +218,7 @@ run (void *ud)
       long st = 0;
       cleanup_error sv_error_t err = NULL;
       e->line.len = 0;
-      int r = sv_docker_stream (&e->docker, path, &cb, &st, &err);
+      int r = sv_docker_events (&e->docker, &cb, &st, &err);
       if (!keep_going (e))
         break;
       bool was = false;
