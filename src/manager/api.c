@@ -18,140 +18,6 @@
 #include "docker.h"
 #include "vm.h"
 
-/* ---- responses ---- */
-
-void
-sv_mgr_resp_json (struct sv_mgr_response *r, int status, json_t *body)
-{
-  r->status = status;
-  free (r->body);
-  r->body = body ? json_dumps (body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-  r->body_len = r->body ? strlen (r->body) : 0;
-  free (r->content_type);
-  r->content_type = body ? sv_xstrdup ("application/json") : NULL;
-  json_decref (body);
-}
-
-static void
-resp_error_field (struct sv_mgr_response *r, int status, const char *msg, const char *field)
-{
-  cleanup_free char *d = sv_mgr_display (msg);
-  json_t *o = json_pack ("{s:s}", "error", d);
-  if (field)
-    json_object_set_new (o, "field", json_string (field));
-  sv_mgr_resp_json (r, status, o);
-}
-
-void
-sv_mgr_resp_error (struct sv_mgr_response *r, int status, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  cleanup_free char *m = NULL;
-  if (vasprintf (&m, fmt, ap) < 0)
-    abort ();
-  va_end (ap);
-  resp_error_field (r, status, m, NULL);
-}
-
-void
-sv_mgr_resp_free (struct sv_mgr_response *r)
-{
-  free (r->body);
-  free (r->content_type);
-  sv_strv_free (&r->headers);
-  memset (r, 0, sizeof *r);
-}
-
-static void
-resp_empty (struct sv_mgr_response *r, int status)
-{
-  sv_mgr_resp_json (r, status, NULL);
-}
-
-/* ---- validation ---- */
-
-static bool
-name_char (char c, bool first)
-{
-  if (isalnum ((unsigned char)c))
-    return true;
-  return !first && (c == '_' || c == '.' || c == '-');
-}
-
-static bool
-docker_name_ok (const char *s)
-{
-  size_t n = strlen (s);
-  if (n == 0 || n > 128)
-    return false;
-  for (size_t i = 0; i < n; i++)
-    if (!name_char (s[i], i == 0))
-      return false;
-  return true;
-}
-
-bool
-sv_mgr_id_syntax_ok (const char *id)
-{
-  return id && docker_name_ok (id);
-}
-
-bool
-sv_mgr_id_answers (const char *given, const char *full_id, const char *name)
-{
-  if (given == NULL || full_id == NULL)
-    return false;
-  size_t gl = strlen (given);
-  if (strcmp (given, full_id) == 0)
-    return true;
-  if (name && strcmp (name[0] == '/' ? name + 1 : name, given) == 0)
-    return true;
-  return gl >= 12 && strspn (given, "0123456789abcdef") == gl && strncmp (full_id, given, gl) == 0;
-}
-
-char *
-sv_mgr_display (const char *s)
-{
-  struct sv_buf b = { 0 };
-  sv_buf_add (&b, "");
-  size_t len = strlen (s);
-  for (size_t i = 0; i < len;)
-    {
-      unsigned char c = (unsigned char)s[i];
-      size_t n = sv_utf8_seq_len ((const unsigned char *)s + i, len - i);
-      if (c < 0x20 || c == 0x7f || n == 0)
-        {
-          sv_buf_addf (&b, "\\x%02x", c);
-          i++;
-          continue;
-        }
-      sv_buf_addn (&b, s + i, n);
-      i += n;
-    }
-  return sv_buf_steal (&b);
-}
-
-json_t *
-sv_mgr_parse_body (const char *body, size_t len, char **msg)
-{
-  json_error_t je;
-  json_t *j = json_loadb (body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
-  if (j == NULL)
-    {
-      if (asprintf (msg, "invalid JSON: %s at line %d column %d", je.text, je.line, je.column) < 0)
-        abort ();
-      return NULL;
-    }
-  if (!json_is_object (j))
-    {
-      json_decref (j);
-      *msg = sv_xstrdup ("invalid JSON: the body must be an object");
-      return NULL;
-    }
-  return j;
-}
-
 /* ---- routes ---- */
 
 static bool
@@ -228,41 +94,7 @@ sv_mgr_ctx_free (struct sv_mgr_ctx *ctx)
   pthread_mutex_destroy (&ctx->cache_lock);
 }
 
-static const char *
-query_get (struct sv_mgr_request *req, const char *name)
-{
-  size_t n = strlen (name);
-  for (char **q = req->query; q && *q; q++)
-    if (strncmp (*q, name, n) == 0 && (*q)[n] == '=')
-      return *q + n + 1;
-  return NULL;
-}
-
 /* ---- Docker helpers for handlers ---- */
-
-/* Map Docker's refusal to our status: its 400/404/409 stay, 304 (nothing
- * to do) is success, anything else is 502 with Docker's words. */
-static int
-docker_status (long st)
-{
-  if (st == 400 || st == 404 || st == 409)
-    return (int)st;
-  return 502;
-}
-
-static void
-resp_docker (struct sv_mgr_response *resp, long st, json_t *reply)
-{
-  cleanup_free char *m = sv_docker_message (st, reply);
-  resp_error_field (resp, docker_status (st), m, NULL);
-}
-
-static void
-resp_no_vm (struct sv_mgr_response *resp, const char *id)
-{
-  cleanup_free char *d = sv_mgr_display (id ? id : "");
-  sv_mgr_resp_error (resp, 404, "no such VM: %s", d);
-}
 
 /* Resolve {id} to the VM container's inspect reply, or answer the request
  * (404 for anything that is not one of our VMs, 502 when Docker fails). */
@@ -271,7 +103,7 @@ find_vm (struct sv_docker *d, struct sv_mgr_request *req, struct sv_mgr_response
 {
   if (!sv_mgr_id_syntax_ok (req->id))
     {
-      resp_no_vm (resp, req->id);
+      sv_mgr_resp_no_vm (resp, req->id);
       return NULL;
     }
   long st;
@@ -285,12 +117,12 @@ find_vm (struct sv_docker *d, struct sv_mgr_request *req, struct sv_mgr_response
   if (st == 404 || (st == 200 && !sv_mgr_is_vm_inspect (in)))
     {
       json_decref (in);
-      resp_no_vm (resp, req->id);
+      sv_mgr_resp_no_vm (resp, req->id);
       return NULL;
     }
   if (st != 200)
     {
-      resp_docker (resp, st, in);
+      sv_mgr_resp_docker (resp, st, in);
       json_decref (in);
       return NULL;
     }
@@ -299,7 +131,7 @@ find_vm (struct sv_docker *d, struct sv_mgr_request *req, struct sv_mgr_response
   if (!sv_mgr_full_id (full) || !sv_mgr_id_answers (req->id, full, name))
     {
       json_decref (in);
-      resp_no_vm (resp, req->id);
+      sv_mgr_resp_no_vm (resp, req->id);
       return NULL;
     }
   return in;
@@ -366,7 +198,7 @@ h_login (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_respo
                              &retry))
     {
     case SV_MGR_LOGIN_OK:
-      resp_empty (resp, 204);
+      sv_mgr_resp_empty (resp, 204);
       sv_strv_addf (&resp->headers,
                     "Set-Cookie: sv_session=%s; Path=/; HttpOnly; SameSite=Strict%s", sid,
                     req->tls ? "; Secure" : "");
@@ -389,7 +221,7 @@ h_logout (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_resp
   char sid[SV_MGR_SESSION_HEX + 1];
   if (sv_mgr_cookie_session (req->cookie, sid))
     sv_mgr_auth_logout (&ctx->auth, sid);
-  resp_empty (resp, 204);
+  sv_mgr_resp_empty (resp, 204);
   sv_strv_addf (&resp->headers,
                 "Set-Cookie: sv_session=; Path=/; HttpOnly; SameSite=Strict; "
                 "Max-Age=0%s",
@@ -544,7 +376,7 @@ respond_list (struct sv_mgr_ctx *ctx, struct sv_mgr_response *resp, docker_list_
   if (list_fn (&d, &st, &list, &err) < 0)
     sv_mgr_resp_error (resp, 502, "%s", err->msg);
   else if (st != 200 || !json_is_array (list))
-    resp_docker (resp, st, list);
+    sv_mgr_resp_docker (resp, st, list);
   else
     {
       json_t *out = json_array ();
@@ -933,7 +765,7 @@ sv_mgr_create_parse (json_t *body, struct sv_mgr_create *c, char **msg, const ch
     return -1;
   if (c->image == NULL || *c->image == '\0')
     return fail (msg, field, "image", "image is required");
-  if (c->name && !docker_name_ok (c->name))
+  if (c->name && !sv_mgr_name_ok (c->name))
     {
       cleanup_free char *d = sv_mgr_display (c->name);
       return fail (msg, field, "name",
@@ -1202,7 +1034,7 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
   json_decref (body);
   if (r < 0)
     {
-      resp_error_field (resp, 400, msg, field);
+      sv_mgr_resp_error_field (resp, 400, msg, field);
       sv_mgr_create_free (&c);
       return;
     }
@@ -1237,12 +1069,12 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
   if (st == 404)
     {
       cleanup_free char *m = sv_docker_message (st, out);
-      resp_error_field (resp, 400, m, "image");
+      sv_mgr_resp_error_field (resp, 400, m, "image");
       goto out;
     }
   if (st != 200)
     {
-      resp_docker (resp, st, out);
+      sv_mgr_resp_docker (resp, st, out);
       goto out;
     }
   /* An image without startvm would make a container that is labelled a VM
@@ -1252,7 +1084,7 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
       cleanup_free char *m = NULL;
       if (asprintf (&m, "%s is not a VM image (no label io.startvm.vm=true)", c.image) < 0)
         abort ();
-      resp_error_field (resp, 400, m, "image");
+      sv_mgr_resp_error_field (resp, 400, m, "image");
       goto out;
     }
   json_decref (out);
@@ -1267,7 +1099,7 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
       cleanup_free char *m = NULL;
       if (asprintf (&m, "the container name \"%s\" is already in use", c.name) < 0)
         abort ();
-      resp_error_field (resp, 409, m, "name");
+      sv_mgr_resp_error_field (resp, 409, m, "name");
       goto out;
     }
   json_decref (out);
@@ -1282,13 +1114,13 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
       if (st == 404)
         {
           cleanup_free char *m = sv_docker_message (st, out);
-          resp_error_field (resp, 400, m, "network");
+          sv_mgr_resp_error_field (resp, 400, m, "network");
           goto out;
         }
       if (st != 200)
         {
           cleanup_free char *m = sv_docker_message (st, out);
-          resp_error_field (resp, 502, m, "network");
+          sv_mgr_resp_error_field (resp, 502, m, "network");
           goto out;
         }
       /* Docker's own "host" and "none" networks, whatever they are called
@@ -1303,7 +1135,7 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
                         c.network, driver ? driver : "(none)")
               < 0)
             abort ();
-          resp_error_field (resp, 400, m, "network");
+          sv_mgr_resp_error_field (resp, 400, m, "network");
           goto out;
         }
       json_decref (out);
@@ -1329,12 +1161,12 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
                     volume, c.name)
           < 0)
         abort ();
-      resp_error_field (resp, 409, m, "name");
+      sv_mgr_resp_error_field (resp, 409, m, "name");
       goto out;
     }
   if (st != 200 && st != 404)
     {
-      resp_docker (resp, st, out);
+      sv_mgr_resp_docker (resp, st, out);
       goto out;
     }
   had_volume = st == 200;
@@ -1390,7 +1222,7 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
                         ctx->settings->state_dir, c.name, STATE_MARKER)
               < 0)
             abort ();
-          resp_error_field (resp, 409, m, "name");
+          sv_mgr_resp_error_field (resp, 409, m, "name");
           goto out;
         }
     }
@@ -1407,7 +1239,7 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
         }
       if (st != 201 && st != 200)
         {
-          resp_docker (resp, st, out);
+          sv_mgr_resp_docker (resp, st, out);
           goto rollback;
         }
       json_decref (out);
@@ -1428,7 +1260,7 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
       const char *f = st == 409 ? "name" : NULL;
       if (st == 404 && strstr (m, "network"))
         f = "network";
-      resp_error_field (resp, st == 404 && f ? 400 : docker_status (st), m, f);
+      sv_mgr_resp_error_field (resp, st == 404 && f ? 400 : sv_mgr_docker_status (st), m, f);
       goto rollback;
     }
   id = sv_xstrdup (json_string_value (json_object_get (out, "Id")) ?: "");
@@ -1441,7 +1273,7 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
     }
   if (st != 204 && st != 304)
     {
-      resp_docker (resp, st, out);
+      sv_mgr_resp_docker (resp, st, out);
       goto rollback;
     }
   json_decref (out);
@@ -1510,9 +1342,9 @@ vm_action (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_res
       if (r < 0)
         sv_mgr_resp_error (resp, 502, "%s", err->msg);
       else if (st == 204 || st == 304 || st == 200)
-        resp_empty (resp, 204);
+        sv_mgr_resp_empty (resp, 204);
       else
-        resp_docker (resp, st, out);
+        sv_mgr_resp_docker (resp, st, out);
       json_decref (out);
     }
   json_decref (in);
@@ -1534,7 +1366,7 @@ static void
 h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
              struct sv_mgr_sink *sink)
 {
-  const char *vq = query_get (req, "volumes");
+  const char *vq = sv_mgr_query_get (req->query, "volumes");
   bool volumes = false;
   if (vq && sv_parse_bool (vq, "volumes", &volumes, NULL) < 0)
     {
@@ -1559,13 +1391,13 @@ h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
       if (r < 0)
         sv_mgr_resp_error (resp, 502, "%s", err->msg);
       else if (st != 204 && st != 200)
-        resp_docker (resp, st, out);
+        sv_mgr_resp_docker (resp, st, out);
       else
         {
           vms_set (ctx, id, false);
           json_decref (out);
           out = NULL;
-          resp_empty (resp, 204);
+          sv_mgr_resp_empty (resp, 204);
           if (volumes && json_is_string (vol))
             {
               /* Only the volume the manager made for this VM: one made by
@@ -1590,7 +1422,7 @@ h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
                                     json_pack ("{s:s,s:s}", "kept_volume", vn, "message", dm));
                 }
               else if (st != 200 && st != 404)
-                resp_docker (resp, st, out);
+                sv_mgr_resp_docker (resp, st, out);
               else if (st == 200)
                 {
                   json_decref (out);
@@ -1598,7 +1430,7 @@ h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
                   if (sv_docker_volume_remove (&d, vn, &st, &out, &err) < 0)
                     sv_mgr_resp_error (resp, 502, "%s", err->msg);
                   else if (st != 204 && st != 200 && st != 404)
-                    resp_docker (resp, st, out);
+                    sv_mgr_resp_docker (resp, st, out);
                 }
             }
           const char *managed = json_string_value (json_object_get (labels, "io.startvm.managed"));
@@ -1674,8 +1506,8 @@ static void
 h_vm_logs (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
            struct sv_mgr_sink *sink)
 {
-  const char *tail = query_get (req, "tail");
-  const char *fq = query_get (req, "follow");
+  const char *tail = sv_mgr_query_get (req->query, "tail");
+  const char *fq = sv_mgr_query_get (req->query, "follow");
   bool follow = false;
   long long n = -1;
   if (tail && strcmp (tail, "all") != 0 && sv_parse_int (tail, "tail", 0, 100000000, &n, NULL) < 0)
@@ -1711,7 +1543,7 @@ h_vm_logs (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_res
       else if (st != 200)
         {
           json_t *j = s.error.len ? json_loadb (s.error.data, s.error.len, 0, NULL) : NULL;
-          resp_docker (resp, st, j);
+          sv_mgr_resp_docker (resp, st, j);
           json_decref (j);
         }
       else
@@ -1840,7 +1672,7 @@ sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, bool vn
             {
               json_t *j = body ? json_loads (body, 0, NULL) : NULL;
               if (j)
-                resp_docker (resp, hst, j);
+                sv_mgr_resp_docker (resp, hst, j);
               else
                 sv_mgr_resp_error (resp, 502, "%s", err->msg);
               json_decref (j);

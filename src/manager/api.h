@@ -14,8 +14,10 @@
 
 #include "auth.h"
 #include "error.h"
+#include "response.h"
 #include "settings.h"
 #include "util.h"
+#include "validate.h"
 
 #define SV_MGR_MAX_BODY (1024 * 1024)
 /* The routes open to anyone (login, logout): a password fits. */
@@ -76,16 +78,6 @@ struct sv_mgr_sink
   bool (*alive) (struct sv_mgr_sink *s);
 };
 
-struct sv_mgr_response
-{
-  int status;
-  char *content_type; /* NULL: application/json */
-  char *body;
-  size_t body_len;
-  struct sv_strv headers; /* extra "Name: value" lines */
-  bool streamed;          /* the handler wrote through the sink */
-};
-
 typedef void (*sv_mgr_handler) (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req,
                                 struct sv_mgr_response *resp, struct sv_mgr_sink *sink);
 
@@ -111,27 +103,9 @@ void sv_mgr_ctx_init (struct sv_mgr_ctx *ctx, const struct sv_mgr_settings *s,
                       const char *password);
 void sv_mgr_ctx_free (struct sv_mgr_ctx *ctx);
 
-/* Responses. */
-void sv_mgr_resp_json (struct sv_mgr_response *r, int status, json_t *body); /* steals body */
-void sv_mgr_resp_error (struct sv_mgr_response *r, int status, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-void sv_mgr_resp_free (struct sv_mgr_response *r);
-
-/* ---- request validation (pure; unit-tested) ---- */
-/* An {id}: a full id, an id prefix of at least 12 hex digits, or a Docker
- * container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128). */
-bool sv_mgr_id_syntax_ok (const char *id);
-/* Does the container Docker found for `given` really answer to it (its full
- * id, a prefix of >= 12 hex digits, or its name)?  Docker also resolves
- * shorter prefixes, which we do not accept. */
-bool sv_mgr_id_answers (const char *given, const char *full_id, const char *name);
-/* Text for a message: invalid UTF-8 and control bytes shown escaped. */
-char *sv_mgr_display (const char *s);
 /* The id part of a /api/vms/... path no route matched ("a/b" of
  * /api/vms/a/b/start), for the 404 message. */
 char *sv_mgr_unrouted_id (const char *path);
-/* Parse a JSON body: an object, else 400 with jansson's words. */
-json_t *sv_mgr_parse_body (const char *body, size_t len, char **msg);
 
 /* The create request, checked.  On failure returns -1 with the message and
  * the field. */

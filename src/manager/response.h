@@ -1,0 +1,41 @@
+/* The API's answers: a status, a body (JSON unless content_type says
+ * otherwise) and extra headers, built by the handlers and written back by
+ * server.c; and Docker's refusals mapped to ours. */
+#ifndef SV_MGR_RESPONSE_H
+#define SV_MGR_RESPONSE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+struct sv_mgr_response
+{
+  int status;
+  char *content_type; /* NULL: application/json */
+  char *body;
+  size_t body_len;
+  struct sv_strv headers; /* extra "Name: value" lines */
+  bool streamed;          /* the handler wrote through the sink */
+};
+
+void sv_mgr_resp_json (struct sv_mgr_response *r, int status, json_t *body); /* steals body */
+void sv_mgr_resp_error (struct sv_mgr_response *r, int status, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+/* {"error": msg, "field": field} (field may be NULL). */
+void sv_mgr_resp_error_field (struct sv_mgr_response *r, int status, const char *msg,
+                              const char *field);
+/* No body. */
+void sv_mgr_resp_empty (struct sv_mgr_response *r, int status);
+void sv_mgr_resp_free (struct sv_mgr_response *r);
+
+/* Map Docker's refusal to our status: its 400/404/409 stay, anything else
+ * is 502. */
+int sv_mgr_docker_status (long st);
+/* Docker's refusal (status and reply) in Docker's words. */
+void sv_mgr_resp_docker (struct sv_mgr_response *resp, long st, json_t *reply);
+/* 404 "no such VM: <id>". */
+void sv_mgr_resp_no_vm (struct sv_mgr_response *resp, const char *id);
+
+#endif
