@@ -78,20 +78,14 @@ sv_mgr_ctx_init (struct sv_mgr_ctx *ctx, const struct sv_mgr_settings *s, const 
   ctx->settings = s;
   sv_mgr_auth_init (&ctx->auth, password);
   ctx->host_state_dir = s->host_state_dir ? s->host_state_dir : s->state_dir;
-  pthread_mutex_init (&ctx->cache_lock, NULL);
-  ctx->rancher_vm = json_object ();
-  ctx->inspect = json_object ();
-  ctx->vms = json_object ();
+  sv_mgr_cache_init (&ctx->cache, s->state_dir);
 }
 
 void
 sv_mgr_ctx_free (struct sv_mgr_ctx *ctx)
 {
   sv_mgr_auth_free (&ctx->auth);
-  json_decref (ctx->rancher_vm);
-  json_decref (ctx->inspect);
-  json_decref (ctx->vms);
-  pthread_mutex_destroy (&ctx->cache_lock);
+  sv_mgr_cache_free (&ctx->cache);
 }
 
 /* ---- Docker helpers for handlers ---- */
@@ -135,25 +129,6 @@ find_vm (struct sv_docker *d, struct sv_mgr_request *req, struct sv_mgr_response
       return NULL;
     }
   return in;
-}
-
-static const char *
-state_label (json_t *labels)
-{
-  return json_string_value (json_object_get (labels, "io.startvm.state"));
-}
-
-static json_t *
-vm_object (struct sv_mgr_ctx *ctx, json_t *in)
-{
-  struct sv_mgr_vm_files f;
-  const char *id = json_string_value (json_object_get (in, "Id"));
-  sv_mgr_vm_files_read (ctx->settings->state_dir,
-                        state_label (json_object_get (json_object_get (in, "Config"), "Labels")),
-                        id, &f);
-  json_t *vm = sv_mgr_vm_from_inspect (in, &f);
-  sv_mgr_vm_files_free (&f);
-  return vm;
 }
 
 static bool
@@ -235,118 +210,6 @@ h_session (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_res
   sv_mgr_resp_json (resp, 200, json_pack ("{s:b,s:s}", "authenticated", 1, "version", SV_VERSION));
 }
 
-/* Is this list entry a VM container?  The label says so; without it, the
- * env (RANCHER_VM=true) needs an inspect, remembered per container id. */
-static bool
-list_entry_is_vm (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
-{
-  if (sv_mgr_is_vm_labels (json_object_get (e, "Labels")))
-    return true;
-  const char *id = json_string_value (json_object_get (e, "Id"));
-  if (id == NULL)
-    return false;
-  pthread_mutex_lock (&ctx->cache_lock);
-  json_t *known = json_object_get (ctx->rancher_vm, id);
-  int v = known ? json_is_true (known) : -1;
-  pthread_mutex_unlock (&ctx->cache_lock);
-  if (v >= 0)
-    return v;
-  long st;
-  json_t *in = NULL;
-  cleanup_error sv_error_t err = NULL;
-  if (sv_docker_inspect (d, id, &st, &in, &err) < 0 || st != 200)
-    {
-      json_decref (in);
-      return false;
-    }
-  bool is = sv_mgr_is_vm_inspect (in);
-  json_decref (in);
-  pthread_mutex_lock (&ctx->cache_lock);
-  json_object_set_new (ctx->rancher_vm, id, json_boolean (is));
-  pthread_mutex_unlock (&ctx->cache_lock);
-  return is;
-}
-
-void
-sv_mgr_cache_forget (struct sv_mgr_ctx *ctx, const char *id)
-{
-  pthread_mutex_lock (&ctx->cache_lock);
-  json_object_del (ctx->inspect, id);
-  pthread_mutex_unlock (&ctx->cache_lock);
-}
-
-void
-sv_mgr_cache_reset (struct sv_mgr_ctx *ctx, bool valid)
-{
-  pthread_mutex_lock (&ctx->cache_lock);
-  json_object_clear (ctx->inspect);
-  ctx->cache_valid = valid;
-  json_object_clear (ctx->vms);
-  ctx->vms_valid = false;
-  pthread_mutex_unlock (&ctx->cache_lock);
-}
-
-/* Under cache_lock: was this id seen gone?  (ctx->vms keeps gone ids as
- * false, so that an inspect answered just before a removal and cached
- * just after it cannot bring the VM back; ids are never reused.) */
-static bool
-seen_gone (struct sv_mgr_ctx *ctx, const char *id)
-{
-  json_t *v = json_object_get (ctx->vms, id);
-  return v && !json_is_true (v);
-}
-
-static void
-cache_put (struct sv_mgr_ctx *ctx, const char *id, json_t *in)
-{
-  json_t *t = sv_mgr_inspect_trim (in);
-  pthread_mutex_lock (&ctx->cache_lock);
-  if (ctx->cache_valid && id && !seen_gone (ctx, id))
-    json_object_set (ctx->inspect, id, t);
-  pthread_mutex_unlock (&ctx->cache_lock);
-  json_decref (t);
-}
-
-/* The set of VM ids: a VM container now (is_vm), or one that is gone or
- * is not a VM container. */
-static void
-vms_set (struct sv_mgr_ctx *ctx, const char *id, bool is_vm)
-{
-  pthread_mutex_lock (&ctx->cache_lock);
-  if (ctx->vms_valid && id && *id && !seen_gone (ctx, id))
-    json_object_set_new (ctx->vms, id, json_boolean (is_vm));
-  if (!is_vm && id)
-    json_object_del (ctx->inspect, id);
-  pthread_mutex_unlock (&ctx->cache_lock);
-}
-
-/* A container's inspect reply: the cached one when the cache is valid and,
- * given a state, agrees with it on the state; else asked for (and cached).
- * NULL when Docker does not answer 200. */
-static json_t *
-inspect_cached (struct sv_mgr_ctx *ctx, struct sv_docker *d, const char *id, const char *state)
-{
-  pthread_mutex_lock (&ctx->cache_lock);
-  json_t *in = ctx->cache_valid ? json_object_get (ctx->inspect, id) : NULL;
-  const char *cs = json_string_value (json_object_get (json_object_get (in, "State"), "Status"));
-  if (in && (state == NULL || (cs && strcmp (cs, state) == 0)))
-    json_incref (in);
-  else
-    in = NULL;
-  pthread_mutex_unlock (&ctx->cache_lock);
-  if (in)
-    return in;
-  long st;
-  cleanup_error sv_error_t err = NULL;
-  if (sv_docker_inspect (d, id, &st, &in, &err) < 0 || st != 200)
-    {
-      json_decref (in);
-      return NULL;
-    }
-  cache_put (ctx, id, in);
-  return in;
-}
-
 /* The inspect reply for a list entry: cached only when it has the list's
  * state (an entry without a state never takes the cached one). */
 static json_t *
@@ -354,7 +217,7 @@ inspect_for_entry (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
 {
   const char *id = json_string_value (json_object_get (e, "Id"));
   const char *state = json_string_value (json_object_get (e, "State"));
-  return id ? inspect_cached (ctx, d, id, state ? state : "") : NULL;
+  return id ? sv_mgr_cache_inspect (&ctx->cache, d, id, state ? state : "") : NULL;
 }
 
 typedef int (*docker_list_fn) (struct sv_docker *d, long *status, json_t **out, sv_error_t *err);
@@ -397,17 +260,18 @@ respond_list (struct sv_mgr_ctx *ctx, struct sv_mgr_response *resp, docker_list_
 static json_t *
 vm_entry (struct sv_mgr_ctx *ctx, struct sv_docker *d, json_t *e)
 {
-  if (!list_entry_is_vm (ctx, d, e))
+  if (!sv_mgr_cache_is_vm_entry (&ctx->cache, d, e))
     return NULL;
   json_t *in = inspect_for_entry (ctx, d, e);
   json_t *vm;
   if (in)
-    vm = vm_object (ctx, in);
+    vm = sv_mgr_vm_object (ctx->settings->state_dir, in);
   else
     {
       /* Gone meanwhile, or Docker would not say: what the list knows. */
       struct sv_mgr_vm_files f;
-      sv_mgr_vm_files_read (ctx->settings->state_dir, state_label (json_object_get (e, "Labels")),
+      sv_mgr_vm_files_read (ctx->settings->state_dir,
+                            sv_mgr_state_label (json_object_get (e, "Labels")),
                             json_string_value (json_object_get (e, "Id")), &f);
       vm = sv_mgr_vm_from_list (e, &f);
       sv_mgr_vm_files_free (&f);
@@ -464,11 +328,8 @@ respond_vms_from_cache (struct sv_mgr_ctx *ctx, struct sv_mgr_response *resp)
       sv_docker_free (&d);
       return false;
     }
-  pthread_mutex_lock (&ctx->cache_lock);
-  bool valid = ctx->vms_valid;
-  json_t *ids = valid ? json_deep_copy (ctx->vms) : NULL;
-  pthread_mutex_unlock (&ctx->cache_lock);
-  if (!valid)
+  json_t *ids = sv_mgr_cache_vm_ids_copy (&ctx->cache);
+  if (ids == NULL)
     {
       sv_docker_free (&d);
       return false;
@@ -483,10 +344,10 @@ respond_vms_from_cache (struct sv_mgr_ctx *ctx, struct sv_mgr_response *resp)
       continue;
     /* NULL: gone meanwhile (its event will say so), or Docker is going
      * away (the stream will drop the set): not listed now. */
-    json_t *in = inspect_cached (ctx, &d, id, NULL);
+    json_t *in = sv_mgr_cache_inspect (&ctx->cache, &d, id, NULL);
     if (in && sv_mgr_is_vm_inspect (in))
       {
-        vms[n].vm = vm_object (ctx, in);
+        vms[n].vm = sv_mgr_vm_object (ctx->settings->state_dir, in);
         vms[n].created = created_ns (vms[n].vm);
         n++;
       }
@@ -519,7 +380,7 @@ h_vm_get (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_resp
     return;
   json_t *in = find_vm (&d, req, resp);
   if (in)
-    sv_mgr_resp_json (resp, 200, vm_object (ctx, in));
+    sv_mgr_resp_json (resp, 200, sv_mgr_vm_object (ctx->settings->state_dir, in));
   json_decref (in);
   sv_docker_free (&d);
 }
@@ -1283,9 +1144,9 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
       sv_mgr_resp_error (resp, 502, "inspecting the new VM container %s failed", id);
       goto out;
     }
-  cache_put (ctx, id, out);
-  vms_set (ctx, id, true);
-  sv_mgr_resp_json (resp, 201, vm_object (ctx, out));
+  sv_mgr_cache_put (&ctx->cache, id, out);
+  sv_mgr_cache_vm_set (&ctx->cache, id, true);
+  sv_mgr_resp_json (resp, 201, sv_mgr_vm_object (ctx->settings->state_dir, out));
   goto out;
 
 rollback:
@@ -1338,7 +1199,7 @@ vm_action (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_res
       cleanup_error sv_error_t err = NULL;
       int r = sv_docker_container_action (&d, id, action, stops ? grace : -1, grace + 30, &st, &out,
                                           &err);
-      sv_mgr_cache_forget (ctx, id);
+      sv_mgr_cache_forget (&ctx->cache, id);
       if (r < 0)
         sv_mgr_resp_error (resp, 502, "%s", err->msg);
       else if (st == 204 || st == 304 || st == 200)
@@ -1387,14 +1248,14 @@ h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
       json_t *out = NULL;
       cleanup_error sv_error_t err = NULL;
       int r = sv_docker_remove (&d, id, &st, &out, &err);
-      sv_mgr_cache_forget (ctx, id);
+      sv_mgr_cache_forget (&ctx->cache, id);
       if (r < 0)
         sv_mgr_resp_error (resp, 502, "%s", err->msg);
       else if (st != 204 && st != 200)
         sv_mgr_resp_docker (resp, st, out);
       else
         {
-          vms_set (ctx, id, false);
+          sv_mgr_cache_vm_set (&ctx->cache, id, false);
           json_decref (out);
           out = NULL;
           sv_mgr_resp_empty (resp, 204);
@@ -1404,7 +1265,7 @@ h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
                  hand and mounted at /image is kept, and the answer says
                  so. */
               const char *vn = json_string_value (vol);
-              const char *vs = state_label (labels);
+              const char *vs = sv_mgr_state_label (labels);
               if (sv_docker_volume_inspect (&d, vn, &st, &out, &err) < 0)
                 sv_mgr_resp_error (resp, 502, "%s", err->msg);
               else if (st == 200 && !volume_ours (out, vs))
@@ -1436,7 +1297,7 @@ h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
           const char *managed = json_string_value (json_object_get (labels, "io.startvm.managed"));
           if (managed && strcmp (managed, "true") == 0)
             {
-              const char *label = state_label (labels);
+              const char *label = sv_mgr_state_label (labels);
               if (label)
                 remove_state_dir (ctx, label, id);
             }
@@ -1573,7 +1434,8 @@ h_vm_screenshot (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_m
   if (in)
     {
       const char *id = json_string_value (json_object_get (in, "Id"));
-      const char *label = state_label (json_object_get (json_object_get (in, "Config"), "Labels"));
+      const char *label
+          = sv_mgr_state_label (json_object_get (json_object_get (in, "Config"), "Labels"));
       const char *st
           = json_string_value (json_object_get (json_object_get (in, "State"), "Status"));
       if (st == NULL || strcmp (st, "running") != 0)
@@ -1651,7 +1513,8 @@ sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, bool vn
   if (in)
     {
       const char *id = json_string_value (json_object_get (in, "Id"));
-      const char *label = state_label (json_object_get (json_object_get (in, "Config"), "Labels"));
+      const char *label
+          = sv_mgr_state_label (json_object_get (json_object_get (in, "Config"), "Labels"));
       const char *st
           = json_string_value (json_object_get (json_object_get (in, "State"), "Status"));
       cleanup_error sv_error_t err = NULL;
@@ -1684,65 +1547,6 @@ sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, bool vn
   json_decref (in);
   sv_docker_free (&d);
   return fd;
-}
-
-/* For the event stream: the VM object of a container id, or NULL when it is
- * gone or not a VM container.  *gone tells the two apart. */
-json_t *
-sv_mgr_vm_by_id (struct sv_mgr_ctx *ctx, struct sv_docker *d, const char *id, bool *gone,
-                 sv_error_t *err)
-{
-  long st;
-  json_t *in = NULL;
-  *gone = false;
-  if (sv_docker_inspect (d, id, &st, &in, err) < 0)
-    return NULL;
-  json_t *vm = NULL;
-  if (st == 404)
-    *gone = true;
-  else if (st == 200 && sv_mgr_is_vm_inspect (in))
-    {
-      cache_put (ctx, id, in);
-      vm = vm_object (ctx, in);
-    }
-  if (st == 404 || st == 200)
-    vms_set (ctx, id, vm != NULL);
-  json_decref (in);
-  return vm;
-}
-
-/* The ids of every VM container now (for resyncing after a reconnect). */
-json_t *
-sv_mgr_vm_ids (struct sv_mgr_ctx *ctx, struct sv_docker *d, sv_error_t *err)
-{
-  long st;
-  json_t *list = NULL;
-  if (sv_docker_list_containers (d, &st, &list, err) < 0)
-    return NULL;
-  if (st != 200)
-    {
-      json_decref (list);
-      sv_error_config (err, "the Docker API refused the container list (HTTP %ld)", st);
-      return NULL;
-    }
-  json_t *ids = json_object ();
-  size_t i;
-  json_t *e;
-  json_array_foreach (list, i, e)
-  {
-    if (list_entry_is_vm (ctx, d, e))
-      json_object_set_new (ids, json_string_value (json_object_get (e, "Id")) ?: "", json_true ());
-  }
-  json_decref (list);
-  pthread_mutex_lock (&ctx->cache_lock);
-  if (ctx->cache_valid)
-    {
-      json_object_clear (ctx->vms);
-      json_object_update (ctx->vms, ids);
-      ctx->vms_valid = true;
-    }
-  pthread_mutex_unlock (&ctx->cache_lock);
-  return ids;
 }
 
 char *

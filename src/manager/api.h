@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "cache.h"
 #include "error.h"
 #include "response.h"
 #include "settings.h"
@@ -30,20 +31,7 @@ struct sv_mgr_ctx
   struct sv_mgr_auth auth;    /* event loop only */
   const char *host_state_dir; /* bound as /ranchervm/<name> of new VM containers' parent */
   bool have_kvm;              /* /dev/kvm exists here: pass it to new VM containers */
-  pthread_mutex_t cache_lock; /* guards rancher_vm, inspect, cache_valid, vms, vms_valid */
-  json_t *rancher_vm;         /* container id -> bool: has env RANCHER_VM=true */
-  /* container id -> Docker's inspect reply, kept while the event stream is
-   * up (every event for an id drops its entry), so that listing 50 VMs
-   * needs no inspect. */
-  json_t *inspect;
-  bool cache_valid;
-  /* The ids of every VM container (id -> true; ids seen gone or not a VM
-   * container -> false), learnt from one list when the event stream
-   * (re)connects and kept by its events and by our own create and delete:
-   * while vms_valid, GET /api/vms asks Docker nothing but the inspects the
-   * cache lacks. */
-  json_t *vms;
-  bool vms_valid;
+  struct sv_mgr_cache cache;  /* inspect replies and the set of VM ids */
 };
 
 enum sv_mgr_run
@@ -139,19 +127,5 @@ int sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, boo
 /* Inside a container: the host path bound at our MANAGER_STATE_DIR, from
  * inspecting our own container (NULL when not found). */
 char *sv_mgr_find_host_state_dir (const struct sv_mgr_settings *s);
-
-struct sv_docker;
-/* The inspect cache: forget one container, or all (valid=false: the event
- * stream is down, so nothing cached can be trusted, the set of VM ids
- * included; true: it is up, the set waits for sv_mgr_vm_ids). */
-void sv_mgr_cache_forget (struct sv_mgr_ctx *ctx, const char *id);
-void sv_mgr_cache_reset (struct sv_mgr_ctx *ctx, bool valid);
-/* The event stream's helpers (see events.c).  sv_mgr_vm_by_id keeps the
- * set of VM ids: an id that is gone or not a VM container leaves it. */
-json_t *sv_mgr_vm_by_id (struct sv_mgr_ctx *ctx, struct sv_docker *d, const char *id, bool *gone,
-                         sv_error_t *err);
-/* The ids of every VM container now, from one list; they become the set
- * of VM ids (the event stream has just connected). */
-json_t *sv_mgr_vm_ids (struct sv_mgr_ctx *ctx, struct sv_docker *d, sv_error_t *err);
 
 #endif

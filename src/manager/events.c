@@ -14,7 +14,8 @@
 
 struct sv_mgr_events
 {
-  struct sv_mgr_ctx *ctx;
+  const struct sv_mgr_settings *settings;
+  struct sv_mgr_cache *cache;
   sv_mgr_emit_fn emit;
   void *ud;
   pthread_t thread;
@@ -80,8 +81,8 @@ vm_event (struct sv_mgr_events *e, const char *id, const char *action)
 {
   bool gone = false;
   cleanup_error sv_error_t err = NULL;
-  sv_mgr_cache_forget (e->ctx, id);
-  json_t *vm = sv_mgr_vm_by_id (e->ctx, &e->inspect, id, &gone, &err);
+  sv_mgr_cache_forget (e->cache, id);
+  json_t *vm = sv_mgr_vm_by_id (e->cache, &e->inspect, id, &gone, &err);
   if (vm)
     {
       json_object_set_new (e->known, id, json_true ());
@@ -106,7 +107,7 @@ static void
 resync (struct sv_mgr_events *e)
 {
   cleanup_error sv_error_t err = NULL;
-  json_t *ids = sv_mgr_vm_ids (e->ctx, &e->inspect, &err);
+  json_t *ids = sv_mgr_vm_ids (e->cache, &e->inspect, &err);
   if (ids == NULL)
     return;
   const char *id;
@@ -179,7 +180,7 @@ on_status (void *ud, long status)
   struct sv_mgr_events *e = ud;
   if (status == 200)
     {
-      sv_mgr_cache_reset (e->ctx, true);
+      sv_mgr_cache_reset (e->cache, true);
       resync (e);
       set_connected (e, true, NULL);
     }
@@ -230,7 +231,7 @@ run (void *ud)
       const char *why = r < 0       ? err->msg
                         : st != 200 ? "the Docker API refused the event stream"
                                     : "the Docker API closed the event stream";
-      sv_mgr_cache_reset (e->ctx, false);
+      sv_mgr_cache_reset (e->cache, false);
       set_connected (e, false, why);
       /* Wait, but wake at once when told to stop. */
       struct timespec ts;
@@ -252,18 +253,20 @@ run (void *ud)
 }
 
 struct sv_mgr_events *
-sv_mgr_events_start (struct sv_mgr_ctx *ctx, sv_mgr_emit_fn emit_fn, void *ud)
+sv_mgr_events_start (const struct sv_mgr_settings *settings, struct sv_mgr_cache *cache,
+                     sv_mgr_emit_fn emit_fn, void *ud)
 {
   struct sv_mgr_events *e = sv_xcalloc (1, sizeof *e);
-  e->ctx = ctx;
+  e->settings = settings;
+  e->cache = cache;
   e->emit = emit_fn;
   e->ud = ud;
   pthread_mutex_init (&e->lock, NULL);
   pthread_cond_init (&e->cond, NULL);
   e->known = json_object ();
   cleanup_error sv_error_t err = NULL;
-  if (sv_docker_init (&e->docker, ctx->settings->docker_socket, &err) < 0
-      || sv_docker_init (&e->inspect, ctx->settings->docker_socket, &err) < 0
+  if (sv_docker_init (&e->docker, settings->docker_socket, &err) < 0
+      || sv_docker_init (&e->inspect, settings->docker_socket, &err) < 0
       || pthread_create (&e->thread, NULL, run, e) != 0)
     abort ();
   return e;
@@ -317,7 +320,8 @@ struct watch
 
 struct sv_mgr_watcher
 {
-  struct sv_mgr_ctx *ctx;
+  const struct sv_mgr_settings *settings;
+  struct sv_mgr_cache *cache;
   sv_mgr_emit_fn emit;
   void *ud;
   int ifd, wake;
@@ -339,8 +343,7 @@ static void
 scan_dir (struct sv_mgr_watcher *w, char kind, const char *label)
 {
   cleanup_free char *path = NULL;
-  if (asprintf (&path, "%s%s%s", w->ctx->settings->state_dir, label ? "/" : "", label ? label : "")
-      < 0)
+  if (asprintf (&path, "%s%s%s", w->settings->state_dir, label ? "/" : "", label ? label : "") < 0)
     abort ();
   int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
@@ -370,7 +373,7 @@ add_watch (struct sv_mgr_watcher *w, char kind, const char *label, const char *n
   if (w->n >= MAX_WATCHES)
     return;
   cleanup_free char *path = NULL;
-  const char *top = w->ctx->settings->state_dir;
+  const char *top = w->settings->state_dir;
   uint32_t mask;
   if (kind == 'T')
     {
@@ -480,7 +483,7 @@ watch_run (void *ud)
       {
         bool gone;
         cleanup_error sv_error_t err = NULL;
-        json_t *vm = sv_mgr_vm_by_id (w->ctx, &w->docker, id, &gone, &err);
+        json_t *vm = sv_mgr_vm_by_id (w->cache, &w->docker, id, &gone, &err);
         if (vm)
           {
             char *text = sv_mgr_sse_format (
@@ -495,17 +498,18 @@ watch_run (void *ud)
 }
 
 struct sv_mgr_watcher *
-sv_mgr_watcher_start (struct sv_mgr_ctx *ctx, sv_mgr_emit_fn emit_fn, void *ud)
+sv_mgr_watcher_start (const struct sv_mgr_settings *settings, struct sv_mgr_cache *cache,
+                      sv_mgr_emit_fn emit_fn, void *ud)
 {
   struct sv_mgr_watcher *w = sv_xcalloc (1, sizeof *w);
-  w->ctx = ctx;
+  w->settings = settings;
+  w->cache = cache;
   w->emit = emit_fn;
   w->ud = ud;
   w->ifd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
   w->wake = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   cleanup_error sv_error_t err = NULL;
-  if (w->ifd < 0 || w->wake < 0
-      || sv_docker_init (&w->docker, ctx->settings->docker_socket, &err) < 0
+  if (w->ifd < 0 || w->wake < 0 || sv_docker_init (&w->docker, settings->docker_socket, &err) < 0
       || pthread_create (&w->thread, NULL, watch_run, w) != 0)
     {
       if (w->ifd >= 0)

@@ -10,13 +10,18 @@
 
 #include <stdbool.h>
 
-#include "api.h"
+#include <jansson.h>
+
+#include "cache.h"
+#include "settings.h"
 
 typedef void (*sv_mgr_emit_fn) (void *ud, const char *sse_text);
 
 struct sv_mgr_events;
 
-struct sv_mgr_events *sv_mgr_events_start (struct sv_mgr_ctx *ctx, sv_mgr_emit_fn emit, void *ud);
+struct sv_mgr_events *sv_mgr_events_start (const struct sv_mgr_settings *s,
+                                           struct sv_mgr_cache *cache, sv_mgr_emit_fn emit,
+                                           void *ud);
 /* Stop the thread and free everything. */
 void sv_mgr_events_stop (struct sv_mgr_events *e);
 /* The "event: docker" message for the current state (for a new client). */
@@ -26,7 +31,9 @@ char *sv_mgr_events_docker_state (struct sv_mgr_events *e);
  * with action "status" when a VM's phase or consoles change.  NULL when
  * inotify is not available (the page then sees phases on Docker events). */
 struct sv_mgr_watcher;
-struct sv_mgr_watcher *sv_mgr_watcher_start (struct sv_mgr_ctx *ctx, sv_mgr_emit_fn emit, void *ud);
+struct sv_mgr_watcher *sv_mgr_watcher_start (const struct sv_mgr_settings *s,
+                                             struct sv_mgr_cache *cache, sv_mgr_emit_fn emit,
+                                             void *ud);
 void sv_mgr_watcher_stop (struct sv_mgr_watcher *w);
 
 /* "event: NAME\ndata: JSON\n\n" (steals data). */

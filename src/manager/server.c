@@ -1198,8 +1198,8 @@ sv_mgr_server_run (struct sv_mgr_ctx *ctx, const char *cert, const char *key, sv
            strchr (s->listen_addr, ':') ? "[" : "", s->listen_addr,
            strchr (s->listen_addr, ':') ? "]" : "", s->listen_port);
 
-  S.events = sv_mgr_events_start (ctx, sse_emit, NULL);
-  S.watcher = sv_mgr_watcher_start (ctx, sse_emit, NULL);
+  S.events = sv_mgr_events_start (s, &ctx->cache, sse_emit, NULL);
+  S.watcher = sv_mgr_watcher_start (s, &ctx->cache, sse_emit, NULL);
   if (S.watcher == NULL)
     fprintf (stderr,
              "startvm-manager: cannot watch %s (inotify): phases update on Docker "

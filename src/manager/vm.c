@@ -466,3 +466,22 @@ sv_mgr_inspect_trim (json_t *in)
   json_object_set_new (t, "NetworkSettings", t_ns);
   return t;
 }
+
+const char *
+sv_mgr_state_label (json_t *labels)
+{
+  return json_string_value (json_object_get (labels, "io.startvm.state"));
+}
+
+json_t *
+sv_mgr_vm_object (const char *state_dir, json_t *in)
+{
+  struct sv_mgr_vm_files f;
+  const char *id = json_string_value (json_object_get (in, "Id"));
+  sv_mgr_vm_files_read (
+      state_dir, sv_mgr_state_label (json_object_get (json_object_get (in, "Config"), "Labels")),
+      id, &f);
+  json_t *vm = sv_mgr_vm_from_inspect (in, &f);
+  sv_mgr_vm_files_free (&f);
+  return vm;
+}

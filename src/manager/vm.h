@@ -55,4 +55,11 @@ void sv_mgr_vm_files_read (const char *state_dir, const char *label, const char 
                            struct sv_mgr_vm_files *f);
 void sv_mgr_vm_files_free (struct sv_mgr_vm_files *f);
 
+/* A container's io.startvm.state label (its directory under the state
+ * directory), or NULL. */
+const char *sv_mgr_state_label (json_t *labels);
+/* The VM object of an inspect reply, with what its files under state_dir
+ * say. */
+json_t *sv_mgr_vm_object (const char *state_dir, json_t *in);
+
 #endif
