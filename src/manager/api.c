@@ -92,18 +92,18 @@ sv_mgr_ctx_free (struct sv_mgr_ctx *ctx)
 
 /* Resolve {id} to the VM container's inspect reply, or answer the request
  * (404 for anything that is not one of our VMs, 502 when Docker fails). */
-static json_t *
-find_vm (struct sv_docker *d, struct sv_mgr_request *req, struct sv_mgr_response *resp)
+json_t *
+sv_mgr_vm_resolve (struct sv_docker *d, const char *given, struct sv_mgr_response *resp)
 {
-  if (!sv_mgr_id_syntax_ok (req->id))
+  if (!sv_mgr_id_syntax_ok (given))
     {
-      sv_mgr_resp_no_vm (resp, req->id);
+      sv_mgr_resp_no_vm (resp, given);
       return NULL;
     }
   long st;
   json_t *in = NULL;
   cleanup_error sv_error_t err = NULL;
-  if (sv_docker_inspect (d, req->id, &st, &in, &err) < 0)
+  if (sv_docker_inspect (d, given, &st, &in, &err) < 0)
     {
       sv_mgr_resp_error (resp, 502, "%s", err->msg);
       return NULL;
@@ -111,7 +111,7 @@ find_vm (struct sv_docker *d, struct sv_mgr_request *req, struct sv_mgr_response
   if (st == 404 || (st == 200 && !sv_mgr_is_vm_inspect (in)))
     {
       json_decref (in);
-      sv_mgr_resp_no_vm (resp, req->id);
+      sv_mgr_resp_no_vm (resp, given);
       return NULL;
     }
   if (st != 200)
@@ -122,17 +122,17 @@ find_vm (struct sv_docker *d, struct sv_mgr_request *req, struct sv_mgr_response
     }
   const char *full = json_string_value (json_object_get (in, "Id"));
   const char *name = json_string_value (json_object_get (in, "Name"));
-  if (!sv_mgr_full_id (full) || !sv_mgr_id_answers (req->id, full, name))
+  if (!sv_mgr_full_id (full) || !sv_mgr_id_answers (given, full, name))
     {
       json_decref (in);
-      sv_mgr_resp_no_vm (resp, req->id);
+      sv_mgr_resp_no_vm (resp, given);
       return NULL;
     }
   return in;
 }
 
-static bool
-open_docker (struct sv_mgr_ctx *ctx, struct sv_docker *d, struct sv_mgr_response *resp)
+bool
+sv_mgr_open_docker (struct sv_mgr_ctx *ctx, struct sv_docker *d, struct sv_mgr_response *resp)
 {
   cleanup_error sv_error_t err = NULL;
   if (sv_docker_init (d, ctx->settings->docker_socket, &err) < 0)
@@ -231,7 +231,7 @@ respond_list (struct sv_mgr_ctx *ctx, struct sv_mgr_response *resp, docker_list_
               list_entry_fn map, const char *key)
 {
   struct sv_docker d = { 0 };
-  if (!open_docker (ctx, &d, resp))
+  if (!sv_mgr_open_docker (ctx, &d, resp))
     return;
   long st;
   json_t *list = NULL;
@@ -375,14 +375,7 @@ static void
 h_vm_get (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
           struct sv_mgr_sink *sink)
 {
-  struct sv_docker d = { 0 };
-  if (!open_docker (ctx, &d, resp))
-    return;
-  json_t *in = find_vm (&d, req, resp);
-  if (in)
-    sv_mgr_resp_json (resp, 200, sv_mgr_vm_object (ctx->settings->state_dir, in));
-  json_decref (in);
-  sv_docker_free (&d);
+  sv_mgr_resp_json (resp, 200, sv_mgr_vm_object (ctx->settings->state_dir, req->inspect));
 }
 
 static json_t *
@@ -908,7 +901,7 @@ h_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
         abort ();
     }
   struct sv_docker d = { 0 };
-  if (!open_docker (ctx, &d, resp))
+  if (!sv_mgr_open_docker (ctx, &d, resp))
     {
       sv_mgr_create_free (&c);
       return;
@@ -1183,33 +1176,23 @@ static void
 vm_action (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
            const char *action)
 {
-  struct sv_docker d = { 0 };
-  if (!open_docker (ctx, &d, resp))
-    return;
-  json_t *in = find_vm (&d, req, resp);
-  if (in)
-    {
-      const char *id = json_string_value (json_object_get (in, "Id"));
-      json_int_t stop_timeout
-          = json_integer_value (json_object_get (json_object_get (in, "Config"), "StopTimeout"));
-      long grace = stop_timeout > 0 ? (long)stop_timeout : 30;
-      bool stops = strcmp (action, "stop") == 0 || strcmp (action, "restart") == 0;
-      long st;
-      json_t *out = NULL;
-      cleanup_error sv_error_t err = NULL;
-      int r = sv_docker_container_action (&d, id, action, stops ? grace : -1, grace + 30, &st, &out,
-                                          &err);
-      sv_mgr_cache_forget (&ctx->cache, id);
-      if (r < 0)
-        sv_mgr_resp_error (resp, 502, "%s", err->msg);
-      else if (st == 204 || st == 304 || st == 200)
-        sv_mgr_resp_empty (resp, 204);
-      else
-        sv_mgr_resp_docker (resp, st, out);
-      json_decref (out);
-    }
-  json_decref (in);
-  sv_docker_free (&d);
+  json_int_t stop_timeout = json_integer_value (
+      json_object_get (json_object_get (req->inspect, "Config"), "StopTimeout"));
+  long grace = stop_timeout > 0 ? (long)stop_timeout : 30;
+  bool stops = strcmp (action, "stop") == 0 || strcmp (action, "restart") == 0;
+  long st;
+  json_t *out = NULL;
+  cleanup_error sv_error_t err = NULL;
+  int r = sv_docker_container_action (req->docker, req->vm_id, action, stops ? grace : -1,
+                                      grace + 30, &st, &out, &err);
+  sv_mgr_cache_forget (&ctx->cache, req->vm_id);
+  if (r < 0)
+    sv_mgr_resp_error (resp, 502, "%s", err->msg);
+  else if (st == 204 || st == 304 || st == 200)
+    sv_mgr_resp_empty (resp, 204);
+  else
+    sv_mgr_resp_docker (resp, st, out);
+  json_decref (out);
 }
 
 #define ACTION(name)                                                                               \
@@ -1223,90 +1206,97 @@ ACTION (stop)
 ACTION (restart)
 ACTION (kill)
 
+/* ?volumes=true|false, checked before the VM is looked up. */
+static bool
+delete_args (struct sv_mgr_request *req, bool *volumes, struct sv_mgr_response *resp)
+{
+  const char *vq = sv_mgr_query_get (req->query, "volumes");
+  *volumes = false;
+  if (vq && sv_parse_bool (vq, "volumes", volumes, NULL) < 0)
+    {
+      cleanup_free char *dq = sv_mgr_display (vq);
+      sv_mgr_resp_error (resp, 400, "volumes=%s: expected true or false", dq);
+      return false;
+    }
+  return true;
+}
+
+static bool
+c_vm_delete (struct sv_mgr_request *req, struct sv_mgr_response *resp)
+{
+  bool volumes;
+  return delete_args (req, &volumes, resp);
+}
+
 static void
 h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
              struct sv_mgr_sink *sink)
 {
-  const char *vq = sv_mgr_query_get (req->query, "volumes");
-  bool volumes = false;
-  if (vq && sv_parse_bool (vq, "volumes", &volumes, NULL) < 0)
-    {
-      cleanup_free char *dq = sv_mgr_display (vq);
-      sv_mgr_resp_error (resp, 400, "volumes=%s: expected true or false", dq);
-      return;
-    }
-  struct sv_docker d = { 0 };
-  if (!open_docker (ctx, &d, resp))
+  bool volumes;
+  if (!delete_args (req, &volumes, resp))
     return;
-  json_t *in = find_vm (&d, req, resp);
-  if (in)
+  struct sv_docker *d = req->docker;
+  const char *id = req->vm_id;
+  json_t *labels = json_object_get (json_object_get (req->inspect, "Config"), "Labels");
+  json_t *vol = sv_mgr_image_volume (json_object_get (req->inspect, "Mounts"));
+  long st;
+  json_t *out = NULL;
+  cleanup_error sv_error_t err = NULL;
+  int r = sv_docker_remove (d, id, &st, &out, &err);
+  sv_mgr_cache_forget (&ctx->cache, id);
+  if (r < 0)
+    sv_mgr_resp_error (resp, 502, "%s", err->msg);
+  else if (st != 204 && st != 200)
+    sv_mgr_resp_docker (resp, st, out);
+  else
     {
-      const char *id = json_string_value (json_object_get (in, "Id"));
-      json_t *labels = json_object_get (json_object_get (in, "Config"), "Labels");
-      json_t *vol = sv_mgr_image_volume (json_object_get (in, "Mounts"));
-      long st;
-      json_t *out = NULL;
-      cleanup_error sv_error_t err = NULL;
-      int r = sv_docker_remove (&d, id, &st, &out, &err);
-      sv_mgr_cache_forget (&ctx->cache, id);
-      if (r < 0)
-        sv_mgr_resp_error (resp, 502, "%s", err->msg);
-      else if (st != 204 && st != 200)
-        sv_mgr_resp_docker (resp, st, out);
-      else
+      sv_mgr_cache_vm_set (&ctx->cache, id, false);
+      json_decref (out);
+      out = NULL;
+      sv_mgr_resp_empty (resp, 204);
+      if (volumes && json_is_string (vol))
         {
-          sv_mgr_cache_vm_set (&ctx->cache, id, false);
-          json_decref (out);
-          out = NULL;
-          sv_mgr_resp_empty (resp, 204);
-          if (volumes && json_is_string (vol))
+          /* Only the volume the manager made for this VM: one made by hand
+             and mounted at /image is kept, and the answer says so. */
+          const char *vn = json_string_value (vol);
+          const char *vs = sv_mgr_state_label (labels);
+          if (sv_docker_volume_inspect (d, vn, &st, &out, &err) < 0)
+            sv_mgr_resp_error (resp, 502, "%s", err->msg);
+          else if (st == 200 && !volume_ours (out, vs))
             {
-              /* Only the volume the manager made for this VM: one made by
-                 hand and mounted at /image is kept, and the answer says
-                 so. */
-              const char *vn = json_string_value (vol);
-              const char *vs = sv_mgr_state_label (labels);
-              if (sv_docker_volume_inspect (&d, vn, &st, &out, &err) < 0)
-                sv_mgr_resp_error (resp, 502, "%s", err->msg);
-              else if (st == 200 && !volume_ours (out, vs))
-                {
-                  cleanup_free char *m = NULL;
-                  if (asprintf (&m,
-                                "the volume \"%s\" was kept: the manager did not make it for "
-                                "this VM (no labels io.startvm.managed=true and "
-                                "io.startvm.state=%s)",
-                                vn, vs ? vs : "...")
-                      < 0)
-                    abort ();
-                  cleanup_free char *dm = sv_mgr_display (m);
-                  sv_mgr_resp_json (resp, 200,
-                                    json_pack ("{s:s,s:s}", "kept_volume", vn, "message", dm));
-                }
-              else if (st != 200 && st != 404)
-                sv_mgr_resp_docker (resp, st, out);
-              else if (st == 200)
-                {
-                  json_decref (out);
-                  out = NULL;
-                  if (sv_docker_volume_remove (&d, vn, &st, &out, &err) < 0)
-                    sv_mgr_resp_error (resp, 502, "%s", err->msg);
-                  else if (st != 204 && st != 200 && st != 404)
-                    sv_mgr_resp_docker (resp, st, out);
-                }
+              cleanup_free char *m = NULL;
+              if (asprintf (&m,
+                            "the volume \"%s\" was kept: the manager did not make it for this "
+                            "VM (no labels io.startvm.managed=true and io.startvm.state=%s)",
+                            vn, vs ? vs : "...")
+                  < 0)
+                abort ();
+              cleanup_free char *dm = sv_mgr_display (m);
+              sv_mgr_resp_json (resp, 200,
+                                json_pack ("{s:s,s:s}", "kept_volume", vn, "message", dm));
             }
-          const char *managed = json_string_value (json_object_get (labels, "io.startvm.managed"));
-          if (managed && strcmp (managed, "true") == 0)
+          else if (st != 200 && st != 404)
+            sv_mgr_resp_docker (resp, st, out);
+          else if (st == 200)
             {
-              const char *label = sv_mgr_state_label (labels);
-              if (label)
-                remove_state_dir (ctx, label, id);
+              json_decref (out);
+              out = NULL;
+              if (sv_docker_volume_remove (d, vn, &st, &out, &err) < 0)
+                sv_mgr_resp_error (resp, 502, "%s", err->msg);
+              else if (st != 204 && st != 200 && st != 404)
+                sv_mgr_resp_docker (resp, st, out);
             }
         }
-      json_decref (out);
-      json_decref (vol);
+      const char *managed = json_string_value (json_object_get (labels, "io.startvm.managed"));
+      if (managed && strcmp (managed, "true") == 0)
+        {
+          const char *label = sv_mgr_state_label (labels);
+          if (label)
+            remove_state_dir (ctx, label, id);
+        }
     }
-  json_decref (in);
-  sv_docker_free (&d);
+  json_decref (out);
+  json_decref (vol);
 }
 
 /* ---- logs ---- */
@@ -1363,62 +1353,71 @@ logs_keep_going (void *ctx)
   return s->sink == NULL || s->sink->alive (s->sink);
 }
 
+/* ?tail=N|all&follow=true|false, checked before the VM is looked up. */
+static bool
+logs_args (struct sv_mgr_request *req, long long *n, bool *follow, struct sv_mgr_response *resp)
+{
+  const char *tail = sv_mgr_query_get (req->query, "tail");
+  const char *fq = sv_mgr_query_get (req->query, "follow");
+  *follow = false;
+  *n = -1;
+  if (tail && strcmp (tail, "all") != 0 && sv_parse_int (tail, "tail", 0, 100000000, n, NULL) < 0)
+    {
+      cleanup_free char *d = sv_mgr_display (tail);
+      sv_mgr_resp_error (resp, 400, "tail=%s: expected a number of lines or all", d);
+      return false;
+    }
+  if (fq && sv_parse_bool (fq, "follow", follow, NULL) < 0)
+    {
+      cleanup_free char *d = sv_mgr_display (fq);
+      sv_mgr_resp_error (resp, 400, "follow=%s: expected true or false", d);
+      return false;
+    }
+  return true;
+}
+
+static bool
+c_vm_logs (struct sv_mgr_request *req, struct sv_mgr_response *resp)
+{
+  long long n;
+  bool follow;
+  return logs_args (req, &n, &follow, resp);
+}
+
 static void
 h_vm_logs (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
            struct sv_mgr_sink *sink)
 {
-  const char *tail = sv_mgr_query_get (req->query, "tail");
-  const char *fq = sv_mgr_query_get (req->query, "follow");
-  bool follow = false;
-  long long n = -1;
-  if (tail && strcmp (tail, "all") != 0 && sv_parse_int (tail, "tail", 0, 100000000, &n, NULL) < 0)
-    {
-      cleanup_free char *d = sv_mgr_display (tail);
-      sv_mgr_resp_error (resp, 400, "tail=%s: expected a number of lines or all", d);
-      return;
-    }
-  if (fq && sv_parse_bool (fq, "follow", &follow, NULL) < 0)
-    {
-      cleanup_free char *d = sv_mgr_display (fq);
-      sv_mgr_resp_error (resp, 400, "follow=%s: expected true or false", d);
-      return;
-    }
-  struct sv_docker d = { 0 };
-  if (!open_docker (ctx, &d, resp))
+  long long n;
+  bool follow;
+  if (!logs_args (req, &n, &follow, resp))
     return;
-  json_t *in = find_vm (&d, req, resp);
-  if (in)
+  struct logs_state s = { .sink = follow ? sink : NULL };
+  struct sv_docker_stream_cb cb = {
+    .on_data = logs_data, .on_status = logs_status, .keep_going = logs_keep_going, .ctx = &s
+  };
+  long st;
+  cleanup_error sv_error_t err = NULL;
+  int r = sv_docker_logs (req->docker, req->vm_id, n, follow, &cb, &st, &err);
+  if (s.begun)
+    resp->streamed = true;
+  else if (r < 0)
+    sv_mgr_resp_error (resp, 502, "%s", err->msg);
+  else if (st != 200)
     {
-      struct logs_state s = { .sink = follow ? sink : NULL };
-      struct sv_docker_stream_cb cb = {
-        .on_data = logs_data, .on_status = logs_status, .keep_going = logs_keep_going, .ctx = &s
-      };
-      long st;
-      cleanup_error sv_error_t err = NULL;
-      int r = sv_docker_logs (&d, json_string_value (json_object_get (in, "Id")), n, follow, &cb,
-                              &st, &err);
-      if (s.begun)
-        resp->streamed = true;
-      else if (r < 0)
-        sv_mgr_resp_error (resp, 502, "%s", err->msg);
-      else if (st != 200)
-        {
-          json_t *j = s.error.len ? json_loadb (s.error.data, s.error.len, 0, NULL) : NULL;
-          sv_mgr_resp_docker (resp, st, j);
-          json_decref (j);
-        }
-      else
-        {
-          resp->status = 200;
-          resp->content_type = sv_xstrdup ("text/plain; charset=utf-8");
-          resp->body_len = s.buf.len;
-          resp->body = sv_buf_steal (&s.buf);
-        }
-      sv_buf_free (&s.buf);
-      sv_buf_free (&s.error);
+      json_t *j = s.error.len ? json_loadb (s.error.data, s.error.len, 0, NULL) : NULL;
+      sv_mgr_resp_docker (resp, st, j);
+      json_decref (j);
     }
-  json_decref (in);
-  sv_docker_free (&d);
+  else
+    {
+      resp->status = 200;
+      resp->content_type = sv_xstrdup ("text/plain; charset=utf-8");
+      resp->body_len = s.buf.len;
+      resp->body = sv_buf_steal (&s.buf);
+    }
+  sv_buf_free (&s.buf);
+  sv_buf_free (&s.error);
 }
 
 /* ---- screenshot ---- */
@@ -1427,78 +1426,104 @@ static void
 h_vm_screenshot (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
                  struct sv_mgr_sink *sink)
 {
-  struct sv_docker d = { 0 };
-  if (!open_docker (ctx, &d, resp))
-    return;
-  json_t *in = find_vm (&d, req, resp);
-  if (in)
+  const char *id = req->vm_id;
+  const char *label
+      = sv_mgr_state_label (json_object_get (json_object_get (req->inspect, "Config"), "Labels"));
+  const char *st
+      = json_string_value (json_object_get (json_object_get (req->inspect, "State"), "Status"));
+  if (st == NULL || strcmp (st, "running") != 0)
     {
-      const char *id = json_string_value (json_object_get (in, "Id"));
-      const char *label
-          = sv_mgr_state_label (json_object_get (json_object_get (in, "Config"), "Labels"));
-      const char *st
-          = json_string_value (json_object_get (json_object_get (in, "State"), "Status"));
-      if (st == NULL || strcmp (st, "running") != 0)
-        sv_mgr_resp_error (resp, 409, "VM is not running");
-      else
-        {
-          /* Where QEMU sees the VM's directory: status.json's qmp path
-           * names it; else the default state_dir layout. */
-          struct sv_mgr_vm_files f;
-          sv_mgr_vm_files_read (ctx->settings->state_dir, label, id, &f);
-          cleanup_free char *qdir = NULL;
-          const char *qmp = json_string_value (json_object_get (f.status, "qmp"));
-          if (qmp && qmp[0] == '/' && strstr (qmp, "/../") == NULL && strrchr (qmp, '/') != qmp)
-            qdir = strndup (qmp, (size_t)(strrchr (qmp, '/') - qmp));
-          else if (asprintf (&qdir, "/ranchervm/%s", id) < 0)
-            abort ();
-          bool have_qmp = f.qmp;
-          sv_mgr_vm_files_free (&f);
-          char *png = NULL;
-          size_t len = 0;
-          cleanup_error sv_error_t err = NULL;
-          if (!have_qmp)
-            sv_mgr_resp_error (resp, 409, "VM has no QMP socket");
-          else if (sv_mgr_screenshot (ctx->settings->state_dir, label, id, qdir, &png, &len, &err)
-                   < 0)
-            sv_mgr_resp_error (resp, 502, "%s", err->msg);
-          else
-            {
-              resp->status = 200;
-              resp->content_type = sv_xstrdup ("image/png");
-              resp->body = png;
-              resp->body_len = len;
-            }
-        }
+      sv_mgr_resp_error (resp, 409, "VM is not running");
+      return;
     }
-  json_decref (in);
-  sv_docker_free (&d);
+  /* Where QEMU sees the VM's directory: status.json's qmp path names it;
+   * else the default state_dir layout. */
+  struct sv_mgr_vm_files f;
+  sv_mgr_vm_files_read (ctx->settings->state_dir, label, id, &f);
+  cleanup_free char *qdir = NULL;
+  const char *qmp = json_string_value (json_object_get (f.status, "qmp"));
+  if (qmp && qmp[0] == '/' && strstr (qmp, "/../") == NULL && strrchr (qmp, '/') != qmp)
+    qdir = strndup (qmp, (size_t)(strrchr (qmp, '/') - qmp));
+  else if (asprintf (&qdir, "/ranchervm/%s", id) < 0)
+    abort ();
+  bool have_qmp = f.qmp;
+  sv_mgr_vm_files_free (&f);
+  char *png = NULL;
+  size_t len = 0;
+  cleanup_error sv_error_t err = NULL;
+  if (!have_qmp)
+    sv_mgr_resp_error (resp, 409, "VM has no QMP socket");
+  else if (sv_mgr_screenshot (ctx->settings->state_dir, label, id, qdir, &png, &len, &err) < 0)
+    sv_mgr_resp_error (resp, 502, "%s", err->msg);
+  else
+    {
+      resp->status = 200;
+      resp->content_type = sv_xstrdup ("image/png");
+      resp->body = png;
+      resp->body_len = len;
+    }
 }
 
 /* ---- the route table: the security model in one place ---- */
 
 const struct sv_mgr_route sv_mgr_routes[] = {
-  { "GET", "/healthz", false, SV_MGR_RUN_LOOP, h_healthz },
-  { "POST", "/api/login", false, SV_MGR_RUN_LOOP, h_login },
-  { "POST", "/api/logout", false, SV_MGR_RUN_LOOP, h_logout },
-  { "GET", "/api/session", true, SV_MGR_RUN_LOOP, h_session },
-  { "GET", "/api/vms", true, SV_MGR_RUN_THREAD, h_vms_list },
-  { "POST", "/api/vms", true, SV_MGR_RUN_THREAD, h_vm_create },
-  { "GET", "/api/vms/{id}", true, SV_MGR_RUN_THREAD, h_vm_get },
-  { "DELETE", "/api/vms/{id}", true, SV_MGR_RUN_THREAD, h_vm_delete },
-  { "POST", "/api/vms/{id}/start", true, SV_MGR_RUN_THREAD, h_vm_start },
-  { "POST", "/api/vms/{id}/stop", true, SV_MGR_RUN_THREAD, h_vm_stop },
-  { "POST", "/api/vms/{id}/restart", true, SV_MGR_RUN_THREAD, h_vm_restart },
-  { "POST", "/api/vms/{id}/kill", true, SV_MGR_RUN_THREAD, h_vm_kill },
-  { "GET", "/api/vms/{id}/logs", true, SV_MGR_RUN_THREAD, h_vm_logs },
-  { "GET", "/api/vms/{id}/screenshot.png", true, SV_MGR_RUN_THREAD, h_vm_screenshot },
-  { "GET", "/api/vms/{id}/vnc", true, SV_MGR_RUN_WS, NULL },
-  { "GET", "/api/vms/{id}/serial", true, SV_MGR_RUN_WS, NULL },
-  { "GET", "/api/images", true, SV_MGR_RUN_THREAD, h_images },
-  { "GET", "/api/networks", true, SV_MGR_RUN_THREAD, h_networks },
-  { "GET", "/api/events", true, SV_MGR_RUN_SSE, NULL },
+  { "GET", "/healthz", false, SV_MGR_RUN_LOOP, h_healthz, NULL },
+  { "POST", "/api/login", false, SV_MGR_RUN_LOOP, h_login, NULL },
+  { "POST", "/api/logout", false, SV_MGR_RUN_LOOP, h_logout, NULL },
+  { "GET", "/api/session", true, SV_MGR_RUN_LOOP, h_session, NULL },
+  { "GET", "/api/vms", true, SV_MGR_RUN_THREAD, h_vms_list, NULL },
+  { "POST", "/api/vms", true, SV_MGR_RUN_THREAD, h_vm_create, NULL },
+  { "GET", "/api/vms/{id}", true, SV_MGR_RUN_THREAD, h_vm_get, NULL },
+  { "DELETE", "/api/vms/{id}", true, SV_MGR_RUN_THREAD, h_vm_delete, c_vm_delete },
+  { "POST", "/api/vms/{id}/start", true, SV_MGR_RUN_THREAD, h_vm_start, NULL },
+  { "POST", "/api/vms/{id}/stop", true, SV_MGR_RUN_THREAD, h_vm_stop, NULL },
+  { "POST", "/api/vms/{id}/restart", true, SV_MGR_RUN_THREAD, h_vm_restart, NULL },
+  { "POST", "/api/vms/{id}/kill", true, SV_MGR_RUN_THREAD, h_vm_kill, NULL },
+  { "GET", "/api/vms/{id}/logs", true, SV_MGR_RUN_THREAD, h_vm_logs, c_vm_logs },
+  { "GET", "/api/vms/{id}/screenshot.png", true, SV_MGR_RUN_THREAD, h_vm_screenshot, NULL },
+  { "GET", "/api/vms/{id}/vnc", true, SV_MGR_RUN_WS, NULL, NULL },
+  { "GET", "/api/vms/{id}/serial", true, SV_MGR_RUN_WS, NULL, NULL },
+  { "GET", "/api/images", true, SV_MGR_RUN_THREAD, h_images, NULL },
+  { "GET", "/api/networks", true, SV_MGR_RUN_THREAD, h_networks, NULL },
+  { "GET", "/api/events", true, SV_MGR_RUN_SSE, NULL, NULL },
 };
 const size_t sv_mgr_n_routes = sizeof sv_mgr_routes / sizeof sv_mgr_routes[0];
+
+bool
+sv_mgr_route_names_vm (const struct sv_mgr_route *route)
+{
+  return strstr (route->pattern, "{id}") != NULL;
+}
+
+void
+sv_mgr_dispatch (struct sv_mgr_ctx *ctx, const struct sv_mgr_route *route,
+                 struct sv_mgr_request *req, struct sv_mgr_response *resp, struct sv_mgr_sink *sink)
+{
+  if (route->check && !route->check (req, resp))
+    return;
+  if (!sv_mgr_route_names_vm (route))
+    {
+      route->handler (ctx, req, resp, sink);
+      return;
+    }
+  /* The VM the path names, resolved once for every handler that needs it. */
+  struct sv_docker d = { 0 };
+  if (sv_mgr_open_docker (ctx, &d, resp))
+    {
+      req->inspect = sv_mgr_vm_resolve (&d, req->id, resp);
+      if (req->inspect)
+        {
+          req->docker = &d;
+          req->vm_id = json_string_value (json_object_get (req->inspect, "Id"));
+          route->handler (ctx, req, resp, sink);
+        }
+      json_decref (req->inspect);
+      req->inspect = NULL;
+      req->docker = NULL;
+      req->vm_id = NULL;
+    }
+  sv_docker_free (&d);
+}
 
 int
 sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, bool vnc,
@@ -1506,10 +1531,13 @@ sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, bool vn
 {
   struct sv_docker d = { 0 };
   *full_id = NULL;
-  if (!open_docker (ctx, &d, resp))
-    return -1;
+  if (!sv_mgr_open_docker (ctx, &d, resp))
+    {
+      sv_docker_free (&d);
+      return -1;
+    }
   int fd = -1;
-  json_t *in = find_vm (&d, req, resp);
+  json_t *in = sv_mgr_vm_resolve (&d, req->id, resp);
   if (in)
     {
       const char *id = json_string_value (json_object_get (in, "Id"));

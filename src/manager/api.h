@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "cache.h"
+#include "docker.h"
 #include "error.h"
 #include "response.h"
 #include "settings.h"
@@ -54,6 +55,11 @@ struct sv_mgr_request
   bool tls;
   char *id;    /* the {id} segment of the path, when the route has one */
   int64_t now; /* monotonic seconds */
+  /* Routes that name a VM: sv_mgr_dispatch resolves {id} once and hands
+     the handler Docker's inspect reply, the full id and the connection. */
+  json_t *inspect;
+  const char *vm_id;
+  struct sv_docker *docker;
 };
 
 /* A streaming response (logs with follow) writes through these. */
@@ -76,6 +82,9 @@ struct sv_mgr_route
   bool auth;           /* session cookie or bearer token needed */
   enum sv_mgr_run run;
   sv_mgr_handler handler;
+  /* Checks of the query made before {id} is resolved (a bad argument is a
+     400 whether or not the VM exists); NULL: none. */
+  bool (*check) (struct sv_mgr_request *req, struct sv_mgr_response *resp);
 };
 
 /* Find the route for method + path; *id gets the {id} segment (malloc'd)
@@ -83,6 +92,19 @@ struct sv_mgr_route
  * with other methods only (405). */
 const struct sv_mgr_route *sv_mgr_route_find (const char *method, const char *path, char **id,
                                               bool *method_mismatch);
+/* Does the route's path name a VM ({id})? */
+bool sv_mgr_route_names_vm (const struct sv_mgr_route *route);
+/* Run a route's handler: its check first; for a route that names a VM,
+ * {id} resolved (404 unless it is one of ours), the handler called with
+ * req->inspect, req->vm_id and req->docker set, and all of it freed. */
+void sv_mgr_dispatch (struct sv_mgr_ctx *ctx, const struct sv_mgr_route *route,
+                      struct sv_mgr_request *req, struct sv_mgr_response *resp,
+                      struct sv_mgr_sink *sink);
+/* The Docker connection of a handler (502 when it cannot be made). */
+bool sv_mgr_open_docker (struct sv_mgr_ctx *ctx, struct sv_docker *d, struct sv_mgr_response *resp);
+/* Resolve a VM id or name to the VM container's inspect reply, or answer
+ * (404 for anything that is not one of our VMs, 502 when Docker fails). */
+json_t *sv_mgr_vm_resolve (struct sv_docker *d, const char *given, struct sv_mgr_response *resp);
 /* The whole table, for tests. */
 extern const struct sv_mgr_route sv_mgr_routes[];
 extern const size_t sv_mgr_n_routes;

@@ -398,7 +398,7 @@ static void *
 job_run (void *ud)
 {
   struct job *j = ud;
-  j->q->route->handler (S.ctx, &j->r, &j->resp, &j->sink);
+  sv_mgr_dispatch (S.ctx, j->q->route, &j->r, &j->resp, &j->sink);
   pthread_mutex_lock (&S.lock);
   j->done = true;
   job_attention (j);
@@ -675,7 +675,7 @@ dispatch (struct lws *wsi, struct pss *pss)
         struct sv_mgr_request r;
         request_from (q, &r);
         struct sv_mgr_response resp = { 0 };
-        q->route->handler (S.ctx, &r, &resp, NULL);
+        sv_mgr_dispatch (S.ctx, q->route, &r, &resp, NULL);
         return respond (wsi, pss, &resp);
       }
     case SV_MGR_RUN_THREAD:
