@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "cache.h"
+#include "create.h"
 #include "docker.h"
 #include "error.h"
 #include "response.h"
@@ -92,6 +93,10 @@ struct sv_mgr_route
  * with other methods only (405). */
 const struct sv_mgr_route *sv_mgr_route_find (const char *method, const char *path, char **id,
                                               bool *method_mismatch);
+/* Handlers with files of their own. */
+void sv_mgr_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req,
+                       struct sv_mgr_response *resp, struct sv_mgr_sink *sink); /* create.c */
+
 /* Does the route's path name a VM ({id})? */
 bool sv_mgr_route_names_vm (const struct sv_mgr_route *route);
 /* Run a route's handler: its check first; for a route that names a VM,
@@ -116,29 +121,6 @@ void sv_mgr_ctx_free (struct sv_mgr_ctx *ctx);
 /* The id part of a /api/vms/... path no route matched ("a/b" of
  * /api/vms/a/b/start), for the 404 message. */
 char *sv_mgr_unrouted_id (const char *path);
-
-/* The create request, checked.  On failure returns -1 with the message and
- * the field. */
-struct sv_mgr_port
-{
-  int host_port; /* 0: not published on a fixed port */
-  int container_port;
-  char protocol[4];
-  char *host_ip;
-};
-struct sv_mgr_create
-{
-  char *image, *name, *network, *memory, *cpus, *disks, *user_data;
-  bool no_dhcp, no_dhcp_set;
-  struct sv_strv env; /* "K=V" from "env" */
-  struct sv_mgr_port *ports;
-  size_t n_ports;
-};
-int sv_mgr_create_parse (json_t *body, struct sv_mgr_create *out, char **msg, const char **field);
-void sv_mgr_create_free (struct sv_mgr_create *c);
-/* The Docker create spec for it (labels, caps, devices, binds, env...). */
-json_t *sv_mgr_create_spec (const struct sv_mgr_create *c, const char *host_state_dir,
-                            bool have_kvm);
 
 /* For a WebSocket console, on the event loop before the upgrade: resolve
  * {id}, check the VM runs, open the VNC socket or the attach stream.

@@ -485,3 +485,14 @@ sv_mgr_vm_object (const char *state_dir, json_t *in)
   sv_mgr_vm_files_free (&f);
   return vm;
 }
+
+/* Did the manager make this volume (GET /volumes/NAME's reply) for the VM
+ * whose io.startvm.state is state? */
+bool
+sv_mgr_volume_ours (json_t *vol, const char *state)
+{
+  json_t *labels = json_object_get (vol, "Labels");
+  const char *managed = json_string_value (json_object_get (labels, "io.startvm.managed"));
+  const char *vs = json_string_value (json_object_get (labels, "io.startvm.state"));
+  return state && managed && vs && strcmp (managed, "true") == 0 && strcmp (vs, state) == 0;
+}

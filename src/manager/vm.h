@@ -62,4 +62,8 @@ const char *sv_mgr_state_label (json_t *labels);
  * say. */
 json_t *sv_mgr_vm_object (const char *state_dir, json_t *in);
 
+/* Did the manager make this volume (GET /volumes/NAME's reply) for the VM
+ * whose io.startvm.state is state? */
+bool sv_mgr_volume_ours (json_t *vol, const char *state);
+
 #endif
