@@ -1,20 +1,12 @@
 #include "api.h"
 
-#include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cfg.h"
 #include "cleanup.h"
-#include "console.h"
 #include "docker.h"
 #include "statedir.h"
 #include "vm.h"
@@ -565,171 +557,6 @@ h_vm_delete (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_r
   json_decref (vol);
 }
 
-/* ---- logs ---- */
-
-struct logs_state
-{
-  struct sv_docker_demux demux;
-  struct sv_mgr_sink *sink; /* follow: write through */
-  struct sv_buf buf;        /* otherwise: collect */
-  long status;
-  struct sv_buf error; /* Docker's body when not 200 */
-  bool begun;
-};
-
-static void
-logs_out (void *ctx, const char *data, size_t len)
-{
-  struct logs_state *s = ctx;
-  if (s->sink)
-    s->sink->write (s->sink, data, len);
-  else if (s->buf.len < 64 * 1024 * 1024)
-    sv_buf_addn (&s->buf, data, len);
-}
-
-static void
-logs_status (void *ctx, long status)
-{
-  struct logs_state *s = ctx;
-  s->status = status;
-  if (s->sink && status == 200 && !s->begun)
-    {
-      s->sink->begin (s->sink, 200, "text/plain; charset=utf-8");
-      s->begun = true;
-    }
-}
-
-static bool
-logs_data (void *ctx, const char *data, size_t len)
-{
-  struct logs_state *s = ctx;
-  if (s->status != 200)
-    {
-      sv_buf_addn (&s->error, data, len);
-      return s->error.len < 65536;
-    }
-  sv_docker_demux_feed (&s->demux, data, len, logs_out, s);
-  return s->sink == NULL || s->sink->alive (s->sink);
-}
-
-static bool
-logs_keep_going (void *ctx)
-{
-  struct logs_state *s = ctx;
-  return s->sink == NULL || s->sink->alive (s->sink);
-}
-
-/* ?tail=N|all&follow=true|false, checked before the VM is looked up. */
-static bool
-logs_args (struct sv_mgr_request *req, long long *n, bool *follow, struct sv_mgr_response *resp)
-{
-  const char *tail = sv_mgr_query_get (req->query, "tail");
-  const char *fq = sv_mgr_query_get (req->query, "follow");
-  *follow = false;
-  *n = -1;
-  if (tail && strcmp (tail, "all") != 0 && sv_parse_int (tail, "tail", 0, 100000000, n, NULL) < 0)
-    {
-      cleanup_free char *d = sv_mgr_display (tail);
-      sv_mgr_resp_error (resp, 400, "tail=%s: expected a number of lines or all", d);
-      return false;
-    }
-  if (fq && sv_parse_bool (fq, "follow", follow, NULL) < 0)
-    {
-      cleanup_free char *d = sv_mgr_display (fq);
-      sv_mgr_resp_error (resp, 400, "follow=%s: expected true or false", d);
-      return false;
-    }
-  return true;
-}
-
-static bool
-c_vm_logs (struct sv_mgr_request *req, struct sv_mgr_response *resp)
-{
-  long long n;
-  bool follow;
-  return logs_args (req, &n, &follow, resp);
-}
-
-static void
-h_vm_logs (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
-           struct sv_mgr_sink *sink)
-{
-  long long n;
-  bool follow;
-  if (!logs_args (req, &n, &follow, resp))
-    return;
-  struct logs_state s = { .sink = follow ? sink : NULL };
-  struct sv_docker_stream_cb cb = {
-    .on_data = logs_data, .on_status = logs_status, .keep_going = logs_keep_going, .ctx = &s
-  };
-  long st;
-  cleanup_error sv_error_t err = NULL;
-  int r = sv_docker_logs (req->docker, req->vm_id, n, follow, &cb, &st, &err);
-  if (s.begun)
-    resp->streamed = true;
-  else if (r < 0)
-    sv_mgr_resp_error (resp, 502, "%s", err->msg);
-  else if (st != 200)
-    {
-      json_t *j = s.error.len ? json_loadb (s.error.data, s.error.len, 0, NULL) : NULL;
-      sv_mgr_resp_docker (resp, st, j);
-      json_decref (j);
-    }
-  else
-    {
-      resp->status = 200;
-      resp->content_type = sv_xstrdup ("text/plain; charset=utf-8");
-      resp->body_len = s.buf.len;
-      resp->body = sv_buf_steal (&s.buf);
-    }
-  sv_buf_free (&s.buf);
-  sv_buf_free (&s.error);
-}
-
-/* ---- screenshot ---- */
-
-static void
-h_vm_screenshot (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
-                 struct sv_mgr_sink *sink)
-{
-  const char *id = req->vm_id;
-  const char *label
-      = sv_mgr_state_label (json_object_get (json_object_get (req->inspect, "Config"), "Labels"));
-  const char *st
-      = json_string_value (json_object_get (json_object_get (req->inspect, "State"), "Status"));
-  if (st == NULL || strcmp (st, "running") != 0)
-    {
-      sv_mgr_resp_error (resp, 409, "VM is not running");
-      return;
-    }
-  /* Where QEMU sees the VM's directory: status.json's qmp path names it;
-   * else the default state_dir layout. */
-  struct sv_mgr_vm_files f;
-  sv_mgr_vm_files_read (ctx->settings->state_dir, label, id, &f);
-  cleanup_free char *qdir = NULL;
-  const char *qmp = json_string_value (json_object_get (f.status, "qmp"));
-  if (qmp && qmp[0] == '/' && strstr (qmp, "/../") == NULL && strrchr (qmp, '/') != qmp)
-    qdir = strndup (qmp, (size_t)(strrchr (qmp, '/') - qmp));
-  else if (asprintf (&qdir, "/ranchervm/%s", id) < 0)
-    abort ();
-  bool have_qmp = f.qmp;
-  sv_mgr_vm_files_free (&f);
-  char *png = NULL;
-  size_t len = 0;
-  cleanup_error sv_error_t err = NULL;
-  if (!have_qmp)
-    sv_mgr_resp_error (resp, 409, "VM has no QMP socket");
-  else if (sv_mgr_screenshot (ctx->settings->state_dir, label, id, qdir, &png, &len, &err) < 0)
-    sv_mgr_resp_error (resp, 502, "%s", err->msg);
-  else
-    {
-      resp->status = 200;
-      resp->content_type = sv_xstrdup ("image/png");
-      resp->body = png;
-      resp->body_len = len;
-    }
-}
-
 /* ---- the route table: the security model in one place ---- */
 
 const struct sv_mgr_route sv_mgr_routes[] = {
@@ -745,8 +572,8 @@ const struct sv_mgr_route sv_mgr_routes[] = {
   { "POST", "/api/vms/{id}/stop", true, SV_MGR_RUN_THREAD, h_vm_stop, NULL },
   { "POST", "/api/vms/{id}/restart", true, SV_MGR_RUN_THREAD, h_vm_restart, NULL },
   { "POST", "/api/vms/{id}/kill", true, SV_MGR_RUN_THREAD, h_vm_kill, NULL },
-  { "GET", "/api/vms/{id}/logs", true, SV_MGR_RUN_THREAD, h_vm_logs, c_vm_logs },
-  { "GET", "/api/vms/{id}/screenshot.png", true, SV_MGR_RUN_THREAD, h_vm_screenshot, NULL },
+  { "GET", "/api/vms/{id}/logs", true, SV_MGR_RUN_THREAD, sv_mgr_vm_logs, sv_mgr_vm_logs_check },
+  { "GET", "/api/vms/{id}/screenshot.png", true, SV_MGR_RUN_THREAD, sv_mgr_vm_screenshot, NULL },
   { "GET", "/api/vms/{id}/vnc", true, SV_MGR_RUN_WS, NULL, NULL },
   { "GET", "/api/vms/{id}/serial", true, SV_MGR_RUN_WS, NULL, NULL },
   { "GET", "/api/images", true, SV_MGR_RUN_THREAD, h_images, NULL },
@@ -789,58 +616,6 @@ sv_mgr_dispatch (struct sv_mgr_ctx *ctx, const struct sv_mgr_route *route,
       req->vm_id = NULL;
     }
   sv_docker_free (&d);
-}
-
-int
-sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, bool vnc,
-                     struct sv_mgr_response *resp, char **full_id)
-{
-  struct sv_docker d = { 0 };
-  *full_id = NULL;
-  if (!sv_mgr_open_docker (ctx, &d, resp))
-    {
-      sv_docker_free (&d);
-      return -1;
-    }
-  int fd = -1;
-  json_t *in = sv_mgr_vm_resolve (&d, req->id, resp);
-  if (in)
-    {
-      const char *id = json_string_value (json_object_get (in, "Id"));
-      const char *label
-          = sv_mgr_state_label (json_object_get (json_object_get (in, "Config"), "Labels"));
-      const char *st
-          = json_string_value (json_object_get (json_object_get (in, "State"), "Status"));
-      cleanup_error sv_error_t err = NULL;
-      if (st == NULL || strcmp (st, "running") != 0)
-        sv_mgr_resp_error (resp, 409, "VM is not running");
-      else if (vnc)
-        {
-          fd = sv_mgr_vm_socket_connect (ctx->settings->state_dir, label, id, "vnc", &err);
-          if (fd < 0)
-            sv_mgr_resp_error (resp, 409, "VM has no VNC socket (%s)", err->msg);
-        }
-      else
-        {
-          long hst;
-          cleanup_free char *body = NULL;
-          fd = sv_docker_attach (ctx->settings->docker_socket, id, &hst, &body, &err);
-          if (fd < 0)
-            {
-              json_t *j = body ? json_loads (body, 0, NULL) : NULL;
-              if (j)
-                sv_mgr_resp_docker (resp, hst, j);
-              else
-                sv_mgr_resp_error (resp, 502, "%s", err->msg);
-              json_decref (j);
-            }
-        }
-      if (fd >= 0)
-        *full_id = sv_xstrdup (id);
-    }
-  json_decref (in);
-  sv_docker_free (&d);
-  return fd;
 }
 
 char *

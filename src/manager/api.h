@@ -96,6 +96,11 @@ const struct sv_mgr_route *sv_mgr_route_find (const char *method, const char *pa
 /* Handlers with files of their own. */
 void sv_mgr_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req,
                        struct sv_mgr_response *resp, struct sv_mgr_sink *sink); /* create.c */
+void sv_mgr_vm_logs (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req,
+                     struct sv_mgr_response *resp, struct sv_mgr_sink *sink); /* logs.c */
+bool sv_mgr_vm_logs_check (struct sv_mgr_request *req, struct sv_mgr_response *resp);
+void sv_mgr_vm_screenshot (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req,
+                           struct sv_mgr_response *resp, struct sv_mgr_sink *sink); /* console.c */
 
 /* Does the route's path name a VM ({id})? */
 bool sv_mgr_route_names_vm (const struct sv_mgr_route *route);
@@ -122,7 +127,7 @@ void sv_mgr_ctx_free (struct sv_mgr_ctx *ctx);
  * /api/vms/a/b/start), for the 404 message. */
 char *sv_mgr_unrouted_id (const char *path);
 
-/* For a WebSocket console, on the event loop before the upgrade: resolve
+/* For a WebSocket console (console.c), on the event loop before the upgrade: resolve
  * {id}, check the VM runs, open the VNC socket or the attach stream.
  * Returns the fd, or -1 with resp filled (404, 409, 502). */
 int sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, bool vnc,

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "auth.h"
 #include "cleanup.h"
 #include "util.h"
@@ -198,4 +199,100 @@ out:
   close (q.fd);
   sv_buf_free (&q.in);
   return r;
+}
+
+/* ---- the routes ---- */
+
+void
+sv_mgr_vm_screenshot (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req,
+                      struct sv_mgr_response *resp, struct sv_mgr_sink *sink)
+{
+  const char *id = req->vm_id;
+  const char *label
+      = sv_mgr_state_label (json_object_get (json_object_get (req->inspect, "Config"), "Labels"));
+  const char *st
+      = json_string_value (json_object_get (json_object_get (req->inspect, "State"), "Status"));
+  if (st == NULL || strcmp (st, "running") != 0)
+    {
+      sv_mgr_resp_error (resp, 409, "VM is not running");
+      return;
+    }
+  /* Where QEMU sees the VM's directory: status.json's qmp path names it;
+   * else the default state_dir layout. */
+  struct sv_mgr_vm_files f;
+  sv_mgr_vm_files_read (ctx->settings->state_dir, label, id, &f);
+  cleanup_free char *qdir = NULL;
+  const char *qmp = json_string_value (json_object_get (f.status, "qmp"));
+  if (qmp && qmp[0] == '/' && strstr (qmp, "/../") == NULL && strrchr (qmp, '/') != qmp)
+    qdir = strndup (qmp, (size_t)(strrchr (qmp, '/') - qmp));
+  else if (asprintf (&qdir, "/ranchervm/%s", id) < 0)
+    abort ();
+  bool have_qmp = f.qmp;
+  sv_mgr_vm_files_free (&f);
+  char *png = NULL;
+  size_t len = 0;
+  cleanup_error sv_error_t err = NULL;
+  if (!have_qmp)
+    sv_mgr_resp_error (resp, 409, "VM has no QMP socket");
+  else if (sv_mgr_screenshot (ctx->settings->state_dir, label, id, qdir, &png, &len, &err) < 0)
+    sv_mgr_resp_error (resp, 502, "%s", err->msg);
+  else
+    {
+      resp->status = 200;
+      resp->content_type = sv_xstrdup ("image/png");
+      resp->body = png;
+      resp->body_len = len;
+    }
+}
+
+int
+sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, bool vnc,
+                     struct sv_mgr_response *resp, char **full_id)
+{
+  struct sv_docker d = { 0 };
+  *full_id = NULL;
+  if (!sv_mgr_open_docker (ctx, &d, resp))
+    {
+      sv_docker_free (&d);
+      return -1;
+    }
+  int fd = -1;
+  json_t *in = sv_mgr_vm_resolve (&d, req->id, resp);
+  if (in)
+    {
+      const char *id = json_string_value (json_object_get (in, "Id"));
+      const char *label
+          = sv_mgr_state_label (json_object_get (json_object_get (in, "Config"), "Labels"));
+      const char *st
+          = json_string_value (json_object_get (json_object_get (in, "State"), "Status"));
+      cleanup_error sv_error_t err = NULL;
+      if (st == NULL || strcmp (st, "running") != 0)
+        sv_mgr_resp_error (resp, 409, "VM is not running");
+      else if (vnc)
+        {
+          fd = sv_mgr_vm_socket_connect (ctx->settings->state_dir, label, id, "vnc", &err);
+          if (fd < 0)
+            sv_mgr_resp_error (resp, 409, "VM has no VNC socket (%s)", err->msg);
+        }
+      else
+        {
+          long hst;
+          cleanup_free char *body = NULL;
+          fd = sv_docker_attach (ctx->settings->docker_socket, id, &hst, &body, &err);
+          if (fd < 0)
+            {
+              json_t *j = body ? json_loads (body, 0, NULL) : NULL;
+              if (j)
+                sv_mgr_resp_docker (resp, hst, j);
+              else
+                sv_mgr_resp_error (resp, 502, "%s", err->msg);
+              json_decref (j);
+            }
+        }
+      if (fd >= 0)
+        *full_id = sv_xstrdup (id);
+    }
+  json_decref (in);
+  sv_docker_free (&d);
+  return fd;
 }
