@@ -152,11 +152,11 @@ static void
 h_login (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
          struct sv_mgr_sink *sink)
 {
-  cleanup_free char *msg = NULL;
-  json_t *body = sv_mgr_parse_body (req->body, req->body_len, &msg);
+  cleanup_error sv_error_t err = NULL;
+  json_t *body = sv_mgr_parse_body (req->body, req->body_len, &err);
   if (body == NULL)
     {
-      sv_mgr_resp_error (resp, 400, "%s", msg);
+      sv_mgr_resp_error (resp, 400, "%s", err->msg);
       return;
     }
   const char *pw = json_string_value (json_object_get (body, "password"));

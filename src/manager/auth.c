@@ -426,7 +426,7 @@ sv_mgr_origin_matches (const char *origin, const char *host, bool tls)
 }
 
 int
-sv_mgr_origin_check (const struct sv_mgr_authreq *r, char **msg)
+sv_mgr_origin_check (const struct sv_mgr_authreq *r, sv_error_t *err)
 {
   if (r->origin == NULL || sv_mgr_origin_matches (r->origin, r->host, r->tls))
     return 0;
@@ -435,15 +435,16 @@ sv_mgr_origin_check (const struct sv_mgr_authreq *r, char **msg)
   sv_buf_add (&b, r->origin);
   sv_buf_add (&b, " does not match host ");
   sv_buf_add (&b, r->host ? r->host : "(none)");
-  *msg = sv_buf_steal (&b);
+  sv_error_config (err, "%s", b.data);
+  sv_buf_free (&b);
   return 403;
 }
 
 int
 sv_mgr_auth_check (struct sv_mgr_auth *a, const struct sv_mgr_authreq *r, int64_t now,
-                   int *retry_after, char **msg)
+                   int *retry_after, sv_error_t *err)
 {
-  if (r->state_changing && sv_mgr_origin_check (r, msg))
+  if (r->state_changing && sv_mgr_origin_check (r, err))
     return 403;
   const char *token = sv_mgr_bearer (r->authorization);
   bool bearer = false;
@@ -454,11 +455,10 @@ sv_mgr_auth_check (struct sv_mgr_auth *a, const struct sv_mgr_authreq *r, int64_
         bearer = true;
         break;
       case SV_MGR_LOGIN_WRONG:
-        *msg = sv_xstrdup ("wrong password");
+        sv_error_config (err, "wrong password");
         return 401;
       case SV_MGR_LOGIN_LOCKED:
-        if (asprintf (msg, "too many failed logins; try again in %d s", *retry_after) < 0)
-          abort ();
+        sv_error_config (err, "too many failed logins; try again in %d s", *retry_after);
         return 429;
       }
   char sid[SV_MGR_SESSION_HEX + 1];
@@ -466,12 +466,12 @@ sv_mgr_auth_check (struct sv_mgr_auth *a, const struct sv_mgr_authreq *r, int64_
       = !bearer && sv_mgr_cookie_session (r->cookie, sid) && sv_mgr_auth_session_ok (a, sid, now);
   if (!bearer && !session)
     {
-      *msg = sv_xstrdup ("authentication required");
+      sv_error_config (err, "authentication required");
       return 401;
     }
   if (r->state_changing && session && r->origin == NULL)
     {
-      *msg = sv_xstrdup ("cookie-authenticated requests need an Origin header");
+      sv_error_config (err, "cookie-authenticated requests need an Origin header");
       return 403;
     }
   return 0;

@@ -109,8 +109,8 @@ struct sv_mgr_authreq
  * same window, and once the window is full every bearer token from there
  * (the right one too) gets 429 with *retry_after seconds. */
 int sv_mgr_auth_check (struct sv_mgr_auth *a, const struct sv_mgr_authreq *r, int64_t now,
-                       int *retry_after, char **msg);
+                       int *retry_after, sv_error_t *err);
 /* The Origin check alone (for login): 0 or 403 with *msg. */
-int sv_mgr_origin_check (const struct sv_mgr_authreq *r, char **msg);
+int sv_mgr_origin_check (const struct sv_mgr_authreq *r, sv_error_t *err);
 
 #endif

@@ -18,21 +18,23 @@ static const char *const create_fields[]
         "ports", "no_dhcp", "user_data", "env",  NULL };
 
 static int
-fail (char **msg, const char **field, const char *f, const char *fmt, ...)
+fail (const char **field, const char *f, sv_error_t *err, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
-  if (vasprintf (msg, fmt, ap) < 0)
+  cleanup_free char *m = NULL;
+  if (vasprintf (&m, fmt, ap) < 0)
     abort ();
   va_end (ap);
   *field = f;
-  return -1;
+  return sv_error_config (err, "%s", m);
 }
 
 /* A string field; numbers are accepted as their decimal text where
  * `numbers` (memory: 512 means MiB, cpus: 2). */
 static int
-get_text (json_t *body, const char *key, bool numbers, char **out, char **msg, const char **field)
+get_text (json_t *body, const char *key, bool numbers, char **out, const char **field,
+          sv_error_t *err)
 {
   json_t *v = json_object_get (body, key);
   if (v == NULL || json_is_null (v))
@@ -48,7 +50,7 @@ get_text (json_t *body, const char *key, bool numbers, char **out, char **msg, c
         abort ();
       return 0;
     }
-  return fail (msg, field, key, "%s: expected a string%s", key, numbers ? " or a number" : "");
+  return fail (field, key, err, "%s: expected a string%s", key, numbers ? " or a number" : "");
 }
 
 static bool
@@ -65,25 +67,25 @@ env_name_ok (const char *k)
 /* startvm's own config pipeline over an empty vm.yaml and this env: the
  * value is accepted exactly when startvm accepts it, with its message. */
 static int
-startvm_check (char **envp, char **msg)
+startvm_check (char **envp, sv_error_t *err)
 {
   struct sv_cfg_doc doc;
   struct sv_vm_config cfg = { 0 };
-  cleanup_error sv_error_t err = NULL;
-  int r = sv_cfg_load_buffer ("vm.yaml", "", 0, &doc, &err);
+  cleanup_error sv_error_t e = NULL;
+  int r = sv_cfg_load_buffer ("vm.yaml", "", 0, &doc, &e);
   if (r == 0)
-    r = sv_cfg_merge_env (&doc, envp, &err);
+    r = sv_cfg_merge_env (&doc, envp, &e);
   if (r == 0)
-    r = sv_cfg_validate (&doc, &cfg, &err);
+    r = sv_cfg_validate (&doc, &cfg, &e);
   sv_vm_config_free (&cfg);
   sv_cfg_doc_free (&doc);
   if (r < 0)
-    *msg = sv_xstrdup (err ? err->msg : "invalid value");
+    return sv_error_config (err, "%s", e ? e->msg : "invalid value");
   return r;
 }
 
 static int
-check_one (const char *var, const char *value, char **msg)
+check_one (const char *var, const char *value, sv_error_t *err)
 {
   if (value == NULL)
     return 0;
@@ -91,16 +93,16 @@ check_one (const char *var, const char *value, char **msg)
   if (asprintf (&kv, "%s=%s", var, value) < 0)
     abort ();
   char *envp[] = { kv, NULL };
-  return startvm_check (envp, msg);
+  return startvm_check (envp, err);
 }
 
 static int
-parse_ports (json_t *v, struct sv_mgr_create *c, char **msg, const char **field)
+parse_ports (json_t *v, struct sv_mgr_create *c, const char **field, sv_error_t *err)
 {
   if (v == NULL || json_is_null (v))
     return 0;
   if (!json_is_array (v))
-    return fail (msg, field, "ports",
+    return fail (field, "ports", err,
                  "ports: expected a list of {\"host_port\", "
                  "\"container_port\", \"protocol\"}");
   c->ports = sv_xcalloc (json_array_size (v) + 1, sizeof *c->ports);
@@ -111,7 +113,7 @@ parse_ports (json_t *v, struct sv_mgr_create *c, char **msg, const char **field)
     struct sv_mgr_port *o = &c->ports[c->n_ports++];
     strcpy (o->protocol, "tcp");
     if (!json_is_object (p))
-      return fail (msg, field, "ports", "ports[%zu]: expected an object", i);
+      return fail (field, "ports", err, "ports[%zu]: expected an object", i);
     const char *k;
     json_t *x;
     json_object_foreach (p, k, x)
@@ -120,7 +122,7 @@ parse_ports (json_t *v, struct sv_mgr_create *c, char **msg, const char **field)
           && strcmp (k, "host_ip"))
         {
           cleanup_free char *d = sv_mgr_display (k);
-          return fail (msg, field, "ports",
+          return fail (field, "ports", err,
                        "ports[%zu]: unknown key '%s' (accepted: host_port, container_port, "
                        "protocol, host_ip)",
                        i, d);
@@ -129,13 +131,13 @@ parse_ports (json_t *v, struct sv_mgr_create *c, char **msg, const char **field)
     json_t *cp = json_object_get (p, "container_port");
     json_t *hp = json_object_get (p, "host_port");
     if (!json_is_integer (cp) || json_integer_value (cp) < 1 || json_integer_value (cp) > 65535)
-      return fail (msg, field, "ports",
+      return fail (field, "ports", err,
                    "ports[%zu].container_port: expected a port number 1 to 65535", i);
     o->container_port = (int)json_integer_value (cp);
     if (hp && !json_is_null (hp))
       {
         if (!json_is_integer (hp) || json_integer_value (hp) < 0 || json_integer_value (hp) > 65535)
-          return fail (msg, field, "ports",
+          return fail (field, "ports", err,
                        "ports[%zu].host_port: expected a port number 1 to 65535 (0 or absent: "
                        "any free port)",
                        i);
@@ -146,7 +148,7 @@ parse_ports (json_t *v, struct sv_mgr_create *c, char **msg, const char **field)
       {
         const char *s = json_string_value (pr);
         if (s == NULL || (strcmp (s, "tcp") && strcmp (s, "udp")))
-          return fail (msg, field, "ports", "ports[%zu].protocol: expected tcp or udp", i);
+          return fail (field, "ports", err, "ports[%zu].protocol: expected tcp or udp", i);
         strcpy (o->protocol, s);
       }
     json_t *hip = json_object_get (p, "host_ip");
@@ -157,7 +159,7 @@ parse_ports (json_t *v, struct sv_mgr_create *c, char **msg, const char **field)
         if (s == NULL
             || (*s && sv_ip4_parse (s, &a) < 0
                 && strspn (s, "0123456789abcdefABCDEF:") != strlen (s)))
-          return fail (msg, field, "ports",
+          return fail (field, "ports", err,
                        "ports[%zu].host_ip: expected an IP address (e.g. 127.0.0.1)", i);
         o->host_ip = sv_xstrdup (s);
       }
@@ -166,7 +168,7 @@ parse_ports (json_t *v, struct sv_mgr_create *c, char **msg, const char **field)
 }
 
 int
-sv_mgr_create_parse (json_t *body, struct sv_mgr_create *c, char **msg, const char **field)
+sv_mgr_create_parse (json_t *body, struct sv_mgr_create *c, const char **field, sv_error_t *err)
 {
   memset (c, 0, sizeof *c);
   const char *key;
@@ -179,30 +181,30 @@ sv_mgr_create_parse (json_t *body, struct sv_mgr_create *c, char **msg, const ch
     if (!known)
       {
         cleanup_free char *d = sv_mgr_display (key);
-        return fail (msg, field, "body",
+        return fail (field, "body", err,
                      "unknown field '%s' (accepted: image, name, memory, cpus, disks, network, "
                      "ports, no_dhcp, user_data, env)",
                      d);
       }
   }
-  if (get_text (body, "image", false, &c->image, msg, field) < 0
-      || get_text (body, "name", false, &c->name, msg, field) < 0
-      || get_text (body, "memory", true, &c->memory, msg, field) < 0
-      || get_text (body, "cpus", true, &c->cpus, msg, field) < 0
-      || get_text (body, "disks", false, &c->disks, msg, field) < 0
-      || get_text (body, "network", false, &c->network, msg, field) < 0
-      || get_text (body, "user_data", false, &c->user_data, msg, field) < 0)
+  if (get_text (body, "image", false, &c->image, field, err) < 0
+      || get_text (body, "name", false, &c->name, field, err) < 0
+      || get_text (body, "memory", true, &c->memory, field, err) < 0
+      || get_text (body, "cpus", true, &c->cpus, field, err) < 0
+      || get_text (body, "disks", false, &c->disks, field, err) < 0
+      || get_text (body, "network", false, &c->network, field, err) < 0
+      || get_text (body, "user_data", false, &c->user_data, field, err) < 0)
     return -1;
   if (c->image == NULL || *c->image == '\0')
-    return fail (msg, field, "image", "image is required");
+    return fail (field, "image", err, "image is required");
   if (c->name && !sv_mgr_name_ok (c->name))
     {
       cleanup_free char *d = sv_mgr_display (c->name);
-      return fail (msg, field, "name",
+      return fail (field, "name", err,
                    "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", d);
     }
   if (c->network && (*c->network == '\0' || strlen (c->network) > 256))
-    return fail (msg, field, "network", "network: expected a network name");
+    return fail (field, "network", err, "network: expected a network name");
   /* host, none, container:<id> and podman's ns:<path> are network modes,
      not networks: the VM container (NET_ADMIN, NET_RAW) would take over
      the host's or another container's interfaces, or have none. */
@@ -211,7 +213,7 @@ sv_mgr_create_parse (json_t *body, struct sv_mgr_create *c, char **msg, const ch
           || strchr (c->network, ':')))
     {
       cleanup_free char *d = sv_mgr_display (c->network);
-      return fail (msg, field, "network",
+      return fail (field, "network", err,
                    "network: '%s' is refused: a VM needs a network of its own (not host, none, "
                    "container:... or ns:...)",
                    d);
@@ -220,38 +222,38 @@ sv_mgr_create_parse (json_t *body, struct sv_mgr_create *c, char **msg, const ch
   if (nd && !json_is_null (nd))
     {
       if (!json_is_boolean (nd))
-        return fail (msg, field, "no_dhcp", "no_dhcp: expected true or false");
+        return fail (field, "no_dhcp", err, "no_dhcp: expected true or false");
       c->no_dhcp = json_is_true (nd);
       c->no_dhcp_set = true;
     }
-  if (parse_ports (json_object_get (body, "ports"), c, msg, field) < 0)
+  if (parse_ports (json_object_get (body, "ports"), c, field, err) < 0)
     return -1;
   json_t *env = json_object_get (body, "env");
   if (env && !json_is_null (env))
     {
       if (!json_is_object (env))
-        return fail (msg, field, "env", "env: expected an object of NAME: value strings");
+        return fail (field, "env", err, "env: expected an object of NAME: value strings");
       json_object_foreach (env, key, v)
       {
         cleanup_free char *d = sv_mgr_display (key);
         if (!env_name_ok (key))
-          return fail (msg, field, "env", "env: '%s' is not a variable name", d);
+          return fail (field, "env", err, "env: '%s' is not a variable name", d);
         if (!json_is_string (v))
-          return fail (msg, field, "env", "env.%s: expected a string", d);
+          return fail (field, "env", err, "env.%s: expected a string", d);
         sv_strv_addf (&c->env, "%s=%s", key, json_string_value (v));
       }
     }
   /* startvm's parsers, one field at a time so the message names it. */
-  if (check_one ("MEMORY", c->memory, msg) < 0)
+  if (check_one ("MEMORY", c->memory, err) < 0)
     return (*field = "memory"), -1;
-  if (check_one ("CPUS", c->cpus, msg) < 0)
+  if (check_one ("CPUS", c->cpus, err) < 0)
     return (*field = "cpus"), -1;
-  if (check_one ("DISKS", c->disks, msg) < 0)
+  if (check_one ("DISKS", c->disks, err) < 0)
     return (*field = "disks"), -1;
-  if (check_one ("USER_DATA", c->user_data, msg) < 0)
+  if (check_one ("USER_DATA", c->user_data, err) < 0)
     return (*field = "user_data"), -1;
   /* The user's env as startvm reads it (ACCEL=..., IP_PREFIX=...). */
-  if (c->env.n && startvm_check (c->env.v, msg) < 0)
+  if (c->env.n && startvm_check (c->env.v, err) < 0)
     return (*field = "env"), -1;
   return 0;
 }
@@ -363,20 +365,20 @@ void
 sv_mgr_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mgr_response *resp,
                   struct sv_mgr_sink *sink)
 {
-  cleanup_free char *msg = NULL;
-  json_t *body = sv_mgr_parse_body (req->body, req->body_len, &msg);
+  cleanup_error sv_error_t err = NULL;
+  json_t *body = sv_mgr_parse_body (req->body, req->body_len, &err);
   if (body == NULL)
     {
-      sv_mgr_resp_error (resp, 400, "%s", msg);
+      sv_mgr_resp_error (resp, 400, "%s", err->msg);
       return;
     }
   struct sv_mgr_create c;
   const char *field = NULL;
-  int r = sv_mgr_create_parse (body, &c, &msg, &field);
+  int r = sv_mgr_create_parse (body, &c, &field, &err);
   json_decref (body);
   if (r < 0)
     {
-      sv_mgr_resp_error_field (resp, 400, msg, field);
+      sv_mgr_resp_error_field (resp, 400, err->msg, field);
       sv_mgr_create_free (&c);
       return;
     }
@@ -396,7 +398,6 @@ sv_mgr_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_
     }
   long st;
   json_t *out = NULL;
-  cleanup_error sv_error_t err = NULL;
   cleanup_free char *volume = NULL;
   cleanup_free char *id = NULL;
   bool made_dir = false, had_volume = true;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "error.h"
 #include "util.h"
 
 /* The create request, checked.  On failure returns -1 with the message and
@@ -29,7 +30,8 @@ struct sv_mgr_create
   struct sv_mgr_port *ports;
   size_t n_ports;
 };
-int sv_mgr_create_parse (json_t *body, struct sv_mgr_create *out, char **msg, const char **field);
+int sv_mgr_create_parse (json_t *body, struct sv_mgr_create *out, const char **field,
+                         sv_error_t *err);
 void sv_mgr_create_free (struct sv_mgr_create *c);
 /* The Docker create spec for it (labels, caps, devices, binds, env...). */
 json_t *sv_mgr_create_spec (const struct sv_mgr_create *c, const char *host_state_dir,

@@ -222,7 +222,7 @@ body_method (const char *m)
 }
 
 int
-srv_auth_check (struct req *q, bool websocket, int *retry_after, char **msg)
+srv_auth_check (struct req *q, bool websocket, int *retry_after, sv_error_t *err)
 {
   struct sv_mgr_authreq a = { .state_changing = websocket || body_method (q->method),
                               .websocket = websocket,
@@ -233,8 +233,8 @@ srv_auth_check (struct req *q, bool websocket, int *retry_after, char **msg)
                               .addr = q->peer,
                               .tls = srv.tls };
   if (!q->route->auth)
-    return a.state_changing ? sv_mgr_origin_check (&a, msg) : 0;
-  return sv_mgr_auth_check (&srv.ctx->auth, &a, srv_now_s (), retry_after, msg);
+    return a.state_changing ? sv_mgr_origin_check (&a, err) : 0;
+  return sv_mgr_auth_check (&srv.ctx->auth, &a, srv_now_s (), retry_after, err);
 }
 
 /* The refusal of srv_auth_check as a response (429 says when to retry). */
@@ -317,15 +317,15 @@ on_http (struct lws *wsi, struct pss *pss)
   /* The gate, from the headers alone: a request that may not run is
      answered before any of its body is read (and the connection closed
      on it), so no one buffers a body here without the password. */
-  cleanup_free char *msg = NULL;
+  cleanup_error sv_error_t err = NULL;
   int retry = 0;
-  int st = srv_auth_check (q, false, &retry, &msg);
+  int st = srv_auth_check (q, false, &retry, &err);
   if (st)
     {
       if (body_method (q->method))
         pss->close_after = true;
       struct sv_mgr_response r = { 0 };
-      srv_auth_refusal (&r, st, retry, msg);
+      srv_auth_refusal (&r, st, retry, err->msg);
       return srv_respond (wsi, pss, &r);
     }
   if (body_method (q->method))

@@ -117,7 +117,7 @@ int srv_write_headers (struct lws *wsi, int status, const char *ctype, lws_filep
 int srv_write_raw (struct lws *wsi, const char *data, size_t len, enum lws_write_protocol wp);
 int srv_respond (struct lws *wsi, struct pss *pss, struct sv_mgr_response *resp);
 int srv_respond_error (struct lws *wsi, struct pss *pss, int status, const char *msg);
-int srv_auth_check (struct req *q, bool websocket, int *retry_after, char **msg);
+int srv_auth_check (struct req *q, bool websocket, int *retry_after, sv_error_t *err);
 void srv_auth_refusal (struct sv_mgr_response *resp, int status, int retry_after, const char *msg);
 int srv_http_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                        size_t len);

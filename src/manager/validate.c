@@ -69,20 +69,19 @@ sv_mgr_display (const char *s)
 }
 
 json_t *
-sv_mgr_parse_body (const char *body, size_t len, char **msg)
+sv_mgr_parse_body (const char *body, size_t len, sv_error_t *err)
 {
   json_error_t je;
   json_t *j = json_loadb (body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
   if (j == NULL)
     {
-      if (asprintf (msg, "invalid JSON: %s at line %d column %d", je.text, je.line, je.column) < 0)
-        abort ();
+      sv_error_config (err, "invalid JSON: %s at line %d column %d", je.text, je.line, je.column);
       return NULL;
     }
   if (!json_is_object (j))
     {
       json_decref (j);
-      *msg = sv_xstrdup ("invalid JSON: the body must be an object");
+      sv_error_config (err, "invalid JSON: the body must be an object");
       return NULL;
     }
   return j;

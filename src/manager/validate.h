@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "error.h"
+
 /* A Docker container or volume name: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most
  * 128. */
 bool sv_mgr_name_ok (const char *s);
@@ -19,7 +21,7 @@ bool sv_mgr_id_answers (const char *given, const char *full_id, const char *name
 /* Text for a message: invalid UTF-8 and control bytes shown escaped. */
 char *sv_mgr_display (const char *s);
 /* Parse a JSON body: an object, else 400 with jansson's words. */
-json_t *sv_mgr_parse_body (const char *body, size_t len, char **msg);
+json_t *sv_mgr_parse_body (const char *body, size_t len, sv_error_t *err);
 /* The value of query parameter name ("name=value", decoded) in the
  * NULL-terminated query (which may be NULL); NULL when absent. */
 const char *sv_mgr_query_get (char **query, const char *name);

@@ -49,12 +49,12 @@ on_confirm_upgrade (struct lws *wsi)
       srv_req_free (q);
       return refuse_now (wsi, &resp);
     }
-  cleanup_free char *msg = NULL;
+  cleanup_error sv_error_t err = NULL;
   int retry = 0;
-  int st = srv_auth_check (q, true, &retry, &msg);
+  int st = srv_auth_check (q, true, &retry, &err);
   if (st)
     {
-      srv_auth_refusal (&resp, st, retry, msg);
+      srv_auth_refusal (&resp, st, retry, err->msg);
       srv_req_free (q);
       return refuse_now (wsi, &resp);
     }

@@ -81,13 +81,14 @@ test_routes (void **state)
 static void
 test_json_body (void **state)
 {
-  char *msg = NULL;
+  sv_error_t msg = NULL;
   assert_null (sv_mgr_parse_body ("{\"image\":", 9, &msg));
-  assert_string_equal (msg, "invalid JSON: unexpected token near end of file at line 1 column 9");
-  free (msg);
+  assert_string_equal (msg->msg,
+                       "invalid JSON: unexpected token near end of file at line 1 column 9");
+  sv_error_release (&msg);
   assert_null (sv_mgr_parse_body ("[1]", 3, &msg));
-  assert_string_equal (msg, "invalid JSON: the body must be an object");
-  free (msg);
+  assert_string_equal (msg->msg, "invalid JSON: the body must be an object");
+  sv_error_release (&msg);
   json_t *j = sv_mgr_parse_body ("{\"a\":1}", 7, &msg);
   assert_non_null (j);
   json_decref (j);
@@ -100,17 +101,19 @@ test_json_body (void **state)
 static char *
 create_error (const char *body, const char **field)
 {
-  char *msg = NULL;
+  sv_error_t msg = NULL;
   json_t *j = sv_mgr_parse_body (body, strlen (body), &msg);
   assert_non_null (j);
   struct sv_mgr_create c;
   *field = NULL;
-  int r = sv_mgr_create_parse (j, &c, &msg, field);
+  int r = sv_mgr_create_parse (j, &c, field, &msg);
   json_decref (j);
   sv_mgr_create_free (&c);
   if (r == 0)
     return NULL;
-  return msg;
+  char *m = sv_xstrdup (msg->msg);
+  sv_error_release (&msg);
+  return m;
 }
 
 #define assert_create(body, want_field, want_msg)                                                  \
@@ -185,11 +188,11 @@ test_create_spec (void **state)
 {
   const char *body = "{\"image\":\"tiny\",\"name\":\"vm1\",\"memory\":\"1G\",\"cpus\":2,"
                      "\"ports\":[{\"host_port\":8080,\"container_port\":80}],\"network\":\"n1\"}";
-  char *msg = NULL;
+  sv_error_t msg = NULL;
   const char *field = NULL;
   json_t *j = sv_mgr_parse_body (body, strlen (body), &msg);
   struct sv_mgr_create c;
-  assert_int_equal (sv_mgr_create_parse (j, &c, &msg, &field), 0);
+  assert_int_equal (sv_mgr_create_parse (j, &c, &field, &msg), 0);
   json_t *spec = sv_mgr_create_spec (&c, "/var/lib/startvm", false);
   char *text = json_dumps (spec, JSON_COMPACT | JSON_SORT_KEYS);
   assert_non_null (strstr (text, "\"CapAdd\":[\"NET_ADMIN\",\"NET_RAW\"]"));

@@ -183,21 +183,21 @@ test_auth_check (void **state)
   assert_int_equal (sv_mgr_auth_login (a, "x", "secret", 10, sid, &retry), SV_MGR_LOGIN_OK);
   char cookie[100];
   snprintf (cookie, sizeof cookie, "sv_session=%s", sid);
-  char *msg = NULL;
+  sv_error_t msg = NULL;
   struct sv_mgr_authreq r = { .host = "h:8443", .tls = true };
   assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 401);
-  assert_string_equal (msg, "authentication required");
-  free (msg);
+  assert_string_equal (msg->msg, "authentication required");
+  sv_error_release (&msg);
   r.cookie = cookie;
   assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 0);
   r.state_changing = true;
   assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 403);
-  assert_string_equal (msg, "cookie-authenticated requests need an Origin header");
-  free (msg);
+  assert_string_equal (msg->msg, "cookie-authenticated requests need an Origin header");
+  sv_error_release (&msg);
   r.origin = "https://evil.example";
   assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 403);
-  assert_string_equal (msg, "origin https://evil.example does not match host h:8443");
-  free (msg);
+  assert_string_equal (msg->msg, "origin https://evil.example does not match host h:8443");
+  sv_error_release (&msg);
   r.origin = "https://h:8443";
   assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 0);
   r.origin = NULL;
@@ -206,8 +206,8 @@ test_auth_check (void **state)
   assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 0);
   r.authorization = "Bearer secre";
   assert_int_equal (sv_mgr_auth_check (a, &r, 11, &retry, &msg), 401);
-  assert_string_equal (msg, "wrong password");
-  free (msg);
+  assert_string_equal (msg->msg, "wrong password");
+  sv_error_release (&msg);
   sv_mgr_auth_free (a);
   free (a);
 }
@@ -219,7 +219,7 @@ test_bearer_lockout (void **state)
 {
   struct sv_mgr_auth *a = malloc (sizeof *a);
   sv_mgr_auth_init (a, "secret");
-  char *msg = NULL;
+  sv_error_t msg = NULL;
   char sid[SV_MGR_SESSION_HEX + 1];
   int retry = 0;
   struct sv_mgr_authreq r = { .host = "h:8443", .tls = true, .addr = "10.0.0.1" };
@@ -227,19 +227,19 @@ test_bearer_lockout (void **state)
   for (int i = 0; i < 5; i++)
     {
       assert_int_equal (sv_mgr_auth_check (a, &r, 1000 + i, &retry, &msg), 401);
-      assert_string_equal (msg, "wrong password");
-      free (msg);
+      assert_string_equal (msg->msg, "wrong password");
+      sv_error_release (&msg);
     }
   for (int i = 0; i < 5; i++)
     assert_int_equal (sv_mgr_auth_login (a, "10.0.0.1", "wrong", 1005 + i, sid, &retry),
                       SV_MGR_LOGIN_WRONG);
   assert_int_equal (sv_mgr_auth_check (a, &r, 1010, &retry, &msg), 429);
-  assert_string_equal (msg, "too many failed logins; try again in 50 s");
+  assert_string_equal (msg->msg, "too many failed logins; try again in 50 s");
   assert_int_equal (retry, 50);
-  free (msg);
+  sv_error_release (&msg);
   r.authorization = "Bearer secret";
   assert_int_equal (sv_mgr_auth_check (a, &r, 1011, &retry, &msg), 429);
-  free (msg);
+  sv_error_release (&msg);
   assert_int_equal (sv_mgr_auth_login (a, "10.0.0.1", "secret", 1011, sid, &retry),
                     SV_MGR_LOGIN_LOCKED);
   /* Another address, and the same one after the minute. */
@@ -250,8 +250,8 @@ test_bearer_lockout (void **state)
   /* A cookie request carries no guess: not counted, not locked. */
   r.authorization = NULL;
   assert_int_equal (sv_mgr_auth_check (a, &r, 1060, &retry, &msg), 401);
-  assert_string_equal (msg, "authentication required");
-  free (msg);
+  assert_string_equal (msg->msg, "authentication required");
+  sv_error_release (&msg);
   sv_mgr_auth_free (a);
   free (a);
 }
