@@ -1,6 +1,6 @@
 /* The HTTP API of startvm-manager: one route table (method, path pattern,
  * authentication, where it runs, handler) and the handlers.  Nothing here
- * knows libwebsockets: server.c turns a request into struct sv_mgr_request,
+ * knows libwebsockets: http.c turns a request into struct sv_mgr_request,
  * calls the handler (on the event loop or on a worker thread, as the route
  * says) and writes struct sv_mgr_response back. */
 #ifndef SV_MGR_API_H

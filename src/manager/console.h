@@ -1,5 +1,5 @@
 /* The consoles: the VM's VNC socket and the container's attach stream,
- * proxied to WebSockets by server.c, and the screenshot (QMP screendump).
+ * proxied to WebSockets by ws.c and raw.c, and the screenshot (QMP screendump).
  * Every socket is found by container id under the state directory and
  * opened without following symlinks: the entry is opened O_PATH|O_NOFOLLOW,
  * checked to be a socket, and connected to through /proc/self/fd, so it

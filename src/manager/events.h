@@ -1,7 +1,7 @@
 /* Docker's event stream, turned into the API's server-sent events.  A
  * thread follows GET /events (container events), inspects each changed
  * container and hands ready-made SSE text to the event loop through
- * `emit` (which must be thread-safe: server.c queues it and wakes the loop
+ * `emit` (which must be thread-safe: sse.c queues it and wakes the loop
  * with lws_cancel_service).  When the socket goes away it says so
  * ("event: docker", connected false), retries with backoff, and on getting
  * it back resyncs: VMs removed meanwhile get their destroy event. */

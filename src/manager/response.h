@@ -1,6 +1,6 @@
 /* The API's answers: a status, a body (JSON unless content_type says
  * otherwise) and extra headers, built by the handlers and written back by
- * server.c; and Docker's refusals mapped to ours. */
+ * http.c; and Docker's refusals mapped to ours. */
 #ifndef SV_MGR_RESPONSE_H
 #define SV_MGR_RESPONSE_H
 
