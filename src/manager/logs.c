@@ -3,6 +3,7 @@
  * comes. */
 #include "api.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,17 @@
 #include "cleanup.h"
 #include "docker.h"
 
+/* What every log read without follow holds, all of them together: at
+ * most MANAGER_LOG_BUFFER (a read that would pass it stops, answered
+ * 429). */
+static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t held;
+
 struct logs_state
 {
+  uint64_t max;      /* MANAGER_LOG_BUFFER */
+  uint64_t reserved; /* this read's part of held */
+  bool over;         /* it would have passed max */
   struct sv_docker_demux demux;
   struct sv_mgr_sink *sink; /* follow: write through */
   struct sv_buf buf;        /* otherwise: collect */
@@ -21,14 +31,39 @@ struct logs_state
   bool begun;
 };
 
+static bool
+reserve (struct logs_state *s, size_t len)
+{
+  pthread_mutex_lock (&held_lock);
+  bool ok = held + len <= s->max;
+  if (ok)
+    {
+      held += len;
+      s->reserved += len;
+    }
+  pthread_mutex_unlock (&held_lock);
+  return ok;
+}
+
+static void
+release (struct logs_state *s)
+{
+  pthread_mutex_lock (&held_lock);
+  held -= s->reserved;
+  s->reserved = 0;
+  pthread_mutex_unlock (&held_lock);
+}
+
 static void
 logs_out (void *ctx, const char *data, size_t len)
 {
   struct logs_state *s = ctx;
   if (s->sink)
     s->sink->write (s->sink, data, len);
-  else if (s->buf.len < 64 * 1024 * 1024)
+  else if (!s->over && reserve (s, len))
     sv_buf_addn (&s->buf, data, len);
+  else
+    s->over = true;
 }
 
 static void
@@ -53,7 +88,7 @@ logs_data (void *ctx, const char *data, size_t len)
       return s->error.len < 65536;
     }
   sv_docker_demux_feed (&s->demux, data, len, logs_out, s);
-  return s->sink == NULL || s->sink->alive (s->sink);
+  return s->sink ? s->sink->alive (s->sink) : !s->over;
 }
 
 static bool
@@ -102,7 +137,7 @@ sv_mgr_vm_logs (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mg
   bool follow;
   if (!logs_args (req, &n, &follow, resp))
     return;
-  struct logs_state s = { .sink = follow ? sink : NULL };
+  struct logs_state s = { .sink = follow ? sink : NULL, .max = ctx->settings->log_buffer };
   struct sv_docker_stream_cb cb = {
     .on_data = logs_data, .on_status = logs_status, .keep_going = logs_keep_going, .ctx = &s
   };
@@ -111,6 +146,15 @@ sv_mgr_vm_logs (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mg
   int r = sv_docker_logs (req->docker, req->vm_id, n, follow, &cb, &st, &err);
   if (s.begun)
     resp->streamed = true;
+  else if (s.over)
+    {
+      sv_mgr_resp_error (resp, 429,
+                         "this log would take the memory of log reads without follow past "
+                         "MANAGER_LOG_BUFFER (%llu bytes, all reads together): ask for the last "
+                         "lines (tail=N), follow=true, or try again",
+                         (unsigned long long)s.max);
+      sv_strv_add (&resp->headers, "Retry-After: 1");
+    }
   else if (r < 0)
     sv_mgr_resp_error (resp, 502, "%s", err->msg);
   else if (st != 200)
@@ -128,4 +172,5 @@ sv_mgr_vm_logs (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mg
     }
   sv_buf_free (&s.buf);
   sv_buf_free (&s.error);
+  release (&s);
 }

@@ -95,6 +95,16 @@ sv_mgr_settings_load (char *const *envp, struct sv_mgr_settings *s, sv_error_t *
   const char *ih = env_get (envp, "MANAGER_INSECURE_HTTP");
   if (ih && sv_parse_bool (ih, "MANAGER_INSECURE_HTTP", &s->insecure_http, err) < 0)
     return -1;
+  const char *lb = env_get (envp, "MANAGER_LOG_BUFFER");
+  if (sv_parse_size_bytes (lb ? lb : SV_MGR_LOG_BUFFER_DEFAULT, "MANAGER_LOG_BUFFER",
+                           &s->log_buffer, err)
+      < 0)
+    return -1;
+  const char *mc = env_get (envp, "MANAGER_MAX_EVENT_CLIENTS");
+  long long n = SV_MGR_MAX_EVENT_CLIENTS_DEFAULT;
+  if (mc && sv_parse_int (mc, "MANAGER_MAX_EVENT_CLIENTS", 1, 10000, &n, err) < 0)
+    return -1;
+  s->max_event_clients = (unsigned)n;
   s->data_dir = env_dup (envp, "MANAGER_DATA_DIR", "/var/lib/startvm-manager");
   s->web_dir = env_dup (envp, "MANAGER_WEB_DIR", "/usr/share/startvm-manager/www");
   s->novnc_dir = env_dup (envp, "MANAGER_NOVNC_DIR", "/usr/share/novnc");

@@ -5,11 +5,15 @@
 #define SV_MGR_SETTINGS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 
 /* The shortest MANAGER_PASSWORD the manager starts with. */
 #define SV_MGR_MIN_PASSWORD 12
+/* The defaults of MANAGER_LOG_BUFFER and MANAGER_MAX_EVENT_CLIENTS. */
+#define SV_MGR_LOG_BUFFER_DEFAULT "16M"
+#define SV_MGR_MAX_EVENT_CLIENTS_DEFAULT 64
 
 struct sv_mgr_settings
 {
@@ -27,6 +31,8 @@ struct sv_mgr_settings
   char *novnc_dir;      /* MANAGER_NOVNC_DIR */
   char *termjs_dir;     /* MANAGER_TERMJS_DIR */
   char *trusted_proxy;  /* MANAGER_TRUSTED_PROXY: may say the client's address (X-Forwarded-For) */
+  uint64_t log_buffer;  /* MANAGER_LOG_BUFFER: bytes all log reads without follow hold at once */
+  unsigned max_event_clients; /* MANAGER_MAX_EVENT_CLIENTS: GET /api/events streams at once */
 };
 
 /* Fill *out from envp.  Errors name the variable and the accepted form. */

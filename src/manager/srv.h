@@ -38,6 +38,7 @@ struct srv
   struct job *attention;    /* jobs the loop must look at */
   struct sse *sse;          /* event-stream clients */
   unsigned running_jobs;
+  unsigned n_sse;          /* clients in sse */
   struct console *pending; /* consoles between CONFIRM_UPGRADE and ESTABLISHED */
   volatile sig_atomic_t interrupted;
   lws_sorted_usec_list_t keepalive;

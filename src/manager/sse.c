@@ -43,6 +43,19 @@ srv_sse_keepalive (lws_sorted_usec_list_t *sul)
 int
 srv_sse_start (struct lws *wsi, struct pss *pss)
 {
+  pthread_mutex_lock (&srv.lock);
+  bool full = srv.n_sse >= srv.ctx->settings->max_event_clients;
+  pthread_mutex_unlock (&srv.lock);
+  if (full)
+    {
+      struct sv_mgr_response r = { 0 };
+      sv_mgr_resp_error (&r, 429,
+                         "too many event streams open (MANAGER_MAX_EVENT_CLIENTS=%u): close one, "
+                         "or try again",
+                         srv.ctx->settings->max_event_clients);
+      sv_strv_add (&r.headers, "Retry-After: 5");
+      return srv_respond (wsi, pss, &r);
+    }
   if (srv_write_headers (wsi, 200, "text/event-stream", LWS_ILLEGAL_HTTP_CONTENT_LEN, NULL, true))
     return -1;
   lws_set_timeout (wsi, NO_PENDING_TIMEOUT, 0);
@@ -54,6 +67,7 @@ srv_sse_start (struct lws *wsi, struct pss *pss)
   pthread_mutex_lock (&srv.lock);
   s->next = srv.sse;
   srv.sse = s;
+  srv.n_sse++;
   pthread_mutex_unlock (&srv.lock);
   pss->sse = s;
   lws_callback_on_writable (wsi);
@@ -82,6 +96,7 @@ srv_sse_remove (struct pss *pss)
     if (*pp == pss->sse)
       {
         *pp = pss->sse->next;
+        srv.n_sse--;
         break;
       }
   pthread_mutex_unlock (&srv.lock);

@@ -338,6 +338,24 @@ test_settings (void **state)
   assert_int_equal (sv_mgr_settings_load (ok, &s, &err), 0);
   assert_string_equal (s.password, "twelve-chars");
   assert_string_equal (s.trusted_proxy, "10.0.0.2");
+  /* The per-request memory ceilings' defaults. */
+  assert_int_equal (s.log_buffer, 16 * 1024 * 1024);
+  assert_int_equal (s.max_event_clients, 64);
+  sv_mgr_settings_free (&s);
+  char *limits[] = { "MANAGER_LOG_BUFFER=512K", "MANAGER_MAX_EVENT_CLIENTS=3", NULL };
+  assert_int_equal (sv_mgr_settings_load (limits, &s, &err), 0);
+  assert_int_equal (s.log_buffer, 512 * 1024);
+  assert_int_equal (s.max_event_clients, 3);
+  sv_mgr_settings_free (&s);
+  char *no_clients[] = { "MANAGER_MAX_EVENT_CLIENTS=0", NULL };
+  assert_int_equal (sv_mgr_settings_load (no_clients, &s, &err), -1);
+  assert_non_null (strstr (err->msg, "MANAGER_MAX_EVENT_CLIENTS"));
+  sv_error_release (&err);
+  sv_mgr_settings_free (&s);
+  char *bad_buffer[] = { "MANAGER_LOG_BUFFER=lots", NULL };
+  assert_int_equal (sv_mgr_settings_load (bad_buffer, &s, &err), -1);
+  assert_non_null (strstr (err->msg, "MANAGER_LOG_BUFFER"));
+  sv_error_release (&err);
   sv_mgr_settings_free (&s);
   char *bad_proxy[] = { "MANAGER_TRUSTED_PROXY=proxy.example", NULL };
   assert_int_equal (sv_mgr_settings_load (bad_proxy, &s, &err), -1);
