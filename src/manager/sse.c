@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,8 +100,13 @@ srv_sse_remove (struct pss *pss)
         srv.n_sse--;
         break;
       }
+  bool last = srv.n_sse == 0;
   pthread_mutex_unlock (&srv.lock);
   sv_buf_free (&pss->sse->out);
   free (pss->sse);
   pss->sse = NULL;
+  /* The last stream gone: what 50 of them held goes back to the system
+   * (the manager idles most of its life, as job_free says). */
+  if (last)
+    malloc_trim (0);
 }
