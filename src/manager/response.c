@@ -81,3 +81,33 @@ sv_mgr_resp_no_vm (struct sv_mgr_response *resp, const char *id)
   cleanup_free char *d = sv_mgr_display (id ? id : "");
   sv_mgr_resp_error (resp, 404, "no such VM: %s", d);
 }
+
+size_t
+sv_mgr_utf8_prefix (const char *s, size_t max)
+{
+  size_t n = strlen (s);
+  if (n <= max)
+    return n;
+  /* Back off continuation bytes (10xxxxxx): s[n] then starts a character. */
+  n = max;
+  while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+    n--;
+  return n;
+}
+
+int
+sv_mgr_resp_close (const struct sv_mgr_response *r, char reason[SV_MGR_CLOSE_REASON_MAX + 1])
+{
+  json_t *j = r->body ? json_loadb (r->body, r->body_len, 0, NULL) : NULL;
+  const char *m = json_string_value (json_object_get (j, "error"));
+  if (m)
+    {
+      size_t n = sv_mgr_utf8_prefix (m, SV_MGR_CLOSE_REASON_MAX);
+      memcpy (reason, m, n);
+      reason[n] = '\0';
+    }
+  else
+    snprintf (reason, SV_MGR_CLOSE_REASON_MAX + 1, "HTTP %d", r->status);
+  json_decref (j);
+  return 4000 + r->status;
+}

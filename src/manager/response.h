@@ -38,4 +38,16 @@ void sv_mgr_resp_docker (struct sv_mgr_response *resp, long st, json_t *reply);
 /* 404 "no such VM: <id>". */
 void sv_mgr_resp_no_vm (struct sv_mgr_response *resp, const char *id);
 
+/* The most a WebSocket close frame's reason holds (RFC 6455: a 125-byte
+ * payload, two of them the code). */
+#define SV_MGR_CLOSE_REASON_MAX 123
+/* The length of s's longest prefix of at most max bytes that ends on a
+ * UTF-8 character boundary (s is valid UTF-8). */
+size_t sv_mgr_utf8_prefix (const char *s, size_t max);
+/* A refusal after a WebSocket upgrade, as its close frame: returns the
+ * code, 4000 + the HTTP status the answer had, and puts the answer's
+ * error message in reason (NUL-terminated; cut on a character boundary
+ * to SV_MGR_CLOSE_REASON_MAX bytes). */
+int sv_mgr_resp_close (const struct sv_mgr_response *r, char reason[SV_MGR_CLOSE_REASON_MAX + 1]);
+
 #endif

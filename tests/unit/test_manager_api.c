@@ -247,13 +247,53 @@ test_demux (void **state)
   sv_buf_free (&b);
 }
 
+/* A console refused after the upgrade: close code 4000 + status, the
+ * error message as reason, cut to 123 bytes between characters. */
+static void
+test_close_reason (void **state)
+{
+  char reason[SV_MGR_CLOSE_REASON_MAX + 1];
+  struct sv_mgr_response r = { 0 };
+  sv_mgr_resp_error (&r, 404, "no such VM: %s", "x");
+  assert_int_equal (sv_mgr_resp_close (&r, reason), 4404);
+  assert_string_equal (reason, "no such VM: x");
+  /* 121 ASCII bytes, then "é" (2 bytes) fits exactly; one more byte
+   * in front and the "é" would be cut in half: it goes whole. */
+  char m[200];
+  memset (m, 'a', 121);
+  strcpy (m + 121, "\xc3\xa9\xe2\x82\xac");
+  sv_mgr_resp_error (&r, 409, "%s", m);
+  assert_int_equal (sv_mgr_resp_close (&r, reason), 4409);
+  assert_int_equal (strlen (reason), 123);
+  assert_memory_equal (reason + 121, "\xc3\xa9", 2);
+  memset (m, 'a', 122);
+  strcpy (m + 122, "\xc3\xa9");
+  sv_mgr_resp_error (&r, 502, "%s", m);
+  assert_int_equal (sv_mgr_resp_close (&r, reason), 4502);
+  assert_int_equal (strlen (reason), 122);
+  /* A three-byte character across the limit. */
+  memset (m, 'a', 121);
+  strcpy (m + 121, "\xe2\x82\xac");
+  sv_mgr_resp_error (&r, 503, "%s", m);
+  assert_int_equal (sv_mgr_resp_close (&r, reason), 4503);
+  assert_int_equal (strlen (reason), 121);
+  /* No error message: the status. */
+  sv_mgr_resp_empty (&r, 500);
+  assert_int_equal (sv_mgr_resp_close (&r, reason), 4500);
+  assert_string_equal (reason, "HTTP 500");
+  sv_mgr_resp_free (&r);
+  assert_int_equal (sv_mgr_utf8_prefix ("abc", 123), 3);
+  assert_int_equal (sv_mgr_utf8_prefix ("ab\xc3\xa9", 3), 2);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_ids),         cmocka_unit_test (test_routes),
-    cmocka_unit_test (test_json_body),   cmocka_unit_test (test_create_fields),
-    cmocka_unit_test (test_create_spec), cmocka_unit_test (test_demux),
+    cmocka_unit_test (test_ids),          cmocka_unit_test (test_routes),
+    cmocka_unit_test (test_json_body),    cmocka_unit_test (test_create_fields),
+    cmocka_unit_test (test_create_spec),  cmocka_unit_test (test_demux),
+    cmocka_unit_test (test_close_reason),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
