@@ -127,7 +127,7 @@ void sv_mgr_ctx_free (struct sv_mgr_ctx *ctx);
  * /api/vms/a/b/start), for the 404 message. */
 char *sv_mgr_unrouted_id (const char *path);
 
-/* For a WebSocket console (console.c), on the event loop before the upgrade: resolve
+/* For a WebSocket console (console.c), on a worker after the upgrade (ws.c): resolve
  * {id}, check the VM runs, open the VNC socket or the attach stream.
  * Returns the fd, or -1 with resp filled (404, 409, 502). */
 int sv_mgr_console_open (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, bool vnc,

@@ -413,6 +413,7 @@ srv_http_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
       srv_jobs_attend ();
       srv_sse_attend ();
+      srv_consoles_attend ();
       return 0;
 
     case LWS_CALLBACK_HTTP:

@@ -181,6 +181,7 @@ sv_mgr_server_run (struct sv_mgr_ctx *ctx, const char *cert, const char *key, sv
   lws_context_destroy (srv.lws);
   srv.lws = NULL;
   srv_jobs_attend ();
+  srv_consoles_attend ();
   while (srv.pending)
     srv_console_free (srv_pending_take (srv.pending->pending_wsi));
   return 0;

@@ -13,6 +13,7 @@
 #include "api.h"
 #include "docker.h"
 #include "events.h"
+#include "response.h"
 #include "util.h"
 
 #define MAX_PENDING_OUT (4 * 1024 * 1024)
@@ -24,6 +25,7 @@
 struct job;
 struct sse;
 struct console;
+struct console_open;
 
 struct srv
 {
@@ -42,6 +44,8 @@ struct srv
   struct console *pending; /* consoles between CONFIRM_UPGRADE and ESTABLISHED */
   volatile sig_atomic_t interrupted;
   lws_sorted_usec_list_t keepalive;
+  /* Console opens the workers have finished (ws.c), under lock. */
+  struct console_open *opened;
 };
 extern struct srv srv;
 
@@ -91,6 +95,9 @@ struct console
   struct sv_buf to_ws, to_raw;
   size_t to_ws_off; /* bytes of to_ws already sent */
   bool raw_closed;
+  struct console_open *op; /* the open under way on a worker, or NULL */
+  int close_code;          /* refused: 4000 + status, the reason below */
+  char close_reason[SV_MGR_CLOSE_REASON_MAX + 1];
   struct console *next;
 };
 
@@ -141,6 +148,7 @@ void srv_sse_remove (struct pss *pss);
 void srv_console_free (struct console *c);
 struct console *srv_pending_take (struct lws *wsi);
 void srv_rx_resume (struct lws *wsi);
+void srv_consoles_attend (void);
 int srv_ws_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                      size_t len);
 

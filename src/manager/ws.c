@@ -10,10 +10,28 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "response.h"
+
+/* A console's open on a worker thread: the VM resolved (Docker's
+ * inspect), its state checked, its VNC socket connected or its attach
+ * stream opened.  Nothing of it waits on the loop. */
+struct console_open
+{
+  char *id;
+  bool vnc;
+  struct console *c; /* loop only: NULL once the console is gone */
+  /* The worker's result, the loop's once the worker has put it on
+   * srv.opened (under srv.lock): */
+  int fd;
+  struct sv_mgr_response resp;
+  struct console_open *next;
+};
 
 void
 srv_console_free (struct console *c)
 {
+  if (c->op)
+    c->op->c = NULL; /* the worker's result is dropped when it comes */
   if (c->fd >= 0)
     close (c->fd);
   sv_buf_free (&c->to_ws);
@@ -35,6 +53,142 @@ refuse_now (struct lws *wsi, struct sv_mgr_response *r)
   return 1;
 }
 
+/* Refuse a console after the upgrade: its WebSocket is closed with 4000 +
+ * the status and the message (on_ws_writeable).  Frees r. */
+static void
+console_refuse (struct console *c, struct sv_mgr_response *r)
+{
+  c->close_code = sv_mgr_resp_close (r, c->close_reason);
+  sv_mgr_resp_free (r);
+  if (c->ws)
+    lws_callback_on_writable (c->ws);
+}
+
+/* The VM's socket into the loop, the console's other side. */
+static void
+console_adopt (struct console *c)
+{
+  int fl = fcntl (c->fd, F_GETFL);
+  fcntl (c->fd, F_SETFL, fl | O_NONBLOCK);
+  lws_sock_file_fd_type u = { .sockfd = c->fd };
+  struct lws *raw = lws_adopt_descriptor_vhost (srv.vh, LWS_ADOPT_SOCKET, u, "sv-raw", NULL);
+  if (raw == NULL)
+    {
+      close (c->fd);
+      c->fd = -1;
+      struct sv_mgr_response r = { 0 };
+      sv_mgr_resp_error (&r, 500, "cannot add the VM's socket to the event loop");
+      console_refuse (c, &r);
+      return;
+    }
+  c->fd = -1; /* lws owns it now */
+  c->raw = raw;
+  lws_set_opaque_user_data (raw, c);
+  if (c->to_raw.len) /* what the browser sent while the console opened */
+    lws_callback_on_writable (raw);
+}
+
+static void *
+open_run (void *ud)
+{
+  struct console_open *op = ud;
+  struct sv_mgr_request r = { .id = op->id };
+  cleanup_free char *full = NULL;
+  op->fd = sv_mgr_console_open (srv.ctx, &r, op->vnc, &op->resp, &full);
+  pthread_mutex_lock (&srv.lock);
+  op->next = srv.opened;
+  srv.opened = op;
+  if (--srv.running_jobs == 0)
+    pthread_cond_broadcast (&srv.jobs_cond);
+  /* Under the lock: the loop's context is not destroyed before the
+   * last worker has let go of it. */
+  lws_cancel_service (srv.lws);
+  pthread_mutex_unlock (&srv.lock);
+  return NULL;
+}
+
+/* Start the console's open on a worker (one of MAX_JOBS, with the
+ * Docker-calling routes'); refused with 503 when none is free. */
+static void
+open_start (struct console *c, const char *id)
+{
+  struct sv_mgr_response r = { 0 };
+  pthread_mutex_lock (&srv.lock);
+  bool busy = srv.running_jobs >= MAX_JOBS;
+  if (!busy)
+    srv.running_jobs++;
+  pthread_mutex_unlock (&srv.lock);
+  if (busy)
+    {
+      sv_mgr_resp_error (&r, 503, "too many requests in progress; try again");
+      console_refuse (c, &r);
+      return;
+    }
+  struct console_open *op = sv_xcalloc (1, sizeof *op);
+  op->id = sv_xstrdup (id);
+  op->vnc = c->vnc;
+  op->fd = -1;
+  op->c = c;
+  pthread_attr_t attr;
+  pthread_attr_init (&attr);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t t;
+  int rc = pthread_create (&t, &attr, open_run, op);
+  pthread_attr_destroy (&attr);
+  if (rc != 0)
+    {
+      pthread_mutex_lock (&srv.lock);
+      srv.running_jobs--;
+      pthread_mutex_unlock (&srv.lock);
+      free (op->id);
+      free (op);
+      sv_mgr_resp_error (&r, 503, "cannot start a worker thread");
+      console_refuse (c, &r);
+      return;
+    }
+  c->op = op;
+}
+
+/* On the loop (EVENT_WAIT_CANCELLED): the opens the workers finished.
+ * A console that is still there gets its socket or its refusal; one
+ * whose browser went meanwhile is gone, and so is its socket. */
+void
+srv_consoles_attend (void)
+{
+  pthread_mutex_lock (&srv.lock);
+  struct console_open *list = srv.opened;
+  srv.opened = NULL;
+  pthread_mutex_unlock (&srv.lock);
+  for (struct console_open *op = list, *next; op; op = next)
+    {
+      next = op->next;
+      struct console *c = op->c;
+      if (c == NULL)
+        {
+          if (op->fd >= 0)
+            close (op->fd);
+        }
+      else
+        {
+          c->op = NULL;
+          if (op->fd >= 0)
+            {
+              c->fd = op->fd;
+              if (c->ws) /* else on_ws_established adopts it */
+                console_adopt (c);
+            }
+          else
+            console_refuse (c, &op->resp);
+        }
+      sv_mgr_resp_free (&op->resp);
+      free (op->id);
+      free (op);
+    }
+}
+
+/* The upgrade: refusals that need no Docker call (no such route, auth)
+ * are HTTP answers; everything else comes after it, from a worker
+ * (open_start), and a refusal then is a close frame. */
 static int
 on_confirm_upgrade (struct lws *wsi)
 {
@@ -58,20 +212,14 @@ on_confirm_upgrade (struct lws *wsi)
       srv_req_free (q);
       return refuse_now (wsi, &resp);
     }
-  bool vnc = strstr (q->route->pattern, "/vnc") != NULL;
-  struct sv_mgr_request r;
-  srv_request_from (q, &r);
-  cleanup_free char *full = NULL;
-  int fd = sv_mgr_console_open (srv.ctx, &r, vnc, &resp, &full);
-  srv_req_free (q);
-  if (fd < 0)
-    return refuse_now (wsi, &resp);
   struct console *c = sv_xcalloc (1, sizeof *c);
-  c->fd = fd;
-  c->vnc = vnc;
+  c->fd = -1;
+  c->vnc = strstr (q->route->pattern, "/vnc") != NULL;
   c->pending_wsi = wsi;
   c->next = srv.pending;
   srv.pending = c;
+  open_start (c, q->id);
+  srv_req_free (q);
   return 0;
 }
 
@@ -89,27 +237,21 @@ srv_pending_take (struct lws *wsi)
   return NULL;
 }
 
+/* Upgraded: the WebSocket carries nothing until the open is done; then
+ * the socket is adopted, or the WebSocket closed with the refusal. */
 static int
 on_ws_established (struct lws *wsi)
 {
   struct console *c = srv_pending_take (wsi);
   if (c == NULL)
     return -1;
-  int fl = fcntl (c->fd, F_GETFL);
-  fcntl (c->fd, F_SETFL, fl | O_NONBLOCK);
-  lws_sock_file_fd_type u = { .sockfd = c->fd };
-  struct lws *raw = lws_adopt_descriptor_vhost (srv.vh, LWS_ADOPT_SOCKET, u, "sv-raw", NULL);
-  if (raw == NULL)
-    {
-      srv_console_free (c);
-      return -1;
-    }
-  c->fd = -1; /* lws owns it now */
   c->ws = wsi;
-  c->raw = raw;
   lws_set_opaque_user_data (wsi, c);
-  lws_set_opaque_user_data (raw, c);
   lws_set_timeout (wsi, NO_PENDING_TIMEOUT, 0);
+  if (c->fd >= 0)
+    console_adopt (c);
+  else if (c->close_code)
+    lws_callback_on_writable (wsi);
   return 0;
 }
 
@@ -128,12 +270,16 @@ static int
 on_receive (struct lws *wsi, void *in, size_t len)
 {
   struct console *c = lws_get_opaque_user_data (wsi);
-  if (c == NULL || c->raw == NULL)
+  if (c == NULL)
     return -1;
+  if (c->close_code)
+    return 0; /* refused: the close is on its way */
+  /* While the console opens (no raw side yet) this waits for it. */
   sv_buf_addn (&c->to_raw, in, len);
   if (c->to_raw.len > MAX_CONSOLE_PENDING)
     lws_rx_flow_control (wsi, 0);
-  lws_callback_on_writable (c->raw);
+  if (c->raw)
+    lws_callback_on_writable (c->raw);
   return 0;
 }
 
@@ -149,6 +295,12 @@ on_ws_writeable (struct lws *wsi)
     {
       static const char bye[] = "manager stopping";
       lws_close_reason (wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)bye, sizeof bye - 1);
+      return -1;
+    }
+  if (c->close_code)
+    {
+      lws_close_reason (wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
+                        strlen (c->close_reason));
       return -1;
     }
   if (c->to_ws.len > c->to_ws_off)
@@ -208,8 +360,8 @@ on_ws_closed (struct lws *wsi)
 }
 
 /* The consoles' WebSocket side ("binary", or "http" for a client that
- * asked for no subprotocol): the upgrade (auth, then the VM's socket
- * opened), and the bytes between the browser and the raw socket. */
+ * asked for no subprotocol): the upgrade (auth), the VM's socket opened
+ * by a worker, and the bytes between the browser and the raw socket. */
 int
 srv_ws_callback (struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                  size_t len)

@@ -5,9 +5,10 @@ need answers podman does not give (a network whose driver is host, a 500).
     fake_docker.py SOCKET ROUTES LOG
 
 ROUTES is a JSON file: a list of {"method": "GET", "path": REGEX,
-"status": 200, "body": JSON} tried in order (REGEX is matched in full
-against the path without the /v1.NN prefix, query included); the first
-match answers.  Built in, after ROUTES: GET /_ping (OK), GET /events
+"status": 200, "body": JSON, "delay": SECONDS} tried in order (REGEX is
+matched in full against the path without the /v1.NN prefix, query
+included); the first match answers, after "delay" seconds when given (a
+Docker that hangs).  Built in, after ROUTES: GET /_ping (OK), GET /events
 (200, held open), anything else 404 {"message": "fake: no route for
 METHOD PATH"}.  Every request is appended to LOG as one line "METHOD
 PATH", before it is answered, so that a test can check what the manager
@@ -59,6 +60,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 f.write("%s %s\n" % (self.command, path))
         for r in Handler.routes:
             if r.get("method", "GET") == self.command and re.fullmatch(r["path"], path):
+                time.sleep(r.get("delay", 0))
                 return self.answer(r.get("status", 200), r.get("body"))
         if self.command == "GET" and path == "/_ping":
             data = b"OK"

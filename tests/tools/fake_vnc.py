@@ -6,13 +6,33 @@
 stuck: listens and never accepts, with its backlog filled (a connect()
 that waits would wait for ever; a non-blocking one gets EAGAIN).
 rfb: accepts every connection and sends the RFB greeting
-"RFB 003.008\\n", as QEMU's VNC server does.  Prints "ready" once the
-socket is in that state; runs until killed.
+"RFB 003.008\\n", as QEMU's VNC server does; prints "accepted N" for the
+Nth connection and "closed N" once its peer has closed it.  Prints
+"ready" once the socket is in that state; runs until killed.
 """
 import socket
 import sys
 import threading
 import time
+
+out = threading.Lock()
+
+
+def say(*words):
+    with out:
+        print(*words, flush=True)
+
+
+def serve(conn, n):
+    """Greet, then read (and drop) what the peer sends until it closes."""
+    try:
+        conn.sendall(b"RFB 003.008\n")
+        while conn.recv(4096):
+            pass
+    except OSError:  # closed before the greeting (EPIPE), or reset
+        pass
+    conn.close()
+    say("closed", n)
 
 
 def main():
@@ -36,10 +56,12 @@ def main():
             time.sleep(3600)
     srv.listen(16)
     print("ready", flush=True)
+    n = 0
     while True:
         conn, _ = srv.accept()
-        conn.sendall(b"RFB 003.008\n")
-        threading.Thread(target=conn.recv, args=(1,), daemon=True).start()
+        n += 1
+        say("accepted", n)
+        threading.Thread(target=serve, args=(conn, n), daemon=True).start()
 
 
 if __name__ == "__main__":
