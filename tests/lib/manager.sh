@@ -53,6 +53,13 @@
 #                               the same, but sets MGR_STATUS, MGR_BODY and
 #                               MGR_HEADERS (a file) and logs one line to
 #                               stderr instead of printing
+#   mgr_ws [-a MODE] PATH TIMEOUT [HEADER...]
+#                               open the console WebSocket at PATH
+#                               (tests/tools/ws_console.py; MODE as for
+#                               mgr_req, cookie with Origin: $MGR_URL);
+#                               sets MGR_WS to how it went: "http STATUS",
+#                               "close CODE REASON", "message TEXT" or
+#                               "no answer ..."
 #   mgr_post_json PATH JSON [CURL_ARGS...]
 #                               mgr_req POST with a JSON body
 #   mgr_login                   POST /api/login into the cookie jar $MGR_JAR
@@ -329,6 +336,28 @@ mgr_req() {
   local shown=${MGR_BODY:0:300}
   [ "$MGR_STATUS" != 000 ] || shown="(no answer: $(cat "$MGR_TMP/curl.err" 2>/dev/null))"
   info "$method $path ($mode) -> $MGR_STATUS ${shown//$'\n'/ }"
+}
+
+mgr_ws() {
+  local mode=$MGR_AUTH
+  if [ "${1:-}" = -a ]; then
+    mode=$2
+    shift 2
+  fi
+  local path=$1 timeout=$2 url=ws${MGR_URL#http}
+  shift 2
+  local hdr=()
+  case $mode in
+  bearer) hdr=("Authorization: Bearer $MGR_PASSWORD") ;;
+  cookie)
+    # The jar's cookies (Netscape format: name and value are fields 6, 7).
+    hdr=("Cookie: $(awk -F'\t' 'NF == 7 { printf "%s%s=%s", n++ ? "; " : "", $6, $7 }' "$MGR_JAR")"
+      "Origin: $MGR_URL")
+    ;;
+  esac
+  MGR_WS=$(/usr/bin/python3 "$SV_SOURCE_DIR/tests/tools/ws_console.py" "$url$path" "$timeout" \
+    "${hdr[@]}" "$@" 2>&1)
+  info "WebSocket $path ($mode) -> $MGR_WS"
 }
 
 mgr_curl() {
