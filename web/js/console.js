@@ -2,7 +2,10 @@
 // at /novnc/) and its serial line with term.js (Debian's libjs-term.js,
 // served at /termjs/; a classic script that defines window.Terminal).
 // Both ride WebSockets the manager proxies; when the VM stops the server
-// closes them with code 1000 and a reason, which is shown as it came.
+// closes them with code 1000 and a reason, which is shown as it came.  A
+// console the manager refuses after the upgrade (no such VM, not running,
+// Docker failed) is closed with 4000 + the HTTP status and the error as
+// the reason.
 import { api } from './api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -20,6 +23,7 @@ function status(text, kind) {
 }
 
 function closedText(ev) {
+  if (ev && ev.code >= 4000 && ev.code < 5000 && ev.reason) return `Console refused: ${ev.reason}`;
   if (ev && ev.reason) return `Console closed: ${ev.reason}`;
   if (ev && ev.code === 1000) return 'Console closed.';
   return `Console closed${ev && ev.code ? ` (code ${ev.code})` : ''}: the connection was lost or refused.`;
