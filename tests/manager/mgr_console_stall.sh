@@ -36,6 +36,8 @@ jq -n --argjson s "$(vm stuck "$stuck")" --argjson g "$(vm good "$good")" \
   {path: "/containers/(stuck|a{64})/json", status: 200, body: $s},
   {path: "/containers/(slow|c{64})/json", status: 200, body: $w, delay: 4},
   {path: "/containers/(good|b{64})/json", status: 200, body: $g},
+  {method: "POST", path: "/containers/b{64}/attach[?].*", status: 500,
+   body: {message: "attach refused (fake) \u00e9"}},
   {path: "/containers/json.*", status: 200, body: []}
 ]' >"$MGR_TMP/routes.json"
 mgr_fake_docker "$MGR_TMP/routes.json"
@@ -96,6 +98,11 @@ assert_eq "close 4409 VM is not running" "$(cat "$MGR_TMP/slow.out")" "the slow 
 stalled stuck "$stuck" "^GET /containers/$stuck/json"
 assert_eq "close 4409 VM has no VNC socket (the vnc socket accepts no connections (its backlog is full))" \
   "$(cat "$MGR_TMP/stuck.out")" "the stuck VM's console"
+# The serial console's attach runs on the worker as well: Docker's refusal
+# closes it with 4502 and Docker's words.
+mgr_ws "/api/vms/$good/serial" 10
+assert_eq "close 4502 attach refused (fake) é" "$MGR_WS" "the serial console, Docker refusing the attach"
+
 # A browser that gives up while the inspect waits: the WebSocket goes
 # first, then the worker connects to the VM's socket, and the loop closes
 # that socket (no leak, no use of the gone console: ASan would say).
