@@ -93,6 +93,16 @@ stalled() {
 stalled slow "$slow" "^GET /containers/$slow/json"
 assert_eq "close 4409 VM is not running" "$(cat "$MGR_TMP/slow.out")" "the slow VM's console"
 
+# Console opens share the workers (MAX_JOBS, 64) with the Docker-calling
+# routes: 65 at once while the inspect hangs, and one is refused at once,
+# busy (4503); the 64 others wait for their inspect.
+: >"$MGR_FAKE_LOG"
+/usr/bin/python3 "$SV_SOURCE_DIR/tests/tools/ws_console.py" -n 65 "$ws_url/api/vms/$slow/vnc" 30 \
+  "Authorization: Bearer $MGR_PASSWORD" >"$MGR_TMP/busy.out" 2>&1
+assert_eq "64 close 4409 VM is not running
+1 close 4503 too many requests in progress; try again" \
+  "$(sort "$MGR_TMP/busy.out" | uniq -c | sed 's/^ *//' | sort -rn)" "65 console opens at once"
+
 # The stuck socket: refused, with the reason, and not after waiting for it
 # (once the manager has looked the VM up, it connects to its socket).
 stalled stuck "$stuck" "^GET /containers/$stuck/json"

@@ -26,6 +26,9 @@ import time
 
 class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
+    # Docker's own backlog is large; socketserver's 5 refused the manager's
+    # non-blocking connects when many came at once.
+    request_queue_size = 128
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
