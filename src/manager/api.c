@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "docker.h"
+#include "metrics.h"
 #include "statedir.h"
 #include "vm.h"
 
@@ -579,6 +580,8 @@ const struct sv_mgr_route sv_mgr_routes[] = {
   { "GET", "/api/images", true, SV_MGR_RUN_THREAD, h_images, NULL },
   { "GET", "/api/networks", true, SV_MGR_RUN_THREAD, h_networks, NULL },
   { "GET", "/api/events", true, SV_MGR_RUN_SSE, NULL, NULL },
+  /* Prometheus (metrics.c); the gate also takes MANAGER_METRICS_TOKEN there. */
+  { "GET", "/metrics", true, SV_MGR_RUN_THREAD, sv_mgr_h_metrics, NULL },
 };
 const size_t sv_mgr_n_routes = sizeof sv_mgr_routes / sizeof sv_mgr_routes[0];
 

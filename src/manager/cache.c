@@ -106,6 +106,21 @@ sv_mgr_cache_put (struct sv_mgr_cache *c, const char *id, json_t *in)
   json_decref (t);
 }
 
+/* A copy of the cached inspect's State when its Status is `state` (what
+ * the list just said), else NULL: the caller asks Docker. */
+json_t *
+sv_mgr_cache_state_copy (struct sv_mgr_cache *c, const char *id, const char *state)
+{
+  json_t *copy = NULL;
+  pthread_mutex_lock (&c->lock);
+  json_t *st = json_object_get (c->valid ? json_object_get (c->inspect, id) : NULL, "State");
+  const char *cs = json_string_value (json_object_get (st, "Status"));
+  if (cs && state && strcmp (cs, state) == 0)
+    copy = json_deep_copy (st);
+  pthread_mutex_unlock (&c->lock);
+  return copy;
+}
+
 /* The set of VM ids: a VM container now (is_vm), or one that is gone or
  * is not a VM container. */
 void

@@ -41,6 +41,7 @@ void sv_mgr_cache_reset (struct sv_mgr_cache *c, bool valid);
 /* Keep an inspect reply (only while valid, and never for an id seen
  * gone). */
 void sv_mgr_cache_put (struct sv_mgr_cache *c, const char *id, json_t *in);
+json_t *sv_mgr_cache_state_copy (struct sv_mgr_cache *c, const char *id, const char *state);
 /* The set of VM ids: id is a VM container now (is_vm), or is gone or not
  * a VM container. */
 void sv_mgr_cache_vm_set (struct sv_mgr_cache *c, const char *id, bool is_vm);

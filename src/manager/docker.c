@@ -190,6 +190,30 @@ sv_docker_list_containers (struct sv_docker *d, long *status, json_t **out, sv_e
 }
 
 int
+sv_docker_stats (struct sv_docker *d, const char *id, long timeout_s, long *status, json_t **out,
+                 sv_error_t *err)
+{
+  return requestf (d, "GET", NULL, timeout_s, status, out, err,
+                   "/containers/%s/stats?stream=false&one-shot=true", id);
+}
+
+int
+sv_docker_libpod_stats (struct sv_docker *d, const char *const *ids, size_t n, long timeout_s,
+                        long *status, json_t **out, sv_error_t *err)
+{
+  struct sv_buf b = { 0 };
+  sv_buf_add (&b, "/libpod/containers/stats?stream=false");
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_free char *one = pathf ("&containers=%s", ids[i]);
+      sv_buf_add (&b, one);
+    }
+  int r = sv_docker_request (d, "GET", b.data, NULL, timeout_s, status, out, err);
+  sv_buf_free (&b);
+  return r;
+}
+
+int
 sv_docker_inspect (struct sv_docker *d, const char *id, long *status, json_t **out, sv_error_t *err)
 {
   return requestf (d, "GET", NULL, 30, status, out, err, "/containers/%s/json", id);

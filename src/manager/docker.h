@@ -41,6 +41,13 @@ char *sv_docker_message (long status, json_t *reply);
 int sv_docker_list_containers (struct sv_docker *d, long *status, json_t **out, sv_error_t *err);
 int sv_docker_inspect (struct sv_docker *d, const char *id, long *status, json_t **out,
                        sv_error_t *err);
+/* One-shot resource figures of a running container (GET .../stats). */
+int sv_docker_stats (struct sv_docker *d, const char *id, long timeout_s, long *status,
+                     json_t **out, sv_error_t *err);
+/* podman's libpod API: one-shot figures of several containers in one call
+ * ({"Error": null, "Stats": [...]}); Docker has no such call. */
+int sv_docker_libpod_stats (struct sv_docker *d, const char *const *ids, size_t n, long timeout_s,
+                            long *status, json_t **out, sv_error_t *err);
 /* action: start, stop, restart, kill.  grace_s >= 0 is sent as `t`, the
    seconds between SIGTERM and SIGKILL (podman 4.3's restart takes a
    missing `t` as 0 and kills the guest at once); timeout_s bounds the

@@ -1,5 +1,6 @@
 /* The API over HTTP: a request read from lws, the gate (auth from the
  * headers alone, body limits), dispatch, and the answer written back. */
+#include "metrics.h"
 #include "srv.h"
 
 #include <errno.h>
@@ -161,6 +162,9 @@ srv_respond (struct lws *wsi, struct pss *pss, struct sv_mgr_response *resp)
       memset (resp, 0, sizeof *resp);
     }
   struct sv_mgr_response *r = &pss->resp;
+  if (pss->q) /* metrics.c; a job's response is counted in job.c */
+    sv_mgr_metrics_request (pss->q->method, pss->q->route ? pss->q->route->pattern : NULL,
+                            r->status);
   if (pss->close_after)
     sv_strv_add (&r->headers, "Connection: close");
   if (srv_write_headers (wsi, r->status, r->content_type ? r->content_type : "application/json",
@@ -234,6 +238,9 @@ srv_auth_check (struct req *q, bool websocket, int *retry_after, sv_error_t *err
                               .tls = srv.tls };
   if (!q->route->auth)
     return a.state_changing ? sv_mgr_origin_check (&a, err) : 0;
+  if (q->route->handler == sv_mgr_h_metrics) /* metrics.c: MANAGER_METRICS_TOKEN too */
+    return sv_mgr_metrics_auth (&srv.ctx->auth, srv.ctx->settings->metrics_token, &a, srv_now_s (),
+                                retry_after, err);
   return sv_mgr_auth_check (&srv.ctx->auth, &a, srv_now_s (), retry_after, err);
 }
 

@@ -1,5 +1,6 @@
 /* Docker-calling routes on worker threads: one detached thread a request
  * (at most MAX_JOBS), its answer or stream handed back to the loop. */
+#include "metrics.h"
 #include "srv.h"
 
 #include <errno.h>
@@ -157,6 +158,7 @@ srv_job_writeable (struct lws *wsi, struct pss *pss)
       cleanup_free char *ct = sv_xstrdup (j->stream_ctype);
       pthread_mutex_unlock (&srv.lock);
       pss->responding = true;
+      sv_mgr_metrics_request (j->q->method, j->q->route->pattern, st); /* metrics.c */
       if (srv_write_headers (wsi, st, ct, LWS_ILLEGAL_HTTP_CONTENT_LEN, NULL, true))
         return -1;
       lws_set_timeout (wsi, NO_PENDING_TIMEOUT, 0);
@@ -192,6 +194,7 @@ srv_job_writeable (struct lws *wsi, struct pss *pss)
   pthread_mutex_unlock (&srv.lock);
   struct sv_mgr_response resp = j->resp;
   memset (&j->resp, 0, sizeof j->resp);
+  sv_mgr_metrics_request (j->q->method, j->q->route->pattern, resp.status); /* metrics.c */
   if (!queued)
     job_free (j);
   return srv_respond (wsi, pss, &resp);

@@ -100,6 +100,10 @@ sv_mgr_server_run (struct sv_mgr_ctx *ctx, const char *cert, const char *key, sv
   m_health.mountpoint = "/healthz";
   m_health.mountpoint_len = 8;
   m_health.mount_next = &m_api;
+  struct lws_http_mount m_metrics = m_api; /* GET /metrics (metrics.c) */
+  m_metrics.mountpoint = "/metrics";
+  m_metrics.mountpoint_len = 8;
+  m_metrics.mount_next = &m_health;
 
   struct lws_context_creation_info info;
   memset (&info, 0, sizeof info);
@@ -108,7 +112,7 @@ sv_mgr_server_run (struct sv_mgr_ctx *ctx, const char *cert, const char *key, sv
   bool any6 = strcmp (s->listen_addr, "::") == 0;
   info.iface = any4 || any6 ? NULL : s->listen_addr;
   info.protocols = protocols;
-  info.mounts = &m_health;
+  info.mounts = &m_metrics;
   info.headers = &hdr_csp;
   info.vhost_name = "startvm-manager";
   info.server_string = "startvm-manager";

@@ -109,6 +109,17 @@ sv_mgr_settings_load (char *const *envp, struct sv_mgr_settings *s, sv_error_t *
   s->web_dir = env_dup (envp, "MANAGER_WEB_DIR", "/usr/share/startvm-manager/www");
   s->novnc_dir = env_dup (envp, "MANAGER_NOVNC_DIR", "/usr/share/novnc");
   s->termjs_dir = env_dup (envp, "MANAGER_TERMJS_DIR", "/usr/share/javascript/term.js");
+  /* GET /metrics (metrics.c): its own token, and the scrape's deadline. */
+  s->metrics_token = env_dup (envp, "MANAGER_METRICS_TOKEN", NULL);
+  if (s->metrics_token && strlen (s->metrics_token) < SV_MGR_MIN_PASSWORD)
+    return sv_error_config (err,
+                            "MANAGER_METRICS_TOKEN is too short (%zu characters): use at least %d",
+                            strlen (s->metrics_token), SV_MGR_MIN_PASSWORD);
+  long long dl = 2000;
+  const char *dv = env_get (envp, "MANAGER_METRICS_DEADLINE_MS");
+  if (dv && sv_parse_int (dv, "MANAGER_METRICS_DEADLINE_MS", 100, 60000, &dl, err) < 0)
+    return -1;
+  s->metrics_deadline_ms = (int)dl;
   return 0;
 }
 
@@ -127,5 +138,6 @@ sv_mgr_settings_free (struct sv_mgr_settings *s)
   free (s->novnc_dir);
   free (s->termjs_dir);
   free (s->trusted_proxy);
+  free (s->metrics_token);
   memset (s, 0, sizeof *s);
 }

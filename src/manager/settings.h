@@ -33,6 +33,8 @@ struct sv_mgr_settings
   char *trusted_proxy;  /* MANAGER_TRUSTED_PROXY: may say the client's address (X-Forwarded-For) */
   uint64_t log_buffer;  /* MANAGER_LOG_BUFFER: bytes all log reads without follow hold at once */
   unsigned max_event_clients; /* MANAGER_MAX_EVENT_CLIENTS: GET /api/events streams at once */
+  char *metrics_token;        /* MANAGER_METRICS_TOKEN: a bearer token for GET /metrics only */
+  int metrics_deadline_ms;    /* MANAGER_METRICS_DEADLINE_MS, default 2000 */
 };
 
 /* Fill *out from envp.  Errors name the variable and the accepted form. */

@@ -1,5 +1,6 @@
 /* GET /api/events: server-sent events from events.c to every client, and
  * a keepalive comment every 15 s. */
+#include "metrics.h"
 #include "srv.h"
 
 #include <errno.h>
@@ -71,6 +72,8 @@ srv_sse_start (struct lws *wsi, struct pss *pss)
   srv.n_sse++;
   pthread_mutex_unlock (&srv.lock);
   pss->sse = s;
+  sv_mgr_metrics_event_clients (1); /* metrics.c; srv_sse_remove takes it back */
+  sv_mgr_metrics_request (pss->q->method, pss->q->route->pattern, 200);
   lws_callback_on_writable (wsi);
   return 0;
 }
@@ -105,6 +108,7 @@ srv_sse_remove (struct pss *pss)
   sv_buf_free (&pss->sse->out);
   free (pss->sse);
   pss->sse = NULL;
+  sv_mgr_metrics_event_clients (-1); /* metrics.c */
   /* The last stream gone: what 50 of them held goes back to the system
    * (the manager idles most of its life, as job_free says). */
   if (last)

@@ -1,4 +1,5 @@
 /* The consoles' WebSocket side: the upgrade and the browser's bytes. */
+#include "metrics.h"
 #include "srv.h"
 
 #include <errno.h>
@@ -30,6 +31,7 @@ struct console_open
 void
 srv_console_free (struct console *c)
 {
+  sv_mgr_metrics_consoles (-1); /* metrics.c */
   if (c->op)
     c->op->c = NULL; /* the worker's result is dropped when it comes */
   if (c->fd >= 0)
@@ -213,6 +215,7 @@ on_confirm_upgrade (struct lws *wsi)
       return refuse_now (wsi, &resp);
     }
   struct console *c = sv_xcalloc (1, sizeof *c);
+  sv_mgr_metrics_consoles (1); /* metrics.c; srv_console_free takes it back */
   c->fd = -1;
   c->vnc = strstr (q->route->pattern, "/vnc") != NULL;
   c->pending_wsi = wsi;

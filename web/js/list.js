@@ -2,6 +2,7 @@
 // by the events main.js passes to applyEvent().  Every string from Docker
 // or the guest goes in with textContent.
 import { api } from './api.js';
+import * as spark from './spark.js'; // the cards' live graphs
 
 const $ = (id) => document.getElementById(id);
 const SHOT_EVERY_MS = 5000;
@@ -103,6 +104,7 @@ function newCard(id) {
   img.addEventListener('load', () => li.querySelector('.shot').classList.remove('noshot'));
   img.addEventListener('error', () => li.querySelector('.shot').classList.add('noshot'));
   if (observer) observer.observe(li.querySelector('.shot'));
+  spark.attach(li, id);
   return li;
 }
 
@@ -198,6 +200,7 @@ function renderAll() {
       if (observer) observer.unobserve(li.querySelector('.shot'));
       li.remove();
       cards.delete(id);
+      spark.detach(id);
       visible.delete(id);
     }
   }
@@ -327,12 +330,14 @@ export function enter() {
     }
   }, 5000);
   shotTimer = setInterval(refreshVisibleShots, SHOT_EVERY_MS);
+  spark.start();
 }
 
 export function leave() {
   active = false;
   clearInterval(ticker);
   clearInterval(shotTimer);
+  spark.stop();
 }
 
 document.addEventListener('visibilitychange', refreshVisibleShots);
