@@ -52,6 +52,19 @@ struct sv_disk_config
   int boot_index; /* -1 = not set */
 };
 
+/* A directory of the container shown to the guest (docs/images.md
+ * "Shares"): read-write over virtiofs (one virtiofsd each), read-only
+ * over QEMU's 9p. */
+#define SV_MAX_SHARES 16
+#define SV_SHARE_TAG_MAX 31
+
+struct sv_share_config
+{
+  char *source; /* absolute path of the container's directory */
+  char *tag;    /* what the guest mounts it by */
+  bool readonly;
+};
+
 struct sv_vm_config
 {
   char *name;          /* NULL: use the container hostname */
@@ -69,6 +82,8 @@ struct sv_vm_config
 
   struct sv_disk_config *disks;
   size_t n_disks;
+  struct sv_share_config *shares;
+  size_t n_shares;
 
   struct
   {
@@ -111,6 +126,16 @@ struct sv_vm_config
 };
 
 void sv_vm_config_free (struct sv_vm_config *c);
+
+/* The least memory at which Debian's signed shim -> grub -> kernel chain
+ * booted the tiny guest under uefi-secure (tests/e2e/secure_chain.sh; at
+ * 256, 257 and 258 MiB it resets in a loop; uefi boots it at 256).  It
+ * grows with the kernel and initrd (the tiny guest's: 14 + 4 MB). */
+#define SV_SECURE_MIN_MIB 259
+
+/* A warning about c that is not an error (--check, --dry-run and the
+ * start print it), or NULL.  Owned by the caller. */
+char *sv_vm_config_warning (const struct sv_vm_config *c);
 
 /* machine names a q35 machine ("q35", "pc-q35-7.2"; NULL is the default,
  * q35): SMM for OVMF's Secure Boot build and the TPM's CRB need it. */

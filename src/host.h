@@ -173,6 +173,18 @@ struct sv_data_state
   char error[SV_PATH_MAX + 96];
 };
 
+/* virtiofsd from Debian's qemu-system-common (QEMU 7.2's, in C). */
+#define SV_VIRTIOFSD "/usr/lib/qemu/virtiofsd"
+
+/* The shares' sources and virtiofsd (observe/data.c), looked at only
+ * when the configuration has shares. */
+struct sv_shares_state
+{
+  bool virtiofsd_found; /* SV_VIRTIOFSD is an executable file */
+  /* The first source that is not a directory, "" when all are. */
+  char error[SV_PATH_MAX + 96];
+};
+
 struct sv_host
 {
   struct sv_net_state net;
@@ -188,6 +200,7 @@ struct sv_host
   struct sv_disk_state disks[SV_MAX_DISKS];
   struct sv_images_state images; /* filled by sv_disks_observe */
   struct sv_data_state data;     /* filled by sv_data_observe */
+  struct sv_shares_state shares; /* filled by sv_shares_observe */
 };
 
 #endif

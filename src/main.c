@@ -13,6 +13,7 @@
 #include "apply_data.h"
 #include "apply_disks.h"
 #include "apply_net.h"
+#include "apply_shares.h"
 #include "cfg.h"
 #include "cleanup.h"
 #include "container_id.h"
@@ -62,10 +63,11 @@ usage (FILE *f)
          "  --help, --version\n"
          "\n"
          "Arguments after the options are appended verbatim to QEMU's command line.\n"
-         "Environment overrides: MEMORY, MEMORY_MB, CPUS, ACCEL, FIRMWARE, TPM, DISKS, NO_DHCP,\n"
-         "IP_PREFIX.\n"
+         "Environment overrides: MEMORY, MEMORY_MB, CPUS, ACCEL, FIRMWARE, TPM, DISKS, SHARES,\n"
+         "NO_DHCP, IP_PREFIX.\n"
          "Exit codes: 0 ok, 2 bad usage or config, 3 environment not usable,\n"
          "4 network handoff failed, 5 the TPM (swtpm) died while the VM ran,\n"
+         "6 a share's virtiofsd died while the VM ran,\n"
          "otherwise QEMU's exit status.\n",
          f);
 }
@@ -286,13 +288,20 @@ run_plan (const struct sv_vm_config *cfg, const struct sv_host *host, const stru
       if (sv_dnsmasq_start (plan, supervised ? dlog->wfd : -1, &dnsmasq_pid, err) < 0)
         return -1;
     }
-  /* Last before QEMU: swtpm must be listening when QEMU connects, and
-   * nothing that can fail comes between (sv_run_qemu stops it). */
+  /* Last before QEMU: virtiofsd and swtpm must be listening when QEMU
+   * connects, and nothing else that can fail comes between (sv_run_qemu
+   * stops them). */
+  pid_t virtiofsd_pids[SV_MAX_SHARES] = { 0 };
+  if (sv_virtiofsd_start (plan, virtiofsd_pids, err) < 0)
+    return -1;
   pid_t swtpm_pid = 0;
   if (plan->swtpm_argv && sv_swtpm_start (plan, &swtpm_pid, err) < 0)
-    return -1;
-  return sv_run_qemu (cfg, plan, tap_fds, dnsmasq_pid, swtpm_pid, dlog->rfd >= 0 ? dlog : NULL,
-                      status, err);
+    {
+      sv_virtiofsd_stop (plan, virtiofsd_pids);
+      return -1;
+    }
+  return sv_run_qemu (cfg, plan, tap_fds, dnsmasq_pid, swtpm_pid, virtiofsd_pids,
+                      dlog->rfd >= 0 ? dlog : NULL, status, err);
 }
 
 int
@@ -329,6 +338,9 @@ main (int argc, char **argv)
     }
   if (o.check)
     {
+      cleanup_free char *warning = sv_vm_config_warning (&cfg);
+      if (warning)
+        sv_log ("warning: %s", warning);
       struct sv_buf b = { 0 };
       sv_buf_add_shell_word (&b, doc.file);
       sv_log ("%s: configuration is valid", b.data);

@@ -106,6 +106,18 @@ struct sv_data_op
  * connect as soon as swtpm is started, with no race on the path. */
 #define SV_SWTPM_CTRL_FD 3
 
+/* A read-write share's virtiofsd (apply_shares.c): like swtpm, startvm
+ * binds and listens on sock_path and hands the socket over as this fd. */
+#define SV_VIRTIOFSD_FD 3
+
+struct sv_virtiofsd
+{
+  char *tag;
+  char *source;
+  char *sock_path; /* <run_dir>/virtiofsd-<i>.sock, QEMU's -chardev */
+  char **argv;     /* exec'd, no shell */
+};
+
 /* A cloud-init NoCloud seed file, written into plan->seed_dir at each start. */
 struct sv_seed_file
 {
@@ -134,7 +146,11 @@ struct sv_plan
   /* swtpm runs in its state directory (its argv says dir=.): reached by
    * its cwd, it needs no search permission on data_dir (0700, root's). */
   char *swtpm_cwd;
-  int swtpm_uid, swtpm_gid; /* -1: stays startvm's */
+  int swtpm_uid, swtpm_gid;       /* -1: stays startvm's */
+  struct sv_virtiofsd *virtiofsd; /* one per read-write share */
+  size_t n_virtiofsd;
+  struct sv_share_config *shares_9p; /* the read-only shares (QEMU's 9p) */
+  size_t n_shares_9p;
   char *seed_dir; /* <run_dir>/cidata, presented as a FAT disk labelled cidata; NULL: no seed */
   struct sv_seed_file *seed_files;
   size_t n_seed_files;

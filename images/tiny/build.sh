@@ -3,7 +3,8 @@
 #   OUTDIR/vmlinuz     Debian's cloud kernel (linux-image-cloud-amd64)
 #   OUTDIR/initrd.img  gzip'd cpio (newc): busybox-static, our init, the
 #                      few kernel modules the init loads (virtio, vfat,
-#                      iso9660, scsi cdrom, ACPI power button), and ISC
+#                      iso9660, scsi cdrom, ACPI power button, virtiofs,
+#                      9p), and ISC
 #                      dhclient with ld.so and libc for DHCPv6
 # The .debs are downloaded with `apt-get download` (never installed on the
 # host) and cached under OUTDIR/cache.  A second run with the same inputs
@@ -34,7 +35,11 @@ kernel_meta=${TINY_KERNEL_PKG:-linux-image-cloud-amd64}
 # initramfs layout.  The cloud kernel has no AHCI driver, so a CD-ROM must
 # sit on virtio-scsi (sr_mod) or be a virtio-blk disk.
 modules=(virtio_pci virtio_net virtio_blk virtio_scsi sd_mod sr_mod
-  vfat nls_cp437 nls_ascii nls_iso8859-1 nls_utf8 isofs button evdev pvpanic-pci efivarfs)
+  vfat nls_cp437 nls_ascii nls_iso8859-1 nls_utf8 isofs button evdev pvpanic-pci efivarfs
+  virtiofs)
+# Loaded when the kernel has them: the cloud kernel has no 9p at all
+# (CONFIG_9P_FS is off); TINY_KERNEL_PKG=linux-image-amd64 has it.
+optional_modules=(9p 9pnet_virtio)
 
 for tool in apt-get apt-cache dpkg-deb cpio gzip modinfo flock sha256sum; do
   command -v "$tool" >/dev/null || die "missing tool: $tool (run scripts/setup.sh)"
@@ -50,7 +55,7 @@ inputs_hash() {
     # Everything in images/tiny but the Dockerfile and docs feeds
     # the initramfs or the build itself.
     find . -type f ! -name Dockerfile ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
-    echo "kernel_meta=$kernel_meta modules=${modules[*]}"
+    echo "kernel_meta=$kernel_meta modules=${modules[*]} optional=${optional_modules[*]}"
   ) | sha256sum | cut -d' ' -f1
 }
 want=$(inputs_hash)
@@ -166,6 +171,13 @@ add_module() {
   order+=("$m")
 }
 for m in "${modules[@]}"; do add_module "$m"; done
+for m in "${optional_modules[@]}"; do
+  if [ -n "${modpath[${m//-/_}]:-}" ]; then
+    add_module "$m"
+  else
+    log "no module $m in $kpkg: left out"
+  fi
+done
 
 root=$work/root
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,run,tmp,mnt,etc,lib/tinyvm/modules,lib64,lib/x86_64-linux-gnu}

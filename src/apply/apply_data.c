@@ -182,8 +182,8 @@ fail:
   _exit (127);
 }
 
-static int
-listen_socket (const char *path, sv_error_t *err)
+int
+sv_listen_unix (const char *path, const char *what, sv_error_t *err)
 {
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   if (strlen (path) >= sizeof sa.sun_path)
@@ -196,11 +196,11 @@ listen_socket (const char *path, sv_error_t *err)
     unlink (path);
   cleanup_close int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return sv_error_errno (err, SV_EXIT_ENV, errno, "swtpm control socket");
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "%s", what);
   if (bind (fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-    return sv_error_errno (err, SV_EXIT_ENV, errno, "swtpm control socket %s", path);
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "%s %s", what, path);
   if (chmod (path, 0600) < 0 || listen (fd, 4) < 0)
-    return sv_error_errno (err, SV_EXIT_ENV, errno, "swtpm control socket %s", path);
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "%s %s", what, path);
   int r = fd;
   fd = -1;
   return r;
@@ -210,7 +210,7 @@ int
 sv_swtpm_start (const struct sv_plan *plan, pid_t *pid, sv_error_t *err)
 {
   *pid = 0;
-  cleanup_close int lfd = listen_socket (plan->swtpm_sock_path, err);
+  cleanup_close int lfd = sv_listen_unix (plan->swtpm_sock_path, "swtpm control socket", err);
   if (lfd < 0)
     return -1;
   int pfd[2];

@@ -22,4 +22,9 @@ int sv_data_apply (const struct sv_plan *plan, sv_error_t *err);
  * *pid: the child.  Exit class 3 when swtpm cannot be run. */
 int sv_swtpm_start (const struct sv_plan *plan, pid_t *pid, sv_error_t *err);
 
+/* A listening unix socket (0600, close-on-exec) at path, replacing a
+ * socket or link an earlier run left there.  what names it in errors
+ * ("swtpm control socket").  Exit class 3. */
+int sv_listen_unix (const char *path, const char *what, sv_error_t *err);
+
 #endif

@@ -2,7 +2,7 @@
  * create) nodes in the tree, with origin SV_ORIGIN_ENV.  Values stay text
  * for validation to parse by type, except where the variable's own syntax
  * differs from vm.yaml's: MEMORY_MB (plain MiB), NO_DHCP (negated boolean)
- * and DISKS (a compact list). */
+ * and DISKS and SHARES (compact lists). */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,9 +136,12 @@ parse_disk (const struct sv_env_var *var, const char *all, const char *entry, si
   return 0;
 }
 
+/* A comma-separated list of entries (DISKS, SHARES) into a list node. */
 static int
-parse_disks (const struct sv_env_var *var, const char *value, const struct sv_origin *o,
-             struct sv_node **out, sv_error_t *err)
+parse_list (const struct sv_env_var *var, const char *value, const struct sv_origin *o,
+            int (*parse_entry) (const struct sv_env_var *, const char *, const char *, size_t,
+                                const struct sv_origin *, struct sv_node *, sv_error_t *),
+            struct sv_node **out, sv_error_t *err)
 {
   struct sv_node *seq = sv_node_new (SV_NODE_SEQ, o);
   cleanup_free char *copy = sv_xstrdup (value);
@@ -151,13 +154,13 @@ parse_disks (const struct sv_env_var *var, const char *value, const struct sv_or
         *comma = '\0';
       if (*p == '\0')
         {
-          cleanup_free char *prefix = env_prefix (var->name, value, "disks");
+          cleanup_free char *prefix = env_prefix (var->name, value, var->field->path);
           sv_node_free (seq);
           return sv_error_config (err, "%s: entry %zu is empty (a stray ','?)", prefix, index + 1);
         }
       struct sv_node *map = sv_node_new (SV_NODE_MAP, o);
       sv_node_append (seq, map);
-      if (parse_disk (var, value, p, index, o, map, err) < 0)
+      if (parse_entry (var, value, p, index, o, map, err) < 0)
         {
           sv_node_free (seq);
           return -1;
@@ -168,6 +171,42 @@ parse_disks (const struct sv_env_var *var, const char *value, const struct sv_or
       p = comma + 1;
     }
   *out = seq;
+  return 0;
+}
+
+/* One SHARES entry, SOURCE:TAG[:ro], into a map node. */
+static int
+parse_share (const struct sv_env_var *var, const char *all, const char *entry, size_t index,
+             const struct sv_origin *o, struct sv_node *map, sv_error_t *err)
+{
+  cleanup_free char *path = sv_xasprintf ("shares[%zu]", index);
+  cleanup_free char *prefix = env_prefix (var->name, all, path);
+  cleanup_free char *copy = sv_xstrdup (entry);
+  char *fields[4] = { 0 };
+  size_t n = 0;
+  for (char *p = copy; p && n < 4; n++)
+    {
+      fields[n] = p;
+      p = strchr (p, ':');
+      if (p)
+        *p++ = '\0';
+    }
+  if (n < 2 || n > 3 || *fields[0] == '\0' || *fields[1] == '\0'
+      || (n == 3 && strcmp (fields[2], "ro") != 0))
+    {
+      struct sv_buf de = { 0 };
+      sv_buf_add_escaped (&de, entry, SV_ESC_MESSAGE);
+      sv_error_config (err,
+                       "%s: '%s' is not SOURCE:TAG or SOURCE:TAG:ro (e.g. "
+                       "SHARES=/data:data,/ro:docs:ro)",
+                       prefix, de.data);
+      sv_buf_free (&de);
+      return -1;
+    }
+  sv_node_set (map, "source", o, sv_node_new_scalar (fields[0], o));
+  sv_node_set (map, "tag", o, sv_node_new_scalar (fields[1], o));
+  if (n == 3)
+    sv_node_set (map, "readonly", o, sv_node_new_scalar ("true", o));
   return 0;
 }
 
@@ -234,7 +273,8 @@ apply_var (struct sv_cfg_doc *doc, const struct sv_env_var *var, const char *val
     }
   else if (f->type == SV_FT_MAPS)
     {
-      if (parse_disks (var, value, &o, &n, err) < 0)
+      bool shares = strcmp (f->key, "shares") == 0;
+      if (parse_list (var, value, &o, shares ? parse_share : parse_disk, &n, err) < 0)
         return -1;
     }
   else

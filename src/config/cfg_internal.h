@@ -108,6 +108,7 @@ struct sv_binding
   enum sv_ctype ct;
   size_t off, off_n;
   long long unset; /* SV_C_INT without a value */
+  size_t elem;     /* SV_C_MAPS: the size of one element */
 };
 extern const struct sv_binding sv_cfg_bindings[];
 extern const size_t sv_cfg_n_bindings;

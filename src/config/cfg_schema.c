@@ -23,50 +23,55 @@
 
 #define VM(m) offsetof (struct sv_vm_config, m)
 #define DISK(m) offsetof (struct sv_disk_config, m)
+#define SHARE(m) offsetof (struct sv_share_config, m)
 const struct sv_binding sv_cfg_bindings[] = {
-  { "name", SV_C_STR, VM (name), 0, 0 },
-  { "memory", SV_C_MIB, VM (memory_mib), 0, 0 },
-  { "cpus", SV_C_UINT, VM (cpus), 0, 0 },
-  { "accel", SV_C_ENUM, VM (accel), 0, 0 },
-  { "machine", SV_C_STR, VM (machine), 0, 0 },
-  { "firmware", SV_C_ENUM, VM (firmware), 0, 0 },
-  { "tpm", SV_C_BOOL, VM (tpm), 0, 0 },
-  { "boot", SV_C_MAP, 0, 0, 0 },
-  { "boot.kernel", SV_C_STR, VM (boot.kernel), 0, 0 },
-  { "boot.initrd", SV_C_STR, VM (boot.initrd), 0, 0 },
-  { "boot.append", SV_C_STR, VM (boot.append), 0, 0 },
-  { "disks", SV_C_MAPS, VM (disks), VM (n_disks), 0 },
-  { "disks.file", SV_C_STR, DISK (file), 0, 0 },
-  { "disks.base", SV_C_STR, DISK (base), 0, 0 },
-  { "disks.size", SV_C_BYTES, DISK (size), 0, 0 },
-  { "disks.format", SV_C_STR, DISK (format), 0, 0 },
-  { "disks.bus", SV_C_STR, DISK (bus), 0, 0 },
-  { "disks.cache", SV_C_STR, DISK (cache), 0, 0 },
-  { "disks.readonly", SV_C_BOOL, DISK (readonly), 0, 0 },
-  { "disks.media", SV_C_STR, DISK (media), 0, 0 },
-  { "disks.boot_index", SV_C_INT, DISK (boot_index), 0, -1 },
-  { "network", SV_C_MAP, 0, 0, 0 },
-  { "network.dhcp", SV_C_BOOL, VM (network.dhcp), 0, 0 },
-  { "network.ip_prefix", SV_C_STR, VM (network.ip_prefix), 0, 0 },
-  { "network.wait", SV_C_MS, VM (network.wait_ms), 0, 0 },
-  { "network.interfaces", SV_C_STRV, VM (network.interfaces), VM (network.n_interfaces), 0 },
-  { "network.model", SV_C_STR, VM (network.model), 0, 0 },
-  { "console", SV_C_MAP, 0, 0, 0 },
-  { "console.serial", SV_C_ENUM, VM (console.serial), 0, 0 },
-  { "console.vnc", SV_C_BOOL, VM (console.vnc), 0, 0 },
-  { "console.qmp", SV_C_BOOL, VM (console.qmp), 0, 0 },
-  { "state_dir", SV_C_STR, VM (state_dir), 0, 0 },
-  { "data_dir", SV_C_STR, VM (data_dir), 0, 0 },
-  { "shutdown", SV_C_MAP, 0, 0, 0 },
-  { "shutdown.mode", SV_C_ENUM, VM (shutdown.mode), 0, 0 },
-  { "shutdown.timeout", SV_C_MS, VM (shutdown.timeout_ms), 0, 0 },
-  { "cloud_init", SV_C_MAP, 0, 0, 0 },
-  { "cloud_init.user_data", SV_C_STR, VM (cloud_init.user_data), 0, 0 },
-  { "cloud_init.meta_data", SV_C_STR, VM (cloud_init.meta_data), 0, 0 },
-  { "cloud_init.network_config", SV_C_STR, VM (cloud_init.network_config), 0, 0 },
-  { "qemu", SV_C_MAP, 0, 0, 0 },
-  { "qemu.binary", SV_C_STR, VM (qemu.binary), 0, 0 },
-  { "qemu.extra_args", SV_C_STRV, VM (qemu.extra_args), VM (qemu.n_extra_args), 0 },
+  { "name", SV_C_STR, VM (name), 0, 0, 0 },
+  { "memory", SV_C_MIB, VM (memory_mib), 0, 0, 0 },
+  { "cpus", SV_C_UINT, VM (cpus), 0, 0, 0 },
+  { "accel", SV_C_ENUM, VM (accel), 0, 0, 0 },
+  { "machine", SV_C_STR, VM (machine), 0, 0, 0 },
+  { "firmware", SV_C_ENUM, VM (firmware), 0, 0, 0 },
+  { "tpm", SV_C_BOOL, VM (tpm), 0, 0, 0 },
+  { "boot", SV_C_MAP, 0, 0, 0, 0 },
+  { "boot.kernel", SV_C_STR, VM (boot.kernel), 0, 0, 0 },
+  { "boot.initrd", SV_C_STR, VM (boot.initrd), 0, 0, 0 },
+  { "boot.append", SV_C_STR, VM (boot.append), 0, 0, 0 },
+  { "disks", SV_C_MAPS, VM (disks), VM (n_disks), 0, sizeof (struct sv_disk_config) },
+  { "disks.file", SV_C_STR, DISK (file), 0, 0, 0 },
+  { "disks.base", SV_C_STR, DISK (base), 0, 0, 0 },
+  { "disks.size", SV_C_BYTES, DISK (size), 0, 0, 0 },
+  { "disks.format", SV_C_STR, DISK (format), 0, 0, 0 },
+  { "disks.bus", SV_C_STR, DISK (bus), 0, 0, 0 },
+  { "disks.cache", SV_C_STR, DISK (cache), 0, 0, 0 },
+  { "disks.readonly", SV_C_BOOL, DISK (readonly), 0, 0, 0 },
+  { "disks.media", SV_C_STR, DISK (media), 0, 0, 0 },
+  { "disks.boot_index", SV_C_INT, DISK (boot_index), 0, -1, 0 },
+  { "shares", SV_C_MAPS, VM (shares), VM (n_shares), 0, sizeof (struct sv_share_config) },
+  { "shares.source", SV_C_STR, SHARE (source), 0, 0, 0 },
+  { "shares.tag", SV_C_STR, SHARE (tag), 0, 0, 0 },
+  { "shares.readonly", SV_C_BOOL, SHARE (readonly), 0, 0, 0 },
+  { "network", SV_C_MAP, 0, 0, 0, 0 },
+  { "network.dhcp", SV_C_BOOL, VM (network.dhcp), 0, 0, 0 },
+  { "network.ip_prefix", SV_C_STR, VM (network.ip_prefix), 0, 0, 0 },
+  { "network.wait", SV_C_MS, VM (network.wait_ms), 0, 0, 0 },
+  { "network.interfaces", SV_C_STRV, VM (network.interfaces), VM (network.n_interfaces), 0, 0 },
+  { "network.model", SV_C_STR, VM (network.model), 0, 0, 0 },
+  { "console", SV_C_MAP, 0, 0, 0, 0 },
+  { "console.serial", SV_C_ENUM, VM (console.serial), 0, 0, 0 },
+  { "console.vnc", SV_C_BOOL, VM (console.vnc), 0, 0, 0 },
+  { "console.qmp", SV_C_BOOL, VM (console.qmp), 0, 0, 0 },
+  { "state_dir", SV_C_STR, VM (state_dir), 0, 0, 0 },
+  { "data_dir", SV_C_STR, VM (data_dir), 0, 0, 0 },
+  { "shutdown", SV_C_MAP, 0, 0, 0, 0 },
+  { "shutdown.mode", SV_C_ENUM, VM (shutdown.mode), 0, 0, 0 },
+  { "shutdown.timeout", SV_C_MS, VM (shutdown.timeout_ms), 0, 0, 0 },
+  { "cloud_init", SV_C_MAP, 0, 0, 0, 0 },
+  { "cloud_init.user_data", SV_C_STR, VM (cloud_init.user_data), 0, 0, 0 },
+  { "cloud_init.meta_data", SV_C_STR, VM (cloud_init.meta_data), 0, 0, 0 },
+  { "cloud_init.network_config", SV_C_STR, VM (cloud_init.network_config), 0, 0, 0 },
+  { "qemu", SV_C_MAP, 0, 0, 0, 0 },
+  { "qemu.binary", SV_C_STR, VM (qemu.binary), 0, 0, 0 },
+  { "qemu.extra_args", SV_C_STRV, VM (qemu.extra_args), VM (qemu.n_extra_args), 0, 0 },
 };
 const size_t sv_cfg_n_bindings = sizeof sv_cfg_bindings / sizeof sv_cfg_bindings[0];
 
@@ -662,15 +667,15 @@ store_field (const struct sv_field *f, const struct sv_node *n, char *base)
       }
     case SV_C_MAPS:
       {
-        struct sv_disk_config **dp = p;
+        char **dp = p;
         size_t *np = (size_t *)(base + b->off_n);
         *dp = NULL;
         *np = 0;
         if (!set || n->n == 0)
           break;
-        *dp = sv_xcalloc (n->n, sizeof **dp);
+        *dp = sv_xcalloc (n->n, b->elem);
         for (size_t i = 0; i < n->n; i++)
-          store_map (f, n->items[i], (char *)&(*dp)[i]);
+          store_map (f, n->items[i], *dp + i * b->elem);
         *np = n->n;
         break;
       }
@@ -709,10 +714,79 @@ field_prefix (const struct sv_cfg_doc *doc, const char *map, const char *key)
   return node_prefix (&n->origin, n->kind == SV_NODE_SCALAR ? n->scalar : NULL, path);
 }
 
+/* The message prefix for field key of shares[i], or for the list when
+ * key is NULL.  From SHARES, the variable's whole value (the list as it
+ * was given), as for its syntax errors. */
+static char *
+share_prefix (const struct sv_cfg_doc *doc, const struct sv_vm_config *c, size_t i, const char *key)
+{
+  const struct sv_node *n = sv_node_get (doc->root, "shares");
+  if (key)
+    {
+      n = n && n->kind == SV_NODE_SEQ && i < n->n ? n->items[i] : NULL;
+      n = n && n->kind == SV_NODE_MAP ? sv_node_get (n, key) : NULL;
+    }
+  cleanup_free char *path = key ? sv_xasprintf ("shares[%zu].%s", i, key) : sv_xstrdup ("shares");
+  if (n == NULL)
+    return sv_xstrdup (path);
+  if (n->origin.kind != SV_ORIGIN_ENV)
+    return node_prefix (&n->origin, n->kind == SV_NODE_SCALAR ? n->scalar : NULL, path);
+  struct sv_buf v = { 0 };
+  for (size_t j = 0; j < c->n_shares; j++)
+    sv_buf_addf (&v, "%s%s:%s%s", j ? "," : "", c->shares[j].source, c->shares[j].tag,
+                 c->shares[j].readonly ? ":ro" : "");
+  char *r = node_prefix (&n->origin, v.data, path);
+  sv_buf_free (&v);
+  return r;
+}
+
+/* Tags name the share in QEMU's options and in the guest's mount: a
+ * plain word, each once. */
+static int
+check_shares (const struct sv_cfg_doc *doc, const struct sv_vm_config *c, sv_error_t *err)
+{
+  bool rw = false;
+  for (size_t i = 0; i < c->n_shares; i++)
+    {
+      const char *tag = c->shares[i].tag;
+      size_t len = strlen (tag);
+      if (len > SV_SHARE_TAG_MAX
+          || strspn (tag, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                          "0123456789._-")
+                 != len)
+        {
+          cleanup_free char *p = share_prefix (doc, c, i, "tag");
+          return sv_error_config (err,
+                                  "%s: a tag is 1 to %d letters, digits, '.', '_' or '-' (e.g. "
+                                  "data)",
+                                  p, SV_SHARE_TAG_MAX);
+        }
+      for (size_t j = 0; j < i; j++)
+        if (strcmp (c->shares[j].tag, tag) == 0)
+          {
+            cleanup_free char *p = share_prefix (doc, c, i, "tag");
+            return sv_error_config (err, "%s: the tag %s is already used by shares[%zu]", p, tag,
+                                    j);
+          }
+      rw |= !c->shares[i].readonly;
+    }
+  if (rw && c->shutdown.mode == SV_SHUTDOWN_EXEC)
+    {
+      cleanup_free char *p = share_prefix (doc, c, 0, NULL);
+      return sv_error_config (err,
+                              "%s: read-write shares need shutdown.mode acpi: with exec, QEMU "
+                              "replaces startvm and nobody supervises virtiofsd or stops it",
+                              p);
+    }
+  return 0;
+}
+
 /* Rules between fields, which the schema cannot say. */
 static int
 check_combinations (const struct sv_cfg_doc *doc, const struct sv_vm_config *c, sv_error_t *err)
 {
+  if (check_shares (doc, c, err) < 0)
+    return -1;
   if (c->firmware == SV_FIRMWARE_UEFI_SECURE && c->boot.kernel)
     {
       cleanup_free char *p = field_prefix (doc, NULL, "firmware");
@@ -756,6 +830,10 @@ sv_cfg_validate (struct sv_cfg_doc *doc, struct sv_vm_config *out, sv_error_t *e
   if (disks && disks->kind == SV_NODE_SEQ && disks->n > SV_MAX_DISKS)
     return sv_error_config (err, "disks: %zu disks listed, at most %d are supported", disks->n,
                             SV_MAX_DISKS);
+  const struct sv_node *shares = sv_node_get (doc->root, "shares");
+  if (shares && shares->kind == SV_NODE_SEQ && shares->n > SV_MAX_SHARES)
+    return sv_error_config (err, "shares: %zu shares listed, at most %d are supported", shares->n,
+                            SV_MAX_SHARES);
   store_map (&s->root, doc->root, (char *)out);
   if (check_combinations (doc, out, err) < 0)
     {

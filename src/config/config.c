@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 
 #include "util.h"
@@ -25,6 +26,12 @@ sv_vm_config_free (struct sv_vm_config *c)
       free (d->media);
     }
   free (c->disks);
+  for (size_t i = 0; i < c->n_shares; i++)
+    {
+      free (c->shares[i].source);
+      free (c->shares[i].tag);
+    }
+  free (c->shares);
   free (c->network.ip_prefix);
   sv_strv_free_raw (c->network.interfaces);
   free (c->network.model);
@@ -36,4 +43,17 @@ sv_vm_config_free (struct sv_vm_config *c)
   free (c->qemu.binary);
   sv_strv_free_raw (c->qemu.extra_args);
   *c = (struct sv_vm_config){ 0 };
+}
+
+char *
+sv_vm_config_warning (const struct sv_vm_config *c)
+{
+  uint64_t mib = c->memory_mib ? c->memory_mib : 512;
+  if (c->firmware == SV_FIRMWARE_UEFI_SECURE && mib < SV_SECURE_MIN_MIB)
+    return sv_xasprintf (
+        "memory %" PRIu64 " MiB is below %d MiB: under firmware uefi-secure, "
+        "Debian's signed shim and grub reset the VM in a loop there (measured: "
+        "258 MiB loops, %d MiB boots with an 18 MB kernel and initrd; larger ones need more)",
+        mib, SV_SECURE_MIN_MIB, SV_SECURE_MIN_MIB);
+  return NULL;
 }

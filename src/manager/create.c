@@ -14,8 +14,8 @@
 #include "vm.h"
 
 static const char *const create_fields[]
-    = { "image", "name",    "memory",    "cpus", "disks", "network",
-        "ports", "no_dhcp", "user_data", "env",  NULL };
+    = { "image",   "name",      "memory", "cpus",     "disks", "network", "ports",
+        "no_dhcp", "user_data", "env",    "firmware", "tpm",   "shares",  NULL };
 
 static int
 fail (const char **field, const char *f, sv_error_t *err, const char *fmt, ...)
@@ -183,7 +183,7 @@ sv_mgr_create_parse (json_t *body, struct sv_mgr_create *c, const char **field, 
         cleanup_free char *d = sv_mgr_display (key);
         return fail (field, "body", err,
                      "unknown field '%s' (accepted: image, name, memory, cpus, disks, network, "
-                     "ports, no_dhcp, user_data, env)",
+                     "ports, no_dhcp, user_data, env, firmware, tpm, shares)",
                      d);
       }
   }
@@ -193,7 +193,9 @@ sv_mgr_create_parse (json_t *body, struct sv_mgr_create *c, const char **field, 
       || get_text (body, "cpus", true, &c->cpus, field, err) < 0
       || get_text (body, "disks", false, &c->disks, field, err) < 0
       || get_text (body, "network", false, &c->network, field, err) < 0
-      || get_text (body, "user_data", false, &c->user_data, field, err) < 0)
+      || get_text (body, "user_data", false, &c->user_data, field, err) < 0
+      || get_text (body, "firmware", false, &c->firmware, field, err) < 0
+      || get_text (body, "shares", false, &c->shares, field, err) < 0)
     return -1;
   if (c->image == NULL || *c->image == '\0')
     return fail (field, "image", err, "image is required");
@@ -226,6 +228,14 @@ sv_mgr_create_parse (json_t *body, struct sv_mgr_create *c, const char **field, 
       c->no_dhcp = json_is_true (nd);
       c->no_dhcp_set = true;
     }
+  json_t *tpm = json_object_get (body, "tpm");
+  if (tpm && !json_is_null (tpm))
+    {
+      if (!json_is_boolean (tpm))
+        return fail (field, "tpm", err, "tpm: expected true or false");
+      c->tpm = json_is_true (tpm);
+      c->tpm_set = true;
+    }
   if (parse_ports (json_object_get (body, "ports"), c, field, err) < 0)
     return -1;
   json_t *env = json_object_get (body, "env");
@@ -252,6 +262,10 @@ sv_mgr_create_parse (json_t *body, struct sv_mgr_create *c, const char **field, 
     return (*field = "disks"), -1;
   if (check_one ("USER_DATA", c->user_data, err) < 0)
     return (*field = "user_data"), -1;
+  if (check_one ("FIRMWARE", c->firmware, err) < 0)
+    return (*field = "firmware"), -1;
+  if (check_one ("SHARES", c->shares, err) < 0)
+    return (*field = "shares"), -1;
   /* The user's env as startvm reads it (ACCEL=..., IP_PREFIX=...). */
   if (c->env.n && startvm_check (c->env.v, err) < 0)
     return (*field = "env"), -1;
@@ -268,6 +282,8 @@ sv_mgr_create_free (struct sv_mgr_create *c)
   free (c->cpus);
   free (c->disks);
   free (c->user_data);
+  free (c->firmware);
+  free (c->shares);
   sv_strv_free (&c->env);
   for (size_t i = 0; i < c->n_ports; i++)
     free (c->ports[i].host_ip);
@@ -291,6 +307,12 @@ sv_mgr_create_spec (const struct sv_mgr_create *c, const char *host_state_dir, b
     json_array_append_new (env, json_sprintf ("NO_DHCP=%s", c->no_dhcp ? "true" : "false"));
   if (c->user_data)
     json_array_append_new (env, json_sprintf ("USER_DATA=%s", c->user_data));
+  if (c->firmware)
+    json_array_append_new (env, json_sprintf ("FIRMWARE=%s", c->firmware));
+  if (c->tpm_set)
+    json_array_append_new (env, json_sprintf ("TPM=%s", c->tpm ? "true" : "false"));
+  if (c->shares)
+    json_array_append_new (env, json_sprintf ("SHARES=%s", c->shares));
 
   json_t *labels = json_pack ("{s:s,s:s,s:s}", "io.startvm.vm", "true", "io.startvm.managed",
                               "true", "io.startvm.state", c->name);
@@ -301,6 +323,11 @@ sv_mgr_create_spec (const struct sv_mgr_create *c, const char *host_state_dir, b
                          json_sprintf ("%llu", (unsigned long long)mib));
   if (c->cpus && sv_parse_int (c->cpus, "cpus", 1, 4096, &cpus, NULL) == 0)
     json_object_set_new (labels, "io.startvm.cpus", json_sprintf ("%lld", cpus));
+  /* For the VM card (vm.c), like memory and cpus. */
+  if (c->firmware)
+    json_object_set_new (labels, "io.startvm.firmware", json_string (c->firmware));
+  if (c->tpm_set)
+    json_object_set_new (labels, "io.startvm.tpm", json_string (c->tpm ? "true" : "false"));
 
   json_t *devices = json_array ();
   json_array_append_new (devices,

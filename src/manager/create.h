@@ -25,7 +25,9 @@ struct sv_mgr_port
 struct sv_mgr_create
 {
   char *image, *name, *network, *memory, *cpus, *disks, *user_data;
+  char *firmware, *shares; /* FIRMWARE, SHARES as startvm reads them */
   bool no_dhcp, no_dhcp_set;
+  bool tpm, tpm_set;
   struct sv_strv env; /* "K=V" from "env" */
   struct sv_mgr_port *ports;
   size_t n_ports;

@@ -264,6 +264,12 @@ common (json_t *vm, json_t *labels, bool running, const struct sv_mgr_vm_files *
       json_boolean (str_is (json_object_get (labels, "io.startvm.managed"), "true")));
   json_object_set_new (vm, "memory_mib", label_int (labels, "io.startvm.memory_mib"));
   json_object_set_new (vm, "cpus", label_int (labels, "io.startvm.cpus"));
+  /* What create set (api.c); null for VMs it did not create. */
+  json_t *fw = json_object_get (labels, "io.startvm.firmware");
+  json_object_set_new (vm, "firmware", json_is_string (fw) ? json_copy (fw) : json_null ());
+  json_t *tpm = json_object_get (labels, "io.startvm.tpm");
+  json_object_set_new (vm, "tpm",
+                       json_is_string (tpm) ? json_boolean (str_is (tpm, "true")) : json_null ());
   apply_status (vm, f ? f->status : NULL);
   json_object_set_new (vm, "consoles",
                        json_pack ("{s:b,s:b,s:b}", "vnc", running && f && f->vnc, "serial", running,

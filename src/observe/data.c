@@ -1,5 +1,6 @@
-/* data_dir, the firmware files and swtpm: what firmware and tpm need
- * (observe.h).  Read-only: stat and a PATH lookup, nothing else. */
+/* data_dir, the firmware files and swtpm: what firmware and tpm need;
+ * the shares' sources and virtiofsd (observe.h).  Read-only: stat and a PATH lookup, nothing else.
+ */
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdint.h>
@@ -124,4 +125,30 @@ sv_data_observe (const struct sv_vm_config *cfg, struct sv_data_state *d, sv_err
         return 0;
     }
   return 0;
+}
+
+void
+sv_shares_observe (const struct sv_vm_config *cfg, struct sv_shares_state *sh)
+{
+  memset (sh, 0, sizeof *sh);
+  bool rw = false;
+  for (size_t i = 0; i < cfg->n_shares; i++)
+    {
+      const char *src = cfg->shares[i].source;
+      struct stat st;
+      rw |= !cfg->shares[i].readonly;
+      if (sh->error[0])
+        continue;
+      if (stat (src, &st) < 0)
+        snprintf (sh->error, sizeof sh->error, "shares[%zu].source %s: %s", i, src,
+                  errno == ENOENT ? "no such directory" : strerror (errno));
+      else if (!S_ISDIR (st.st_mode))
+        snprintf (sh->error, sizeof sh->error, "shares[%zu].source %s is not a directory", i, src);
+    }
+  if (rw)
+    {
+      struct stat st;
+      sh->virtiofsd_found = stat (SV_VIRTIOFSD, &st) == 0 && S_ISREG (st.st_mode)
+                            && access (SV_VIRTIOFSD, X_OK) == 0;
+    }
 }

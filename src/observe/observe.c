@@ -610,5 +610,6 @@ sv_observe_host (const struct sv_vm_config *cfg, struct sv_host *out, sv_error_t
   state_dir_writable (cfg, out->state_dir_error, sizeof out->state_dir_error);
   if (sv_data_observe (cfg, &out->data, err) < 0)
     return -1;
+  sv_shares_observe (cfg, &out->shares);
   return sv_disks_observe (cfg, out, err);
 }

@@ -31,6 +31,10 @@ bool sv_observe_kvm (char *reason, size_t reason_len);
  * for plan to refuse; returns 0. */
 int sv_data_observe (const struct sv_vm_config *cfg, struct sv_data_state *d, sv_error_t *err);
 
+/* data.c: each share's source (a directory) and virtiofsd, when cfg has
+ * shares; what is wrong goes to sh->error for plan to refuse. */
+void sv_shares_observe (const struct sv_vm_config *cfg, struct sv_shares_state *sh);
+
 /* Everything plan() needs.  Calls the pieces above plus disks and
  * container id. */
 int sv_observe_host (const struct sv_vm_config *cfg, struct sv_host *out, sv_error_t *err);

@@ -252,9 +252,15 @@ sv_plan_build (const struct sv_vm_config *cfg, const struct sv_host *host, char 
     }
   p.run_dir = join_path (state_dir, host->container_id[0] ? host->container_id : "vm");
 
+  char *cfg_warning = sv_vm_config_warning (cfg);
+  if (cfg_warning)
+    sv_plan_add_warning (&p, "%s", cfg_warning);
+  free (cfg_warning);
   if (plan_machine (cfg, host, &argv, &p, err) < 0)
     goto fail;
   if (sv_plan_data (cfg, host, &argv, &p, err) < 0)
+    goto fail;
+  if (sv_plan_shares (cfg, host, &argv, &p, err) < 0)
     goto fail;
   if (sv_plan_disks (cfg, host, &argv, &p, err) < 0)
     goto fail;
@@ -290,6 +296,7 @@ sv_plan_free (struct sv_plan *p)
   /* Disk ops, sidecars and the cloud-init seed belong to plan_disks.c. */
   sv_plan_disks_free (p);
   sv_plan_data_free (p);
+  sv_plan_shares_free (p);
   sv_strv_free_raw (p->warnings);
   free (p->run_dir);
   free (p->qmp_path);

@@ -27,6 +27,13 @@ int sv_plan_data (const struct sv_vm_config *cfg, const struct sv_host *host, st
                   struct sv_plan *out, sv_error_t *err);
 void sv_plan_data_free (struct sv_plan *p);
 
+/* Shares (plan_shares.c): virtiofsd argv and vhost-user-fs-pci for the
+ * read-write ones, with guest memory on a shared memfd; QEMU's 9p
+ * (readonly=on) for the read-only ones.  Needs out->run_dir. */
+int sv_plan_shares (const struct sv_vm_config *cfg, const struct sv_host *host,
+                    struct sv_strv *argv, struct sv_plan *out, sv_error_t *err);
+void sv_plan_shares_free (struct sv_plan *p);
+
 /* Network (plan_net.c): per observed interface, the handoff steps
  * (out->net_ops, out->n_taps), the -netdev/-device args and, when DHCP is
  * on, the dnsmasq.conf text and argv.  Needs out->run_dir. */

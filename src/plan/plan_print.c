@@ -264,6 +264,34 @@ sv_plan_format_text (const struct sv_plan *p, const struct sv_host *host)
       sv_buf_add (&b, "\n");
     }
 
+  /* Only with shares: other plans read as before. */
+  if (p->n_virtiofsd + p->n_shares_9p > 0)
+    {
+      sv_buf_add (&b, "\nShares:\n");
+      for (size_t i = 0; i < p->n_virtiofsd; i++)
+        {
+          const struct sv_virtiofsd *v = &p->virtiofsd[i];
+          sv_buf_addf (&b, "  %s: ", v->tag);
+          sv_buf_add_shell_word (&b, v->source);
+          sv_buf_add (&b, " read-write over virtiofs (guest: mount -t virtiofs TAG DIR)\n   ");
+          for (char **a = v->argv; a && *a; a++)
+            {
+              sv_buf_add (&b, " ");
+              sv_buf_add_shell_word (&b, *a);
+            }
+          sv_buf_addf (&b, "\n    socket (fd %d): ", SV_VIRTIOFSD_FD);
+          sv_buf_add_shell_word (&b, v->sock_path);
+          sv_buf_add (&b, "\n");
+        }
+      for (size_t i = 0; i < p->n_shares_9p; i++)
+        {
+          sv_buf_addf (&b, "  %s: ", p->shares_9p[i].tag);
+          sv_buf_add_shell_word (&b, p->shares_9p[i].source);
+          sv_buf_add (&b, " read-only over QEMU's 9p (guest: mount -t 9p -o trans=virtio TAG "
+                          "DIR)\n");
+        }
+    }
+
   sv_buf_add (&b, "\nDisk steps:\n");
   if (p->n_disk_ops == 0)
     sv_buf_add (&b, "  (none)\n");
@@ -613,6 +641,30 @@ sv_plan_format_json (const struct sv_plan *p, const struct sv_host *host)
       json_strv (&b, p->swtpm_argv, "    ");
       sv_buf_add (&b, "\n  }");
     }
+
+  sv_buf_add (&b, ",\n  \"shares\": [");
+  for (size_t i = 0; i < p->n_virtiofsd; i++)
+    {
+      const struct sv_virtiofsd *v = &p->virtiofsd[i];
+      sv_buf_add (&b, i ? ",\n    {\"tag\": " : "\n    {\"tag\": ");
+      json_str (&b, v->tag);
+      sv_buf_add (&b, ", \"source\": ");
+      json_str (&b, v->source);
+      sv_buf_add (&b, ", \"readonly\": false, \"transport\": \"virtiofs\", \"socket\": ");
+      json_str (&b, v->sock_path);
+      sv_buf_addf (&b, ", \"fd\": %d, \"argv\": ", SV_VIRTIOFSD_FD);
+      json_strv (&b, v->argv, "    ");
+      sv_buf_add (&b, "}");
+    }
+  for (size_t i = 0; i < p->n_shares_9p; i++)
+    {
+      sv_buf_add (&b, i + p->n_virtiofsd ? ",\n    {\"tag\": " : "\n    {\"tag\": ");
+      json_str (&b, p->shares_9p[i].tag);
+      sv_buf_add (&b, ", \"source\": ");
+      json_str (&b, p->shares_9p[i].source);
+      sv_buf_add (&b, ", \"readonly\": true, \"transport\": \"9p\"}");
+    }
+  sv_buf_add (&b, p->n_virtiofsd + p->n_shares_9p ? "\n  ]" : "]");
 
   sv_buf_add (&b, ",\n  \"disk_steps\": [");
   for (size_t i = 0; i < p->n_disk_ops; i++)

@@ -23,6 +23,8 @@
  *     does): the guest's TPM is gone and restarting swtpm under a running
  *     guest would lose its volatile state.  Exit status SV_EXIT_TPM_LOST.
  *     swtpm is stopped after QEMU, never before, so its state is complete.
+ *   - A share's virtiofsd dying while the VM runs stops the VM the same
+ *     way (the guest's mount would hang): SV_EXIT_SHARE_LOST.
  *   - Every child is reaped (PID 1 inherits orphans); outside a container
  *     startvm makes itself a child subreaper for the same effect. */
 #include <elf.h>
@@ -88,6 +90,9 @@ static void
 remove_swtpm_socket (const struct sv_plan *plan)
 {
   remove_stale_socket (plan->swtpm_sock_path);
+  /* The shares' virtiofsd sockets are bound by startvm too. */
+  for (size_t i = 0; i < plan->n_virtiofsd; i++)
+    remove_stale_socket (plan->virtiofsd[i].sock_path);
 }
 
 static void
@@ -250,9 +255,16 @@ struct super
   pid_t dnsmasq;
   int dnsmasq_restarts;
   pid_t swtpm;
-  bool swtpm_gone;                 /* swtpm ended while QEMU ran */
-  char swtpm_what[64];             /* how it ended */
-  bool swtpm_lost;                 /* ...and the guest was running: the stop is ours */
+  bool swtpm_gone;                /* swtpm ended while QEMU ran */
+  char swtpm_what[64];            /* how it ended */
+  bool swtpm_lost;                /* ...and the guest was running: the stop is ours */
+  pid_t virtiofsd[SV_MAX_SHARES]; /* plan->virtiofsd[i]'s, 0 once reaped */
+  /* Which helper the swtpm_* fields above describe: swtpm, or a share's
+   * virtiofsd ("virtiofsd of share TAG"); what the guest lost; the exit
+   * status. */
+  char gone_name[64];
+  const char *gone_loss;
+  int gone_exit;
   struct sv_dnsmasq_log *dlog;     /* NULL when no dnsmasq */
   struct sv_status_keeper *status; /* never NULL */
   enum phase phase;
@@ -327,10 +339,33 @@ reap_children (struct super *s)
           s->swtpm = 0;
           if (s->qemu_done || s->winding_down)
             continue;
+          if (!s->swtpm_gone)
+            {
+              snprintf (s->gone_name, sizeof s->gone_name, "swtpm");
+              s->gone_loss = "its TPM";
+              s->gone_exit = SV_EXIT_TPM_LOST;
+            }
           s->swtpm_gone = true;
           describe_status (st, s->swtpm_what, sizeof s->swtpm_what);
           on_swtpm_gone (s, WIFEXITED (st) && WEXITSTATUS (st) == 0);
         }
+      else
+        for (size_t i = 0; i < s->plan->n_virtiofsd; i++)
+          if (pid == s->virtiofsd[i])
+            {
+              /* Like swtpm: QEMU's exit makes it quit (status 0) too. */
+              s->virtiofsd[i] = 0;
+              if (s->qemu_done || s->winding_down || s->swtpm_gone)
+                break;
+              snprintf (s->gone_name, sizeof s->gone_name, "virtiofsd of share %s",
+                        s->plan->virtiofsd[i].tag);
+              s->gone_loss = "a share";
+              s->gone_exit = SV_EXIT_SHARE_LOST;
+              s->swtpm_gone = true;
+              describe_status (st, s->swtpm_what, sizeof s->swtpm_what);
+              on_swtpm_gone (s, WIFEXITED (st) && WEXITSTATUS (st) == 0);
+              break;
+            }
     }
 }
 
@@ -409,8 +444,8 @@ announce_tpm_lost (struct super *s)
   if (s->swtpm_lost)
     return;
   s->swtpm_lost = true;
-  sv_log ("swtpm %s while the VM runs: the guest lost its TPM; stopping the VM (exit status %d)",
-          s->swtpm_what, SV_EXIT_TPM_LOST);
+  sv_log ("%s %s while the VM runs: the guest lost %s; stopping the VM (exit status %d)",
+          s->gone_name, s->swtpm_what, s->gone_loss, s->gone_exit);
 }
 
 /* swtpm ended while QEMU runs.  QEMU itself tells swtpm to quit
@@ -612,6 +647,8 @@ stop_helpers (struct super *s)
 {
   stop_helper (s, &s->dnsmasq, "dnsmasq", DNSMASQ_GRACE_MS);
   stop_helper (s, &s->swtpm, "swtpm", SWTPM_GRACE_MS);
+  for (size_t i = 0; i < s->plan->n_virtiofsd; i++)
+    stop_helper (s, &s->virtiofsd[i], "virtiofsd", SWTPM_GRACE_MS);
 }
 
 static int
@@ -623,9 +660,11 @@ exit_status (struct super *s)
   describe_status (st, what, sizeof what);
   if (s->swtpm_lost)
     {
-      sv_log ("QEMU %s; exit status %d: swtpm died while the VM ran", what, SV_EXIT_TPM_LOST);
-      sv_status_keeper_failed (s->status, "swtpm died while the VM ran", SV_EXIT_TPM_LOST);
-      return SV_EXIT_TPM_LOST;
+      char msg[96];
+      snprintf (msg, sizeof msg, "%s died while the VM ran", s->gone_name);
+      sv_log ("QEMU %s; exit status %d: %s", what, s->gone_exit, msg);
+      sv_status_keeper_failed (s->status, msg, s->gone_exit);
+      return s->gone_exit;
     }
   if (s->hard)
     {
@@ -679,8 +718,8 @@ fail:
 
 int
 sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const int *tap_fds,
-             pid_t dnsmasq_pid, pid_t swtpm_pid, struct sv_dnsmasq_log *dlog,
-             struct sv_status_keeper *status, sv_error_t *err)
+             pid_t dnsmasq_pid, pid_t swtpm_pid, const pid_t *virtiofsd_pids,
+             struct sv_dnsmasq_log *dlog, struct sv_status_keeper *status, sv_error_t *err)
 {
   announce_sockets (plan);
   if (cfg->shutdown.mode == SV_SHUTDOWN_EXEC)
@@ -702,6 +741,8 @@ sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const i
     .phase = PHASE_RUNNING,
     .deadline = -1,
   };
+  for (size_t i = 0; i < plan->n_virtiofsd && i < SV_MAX_SHARES; i++)
+    s.virtiofsd[i] = virtiofsd_pids[i];
   sigset_t mask, old;
   sigemptyset (&mask);
   sigaddset (&mask, SIGCHLD);

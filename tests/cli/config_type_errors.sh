@@ -113,6 +113,6 @@ expect_refused "$c:3:3: network: unknown key 'dchp' (did you mean 'dhcp'?)" "$c"
 w 'disks:\n  - file: /a.img\n    readnoly: true\n'
 expect_refused "$c:4:5: disks[0]: unknown key 'readnoly' (did you mean 'readonly'?)" "$c"
 w 'colour: blue\n'
-expect_refused "$c:2:1: unknown key 'colour' (accepted: name, memory, cpus, accel, machine, firmware, tpm, boot, disks, network, console, state_dir, data_dir, shutdown, cloud_init, qemu)" "$c"
+expect_refused "$c:2:1: unknown key 'colour' (accepted: name, memory, cpus, accel, machine, firmware, tpm, boot, disks, shares, network, console, state_dir, data_dir, shutdown, cloud_init, qemu)" "$c"
 w 'disks:\n  - size: 20G\n'
 expect_refused "$c:3:5: disks[0]: 'file' is required (e.g. file: /volumes/data.img)" "$c"

@@ -16,7 +16,7 @@
 # shellcheck shell=bash
 
 # The caller's own overrides must not leak into the cases.
-_cfg_unset="-u MEMORY -u MEMORY_MB -u CPUS -u ACCEL -u DISKS -u NO_DHCP -u IP_PREFIX"
+_cfg_unset="-u MEMORY -u MEMORY_MB -u CPUS -u ACCEL -u DISKS -u NO_DHCP -u IP_PREFIX -u FIRMWARE -u TPM -u SHARES"
 
 cfg_setup() {
   need_startvm

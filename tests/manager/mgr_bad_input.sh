@@ -73,7 +73,7 @@ create '{ports: [{host_port: 8080, container_port: 80, protocol: "icmp"}]}' 400 
 create '{no_dhcp: "yes"}' 400 "no_dhcp: expected true or false" no_dhcp
 create '{user_data: 5}' 400 "user_data: expected a string" user_data
 create '{bogus: 1}' 400 \
-  "unknown field 'bogus' (accepted: image, name, memory, cpus, disks, network, ports, no_dhcp, user_data, env)" body
+  "unknown field 'bogus' (accepted: image, name, memory, cpus, disks, network, ports, no_dhcp, user_data, env, firmware, tpm, shares)" body
 create '{image: 5}' 400 "image: expected a string" image
 mgr_post_json /api/vms '[1]'
 mgr_expect 400 "invalid JSON: the body must be an object"

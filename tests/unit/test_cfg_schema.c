@@ -57,10 +57,10 @@ test_schema_loads (void **state)
   assert_string_equal (fw->values[SV_FIRMWARE_UEFI], "uefi");
   assert_string_equal (fw->values[SV_FIRMWARE_UEFI_SECURE], "uefi-secure");
   /* Every documented variable is in the schema. */
-  const char *vars[] = { "MEMORY", "MEMORY_MB", "CPUS",    "ACCEL",     "FIRMWARE",
-                         "TPM",    "DISKS",     "NO_DHCP", "IP_PREFIX", "USER_DATA" };
-  assert_int_equal (s->n_env, 10);
-  for (size_t i = 0; i < 10; i++)
+  const char *vars[] = { "MEMORY", "MEMORY_MB", "CPUS",    "ACCEL",     "FIRMWARE", "TPM",
+                         "DISKS",  "SHARES",    "NO_DHCP", "IP_PREFIX", "USER_DATA" };
+  assert_int_equal (s->n_env, 11);
+  for (size_t i = 0; i < 11; i++)
     assert_string_equal (s->env[i]->name, vars[i]);
   /* Same object every time: parsed once. */
   assert_ptr_equal (sv_schema_get (NULL), s);
@@ -330,7 +330,8 @@ test_type_errors (void **state)
     { "network: {dchp: no}", "t.yaml:1:11: network: unknown key 'dchp' (did you mean 'dhcp'?)" },
     { "zzz: 1",
       "t.yaml:1:1: unknown key 'zzz' (accepted: name, memory, cpus, accel, machine, firmware, "
-      "tpm, boot, disks, network, console, state_dir, data_dir, shutdown, cloud_init, qemu)" },
+      "tpm, boot, disks, shares, network, console, state_dir, data_dir, shutdown, cloud_init, "
+      "qemu)" },
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     assert_cfg_error (cases[i].yaml, NULL, cases[i].msg);

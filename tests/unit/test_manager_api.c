@@ -156,7 +156,18 @@ test_create_fields (void **state)
                  "Invalid container name (..), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
   assert_create ("{\"image\":\"x\",\"memry\":1}", "body",
                  "unknown field 'memry' (accepted: image, name, memory, cpus, disks, network, "
-                 "ports, no_dhcp, user_data, env)");
+                 "ports, no_dhcp, user_data, env, firmware, tpm, shares)");
+  /* firmware, tpm and shares: startvm's FIRMWARE, TPM and SHARES. */
+  assert_create ("{\"image\":\"x\",\"firmware\":\"efi\"}", "firmware",
+                 "FIRMWARE=efi: firmware: 'efi' is not a valid value (accepted: bios, uefi, "
+                 "uefi-secure; did you mean 'uefi'?)");
+  assert_create ("{\"image\":\"x\",\"firmware\":2}", "firmware", "firmware: expected a string");
+  assert_create ("{\"image\":\"x\",\"tpm\":\"yes\"}", "tpm", "tpm: expected true or false");
+  assert_create ("{\"image\":\"x\",\"shares\":\"/data\"}", "shares",
+                 "SHARES=/data: shares[0]: '/data' is not SOURCE:TAG or SOURCE:TAG:ro (e.g. "
+                 "SHARES=/data:data,/ro:docs:ro)");
+  assert_create ("{\"image\":\"x\",\"shares\":\"/a:t,/b:t:ro\"}", "shares",
+                 "SHARES=/a:t,/b:t:ro: shares[1].tag: the tag t is already used by shares[0]");
   assert_create ("{\"image\":\"x\",\"no_dhcp\":\"yes\"}", "no_dhcp",
                  "no_dhcp: expected true or false");
   assert_create ("{\"image\":\"x\",\"ports\":[{\"container_port\":0}]}", "ports",
@@ -187,7 +198,8 @@ static void
 test_create_spec (void **state)
 {
   const char *body = "{\"image\":\"tiny\",\"name\":\"vm1\",\"memory\":\"1G\",\"cpus\":2,"
-                     "\"ports\":[{\"host_port\":8080,\"container_port\":80}],\"network\":\"n1\"}";
+                     "\"ports\":[{\"host_port\":8080,\"container_port\":80}],\"network\":\"n1\","
+                     "\"firmware\":\"uefi-secure\",\"tpm\":true,\"shares\":\"/data:data\"}";
   sv_error_t msg = NULL;
   const char *field = NULL;
   json_t *j = sv_mgr_parse_body (body, strlen (body), &msg);
@@ -201,6 +213,11 @@ test_create_spec (void **state)
   assert_non_null (strstr (text, "\"io.startvm.state\":\"vm1\""));
   assert_non_null (strstr (text, "\"io.startvm.managed\":\"true\""));
   assert_non_null (strstr (text, "\"io.startvm.memory_mib\":\"1024\""));
+  assert_non_null (strstr (text, "\"io.startvm.firmware\":\"uefi-secure\""));
+  assert_non_null (strstr (text, "\"io.startvm.tpm\":\"true\""));
+  assert_non_null (strstr (text, "\"FIRMWARE=uefi-secure\""));
+  assert_non_null (strstr (text, "\"TPM=true\""));
+  assert_non_null (strstr (text, "\"SHARES=/data:data\""));
   assert_non_null (
       strstr (text, "\"PortBindings\":{\"80/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8080\"}]}"));
   assert_non_null (strstr (text, "\"OpenStdin\":true"));

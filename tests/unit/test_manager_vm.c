@@ -153,11 +153,26 @@ test_status_json (void **state)
             "\"networks\":[\"podman\"],\"ports\":[{\"container_port\":80,\"protocol\":\"tcp\","
             "\"host_ip\":\"0.0.0.0\",\"host_port\":8080}],\"created\":\"2026-11-30T00:00:00Z\","
             "\"started_at\":\"2026-11-30T00:00:01Z\",\"finished_at\":null,\"exit_code\":null,"
-            "\"volume\":\"vm1-image\",\"managed\":true,\"memory_mib\":256,\"cpus\":2,"
+            "\"volume\":\"vm1-image\",\"managed\":true,\"memory_mib\":256,\"cpus\":2,\"firmware\":"
+            "null,\"tpm\":null,"
             "\"phase\":\"ready\",\"phase_error\":null,\"accel\":\"tcg\",\"consoles\":"
             "{\"vnc\":false,\"serial\":true,\"screenshot\":false}}");
   free (text);
   json_decref (vm);
+  /* What create labelled (firmware, tpm) is on the card, through the
+   * cache's trim too. */
+  json_t *in2 = json_loads ("{\"Id\":\"" ID "\",\"Name\":\"/vm2\",\"Config\":{\"Labels\":{"
+                            "\"io.startvm.vm\":\"true\",\"io.startvm.firmware\":\"uefi-secure\","
+                            "\"io.startvm.tpm\":\"true\"}},\"State\":{\"Status\":\"exited\"}}",
+                            0, NULL);
+  assert_non_null (in2);
+  json_t *trim2 = sv_mgr_inspect_trim (in2);
+  json_t *vm2 = sv_mgr_vm_from_inspect (trim2, NULL);
+  assert_string_equal (json_string_value (json_object_get (vm2, "firmware")), "uefi-secure");
+  assert_true (json_is_true (json_object_get (vm2, "tpm")));
+  json_decref (vm2);
+  json_decref (trim2);
+  json_decref (in2);
   sv_mgr_vm_files_free (&vf);
 
   /* status.json a symlink: not read; Docker's view and the env remain. */

@@ -273,6 +273,26 @@ test_uefi_secure_kept (void **state)
   check_case ("uefi_secure_kept", &cfg, &host, NULL);
 }
 
+/* Shares: a read-write one (virtiofsd, the memfd memory, vhost-user-fs)
+ * with a space in its path, and a read-only one (9p, readonly=on) with a
+ * ',' (QEMU's comma escape). */
+static void
+test_shares (void **state)
+{
+  struct sv_vm_config cfg = fix_config ();
+  struct sv_share_config shares[] = {
+    { .source = (char *)"/srv/my data", .tag = (char *)"data", .readonly = false },
+    { .source = (char *)"/docs,file=/etc/shadow", .tag = (char *)"docs", .readonly = true },
+  };
+  cfg.shares = shares;
+  cfg.n_shares = 2;
+  cfg.memory_mib = 1024;
+  struct sv_host host;
+  fix_host_docker (&host, true);
+  host.shares.virtiofsd_found = true;
+  check_case ("shares", &cfg, &host, NULL);
+}
+
 int
 main (void)
 {
@@ -284,6 +304,7 @@ main (void)
     cmocka_unit_test (test_dual_stack),     cmocka_unit_test (test_ipv6_only),
     cmocka_unit_test (test_mixed_families), cmocka_unit_test (test_dual_no_dhcp),
     cmocka_unit_test (test_uefi_tpm_first), cmocka_unit_test (test_uefi_secure_kept),
+    cmocka_unit_test (test_shares),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

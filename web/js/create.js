@@ -6,12 +6,14 @@ import { api } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 const form = $('create-form');
-const FIELDS = ['image', 'name', 'memory', 'cpus', 'disks', 'network', 'ports', 'no_dhcp', 'user_data', 'env'];
+const FIELDS = ['image', 'name', 'memory', 'cpus', 'firmware', 'tpm', 'disks', 'network', 'ports', 'no_dhcp', 'user_data', 'env'];
 const INPUT = {
   image: 'f-image',
   name: 'f-name',
   memory: 'f-memory',
   cpus: 'f-cpus',
+  firmware: 'f-firmware',
+  tpm: 'f-tpm',
   disks: 'f-disks',
   network: 'f-network',
   no_dhcp: 'f-dhcp',
@@ -113,6 +115,7 @@ function readForm() {
     ['name', 'f-name'],
     ['memory', 'f-memory'],
     ['cpus', 'f-cpus'],
+    ['firmware', 'f-firmware'],
     ['disks', 'f-disks'],
     ['network', 'f-network'],
   ]) {
@@ -126,6 +129,7 @@ function readForm() {
   const env = readEnv();
   if (Object.keys(env).length) spec.env = env;
   if (!$('f-dhcp').checked) spec.no_dhcp = true;
+  if ($('f-tpm').checked) spec.tpm = true;
   return spec;
 }
 

@@ -145,6 +145,8 @@ function render(vm) {
   set(li.querySelector('.f-mac'), vm.mac || '—');
   set(li.querySelector('.f-memory'), vm.memory_mib ? `${vm.memory_mib} MiB` : '—');
   set(li.querySelector('.f-cpus'), vm.cpus ? String(vm.cpus) : '—');
+  set(li.querySelector('.f-firmware'), vm.firmware || '—');
+  set(li.querySelector('.f-tpm'), vm.tpm === true ? 'TPM 2.0' : vm.tpm === false ? 'none' : '—');
   set(li.querySelector('.f-ports'), portsText(vm));
   const [tl, tv] = timeFact(vm);
   set(li.querySelector('.f-time-label'), tl);
