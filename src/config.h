@@ -32,6 +32,7 @@ enum sv_shutdown_mode
 {
   SV_SHUTDOWN_ACPI = 0, /* startvm supervises; SIGTERM -> system_powerdown over QMP */
   SV_SHUTDOWN_EXEC,     /* exec QEMU as PID 1, like the original */
+  SV_SHUTDOWN_SUSPEND,  /* as acpi, but SIGTERM saves the guest to data_dir/vmstate */
 };
 
 /* The most disks a VM can have: sv_cfg_validate refuses more, so observe

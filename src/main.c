@@ -226,7 +226,7 @@ on_dnsmasq_line (void *ctx, const char *line, size_t len)
 static int
 run_plan (const struct sv_vm_config *cfg, const struct sv_host *host, const struct sv_plan *plan,
           int64_t started_ms, struct sv_status_keeper *status, struct sv_dnsmasq_log *dlog,
-          sv_error_t *err)
+          struct sv_resume *resume, sv_error_t *err)
 {
   int tap_fds[SV_MAX_IFACES];
   for (size_t i = 0; i < SV_MAX_IFACES; i++)
@@ -301,7 +301,7 @@ run_plan (const struct sv_vm_config *cfg, const struct sv_host *host, const stru
       return -1;
     }
   return sv_run_qemu (cfg, plan, tap_fds, dnsmasq_pid, swtpm_pid, virtiofsd_pids,
-                      dlog->rfd >= 0 ? dlog : NULL, status, err);
+                      dlog->rfd >= 0 ? dlog : NULL, status, resume, err);
 }
 
 int
@@ -315,6 +315,7 @@ main (int argc, char **argv)
   struct sv_host *host = NULL;
   struct sv_status_keeper status = { 0 };
   struct sv_dnsmasq_log dlog = { .rfd = -1, .wfd = -1 };
+  struct sv_resume resume = { .fd = -1 };
   int64_t started_ms = sv_status_now_ms ();
   int ret = 0;
 
@@ -364,7 +365,10 @@ main (int argc, char **argv)
 
   print_warnings (&plan);
   fflush (stdout);
-  ret = run_plan (&cfg, host, &plan, started_ms, &status, &dlog, &err);
+  /* shutdown.mode suspend: resume or boot cold, decided before anything
+   * is applied (a resume onto a new address changes dnsmasq.conf). */
+  sv_suspend_prepare (&cfg, &plan, &resume);
+  ret = run_plan (&cfg, host, &plan, started_ms, &status, &dlog, &resume, &err);
   if (ret < 0)
     goto fail;
   goto out;
@@ -376,6 +380,7 @@ fail:
   ret = sv_error_exit_code (err);
   sv_status_keeper_failed (&status, err ? err->msg : "unknown error", -1);
 out:
+  sv_resume_free (&resume);
   sv_dnsmasq_log_close (&dlog);
   sv_status_keeper_free (&status);
   sv_plan_free (&plan);

@@ -165,6 +165,10 @@ sv_status_render (const struct sv_status *st, struct sv_buf *b)
     sv_buf_add (&o, "null");
   add_key (&o, "supervised");
   sv_buf_add (&o, st->supervised ? "true" : "false");
+  add_key (&o, "resumed");
+  sv_buf_add (&o, st->resumed ? "true" : "false");
+  add_key (&o, "suspended");
+  sv_buf_add (&o, st->suspended ? "true" : "false");
   add_key (&o, "container_id");
   sv_buf_add_json_string (&o, st->container_id);
   add_key (&o, "name");
@@ -314,6 +318,8 @@ sv_status_parse (const char *json, size_t len, struct sv_status *out, sv_error_t
     out->exit_status = (int)u;
   out->supervised = true;
   get_bool (json, len, "supervised", &out->supervised);
+  get_bool (json, len, "resumed", &out->resumed);
+  get_bool (json, len, "suspended", &out->suspended);
   get_str (json, len, "container_id", out->container_id, sizeof out->container_id);
   get_str (json, len, "name", out->name, sizeof out->name);
   get_str (json, len, "accel", out->accel, sizeof out->accel);

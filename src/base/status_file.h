@@ -50,6 +50,8 @@ struct sv_status
   char error[512]; /* "" = null */
   int exit_status; /* -1 = null */
   bool supervised; /* false: shutdown.mode exec, nobody updates the file */
+  bool resumed;    /* the guest continues from data_dir/vmstate (shutdown.mode suspend) */
+  bool suspended;  /* stopped by saving the guest to data_dir/vmstate */
   char container_id[128];
   char name[256];
   char accel[8];

@@ -778,6 +778,15 @@ check_shares (const struct sv_cfg_doc *doc, const struct sv_vm_config *c, sv_err
                               "replaces startvm and nobody supervises virtiofsd or stops it",
                               p);
     }
+  if (c->n_shares && c->shutdown.mode == SV_SHUTDOWN_SUSPEND)
+    {
+      cleanup_free char *p = share_prefix (doc, c, 0, NULL);
+      return sv_error_config (err,
+                              "%s: shares cannot be suspended: QEMU 7.2 cannot migrate a "
+                              "virtiofs device, nor a 9p one the guest has mounted; use "
+                              "shutdown.mode acpi, or no shares",
+                              p);
+    }
   return 0;
 }
 

@@ -87,7 +87,7 @@ sv_data_observe (const struct sv_vm_config *cfg, struct sv_data_state *d, sv_err
 {
   (void)err;
   memset (d, 0, sizeof *d);
-  if (cfg->firmware == SV_FIRMWARE_BIOS && !cfg->tpm)
+  if (cfg->firmware == SV_FIRMWARE_BIOS && !cfg->tpm && cfg->shutdown.mode != SV_SHUTDOWN_SUSPEND)
     return 0;
   const char *dir = cfg->data_dir && cfg->data_dir[0] ? cfg->data_dir : "/image";
   struct stat st;

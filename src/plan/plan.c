@@ -219,7 +219,7 @@ plan_machine (const struct sv_vm_config *cfg, const struct sv_host *host, struct
       sv_strv_add (argv, "-qmp");
       sv_strv_addf (argv, "unix:%s,server=on,wait=off", qmp);
     }
-  if (cfg->shutdown.mode == SV_SHUTDOWN_ACPI)
+  if (cfg->shutdown.mode != SV_SHUTDOWN_EXEC)
     {
       p->control_path = join_path (p->run_dir, "startvm.qmp");
       if (check_socket_path (p->control_path, "control QMP", err) < 0)

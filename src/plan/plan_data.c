@@ -126,7 +126,7 @@ sv_plan_data (const struct sv_vm_config *cfg, const struct sv_host *host, struct
               struct sv_plan *p, sv_error_t *err)
 {
   p->firmware = cfg->firmware;
-  if (cfg->firmware == SV_FIRMWARE_BIOS && !cfg->tpm)
+  if (cfg->firmware == SV_FIRMWARE_BIOS && !cfg->tpm && cfg->shutdown.mode != SV_SHUTDOWN_SUSPEND)
     return 0;
   p->data_dir = sv_xstrdup (cfg->data_dir && cfg->data_dir[0] ? cfg->data_dir : "/image");
   if (host->data.error[0])

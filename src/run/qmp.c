@@ -169,15 +169,57 @@ send_all (struct sv_qmp *q, const char *s, int64_t deadline_ms, sv_error_t *err)
   return 0;
 }
 
+/* The first byte goes with fd as SCM_RIGHTS (QEMU takes the fd from the
+ * message that carries the command's first bytes, for getfd). */
+static int
+send_fd (struct sv_qmp *q, const char *s, int fd, int64_t deadline_ms, sv_error_t *err)
+{
+  union
+  {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } u;
+  memset (&u, 0, sizeof u);
+  struct iovec iov = { .iov_base = (void *)s, .iov_len = 1 };
+  struct msghdr m
+      = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+  struct cmsghdr *c = CMSG_FIRSTHDR (&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (c), &fd, sizeof fd);
+  for (;;)
+    {
+      ssize_t r = sendmsg (q->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (r == 1)
+        return send_all (q, s + 1, deadline_ms, err);
+      if (r < 0 && errno == EAGAIN)
+        {
+          if (wait_fd (q, POLLOUT, deadline_ms, "sending", err) < 0)
+            return -1;
+          continue;
+        }
+      if (r < 0 && errno == EINTR)
+        continue;
+      return sv_error_errno (err, SV_EXIT_ENV, r < 0 ? errno : EIO, "QMP: sendmsg");
+    }
+}
+
 int
-sv_qmp_execute (struct sv_qmp *q, const char *command, int64_t deadline_ms, char **reply,
-                sv_error_t *err)
+sv_qmp_command (struct sv_qmp *q, const char *command, const char *arguments, int fd,
+                int64_t deadline_ms, char **reply, sv_error_t *err)
 {
   struct sv_buf b = { 0 };
   sv_buf_add (&b, "{\"execute\": ");
   sv_buf_add_json_string (&b, command);
+  if (arguments)
+    {
+      sv_buf_add (&b, ", \"arguments\": ");
+      sv_buf_add (&b, arguments);
+    }
   sv_buf_add (&b, "}\n");
-  int r = send_all (q, b.data, deadline_ms, err);
+  int r = fd >= 0 ? send_fd (q, b.data, fd, deadline_ms, err)
+                  : send_all (q, b.data, deadline_ms, err);
   sv_buf_free (&b);
   if (r < 0)
     return sv_error_wrap (err, "%s", command);
@@ -205,6 +247,13 @@ sv_qmp_execute (struct sv_qmp *q, const char *command, int64_t deadline_ms, char
           continue;
         }
     }
+}
+
+int
+sv_qmp_execute (struct sv_qmp *q, const char *command, int64_t deadline_ms, char **reply,
+                sv_error_t *err)
+{
+  return sv_qmp_command (q, command, NULL, -1, deadline_ms, reply, err);
 }
 
 int

@@ -34,6 +34,11 @@ int sv_qmp_connect (struct sv_qmp *q, const char *path, int64_t deadline_ms, sv_
 int sv_qmp_execute (struct sv_qmp *q, const char *command, int64_t deadline_ms, char **reply,
                     sv_error_t *err);
 
+/* The same with arguments (a JSON object, or NULL) and, when fd >= 0, fd
+ * passed along (SCM_RIGHTS), as getfd and add-fd want. */
+int sv_qmp_command (struct sv_qmp *q, const char *command, const char *arguments, int fd,
+                    int64_t deadline_ms, char **reply, sv_error_t *err);
+
 void sv_qmp_close (struct sv_qmp *q);
 
 /* ---- pure helpers over one JSON line (unit-tested) ---- */

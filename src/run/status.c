@@ -163,6 +163,23 @@ sv_status_keeper_qemu_started (struct sv_status_keeper *k, bool supervised)
 }
 
 void
+sv_status_keeper_resumed (struct sv_status_keeper *k)
+{
+  if (!k->active)
+    return;
+  /* The guest keeps the lease it had: no DHCPACK will come. */
+  k->st.resumed = true;
+  set_phase (k, SV_PHASE_READY);
+  write_status (k);
+}
+
+void
+sv_status_keeper_suspended (struct sv_status_keeper *k)
+{
+  k->st.suspended = true;
+}
+
+void
 sv_status_keeper_failed (struct sv_status_keeper *k, const char *msg, int exit_status)
 {
   if (!k->active)

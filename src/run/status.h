@@ -37,6 +37,10 @@ void sv_status_keeper_phase (struct sv_status_keeper *k, enum sv_phase phase);
 /* QEMU runs: booting, or ready at once when no interface waits for DHCP.
  * supervised=false (exec mode): written once, never again. */
 void sv_status_keeper_qemu_started (struct sv_status_keeper *k, bool supervised);
+/* The guest was resumed from data_dir/vmstate: ready (it keeps its lease). */
+void sv_status_keeper_resumed (struct sv_status_keeper *k);
+/* The stop saved the guest (shown with the next write, the stopped one). */
+void sv_status_keeper_suspended (struct sv_status_keeper *k);
 /* failed with msg; exit_status -1 when QEMU never ran. */
 void sv_status_keeper_failed (struct sv_status_keeper *k, const char *msg, int exit_status);
 void sv_status_keeper_stopped (struct sv_status_keeper *k, int exit_status);

@@ -25,6 +25,13 @@
  *     swtpm is stopped after QEMU, never before, so its state is complete.
  *   - A share's virtiofsd dying while the VM runs stops the VM the same
  *     way (the guest's mount would hang): SV_EXIT_SHARE_LOST.
+ *   - shutdown.mode suspend: as acpi, but SIGTERM first saves the guest
+ *     to data_dir/vmstate (suspend.c), in three quarters of
+ *     shutdown.timeout; QEMU then quits and startvm exits 0.  A save that
+ *     fails falls back to the ACPI stop for the rest of the time.  A start
+ *     with a usable state runs QEMU with -incoming defer and loads it; when
+ *     QEMU refuses it (and exits), a second QEMU boots cold with the same
+ *     tap fds.
  *   - Every child is reaped (PID 1 inherits orphans); outside a container
  *     startvm makes itself a child subreaper for the same effect. */
 #include <elf.h>
@@ -51,6 +58,7 @@
 #include "qmp.h"
 #include "status.h"
 #include "supervise.h"
+#include "suspend.h"
 
 /* After SIGTERM, how long QEMU gets to quit before SIGKILL.  QEMU's own
  * SIGTERM handling flushes and quits within milliseconds. */
@@ -62,6 +70,9 @@
 #define SWTPM_GRACE_MS 2000
 /* Retry QMP while QEMU is still creating its socket. */
 #define QMP_RETRY_MS 100
+/* How long loading a saved state may take before QEMU is killed and the
+ * guest boots cold (a 4 GiB state loads in a few seconds). */
+#define RESUME_TIMEOUT_MS 60000
 
 /* Sockets from a previous run of this container would make QEMU fail
  * ("Address already in use").  Sockets and symbolic links are removed
@@ -241,6 +252,7 @@ enum phase
   PHASE_POWERDOWN, /* system_powerdown wanted or sent; deadline = shutdown.timeout */
   PHASE_TERM,      /* SIGTERM sent to QEMU; deadline = SIGKILL */
   PHASE_KILL,      /* SIGKILL sent */
+  PHASE_SAVED, /* suspend: the state is saved, QEMU asked to quit; deadline = shutdown.timeout */
 };
 
 struct super
@@ -276,6 +288,10 @@ struct super
   bool winding_down; /* QEMU is gone or going: no more dnsmasq restarts */
   bool hard;         /* stopped by us without the guest's consent */
   int hard_signal;   /* last signal we sent QEMU in a hard stop */
+  int64_t save_ms;   /* suspend: how long the save took */
+  size_t relink_n;   /* resumed onto a new address: NICs whose links are down */
+  int64_t relink_at; /* ...until then (0: none down) */
+  uint64_t save_bytes;
 };
 
 static void
@@ -393,6 +409,45 @@ hard_stop (struct super *s, int sig)
     }
 }
 
+/* shutdown.mode suspend: save the guest, then let QEMU quit.  True when
+ * saved; false after logging why not (the caller goes on with ACPI). */
+/* The links taken down after a resume onto a new address come up. */
+static void
+relink_up (struct super *s)
+{
+  cleanup_error sv_error_t err = NULL;
+  s->relink_at = 0;
+  if (sv_suspend_set_links (s->plan, s->relink_n, true, sv_now_ms () + 2000, &err) < 0)
+    sv_log ("suspend: setting the guest's links up: %s", err->msg);
+  else
+    sv_log ("suspend: the guest's links are up again: its DHCP client asks for its new address");
+}
+
+static bool
+try_suspend (struct super *s, const char *name)
+{
+  cleanup_error sv_error_t err = NULL;
+  if (s->relink_at > 0)
+    relink_up (s);
+  char t[32];
+  int64_t budget = (int64_t)s->cfg->shutdown.timeout_ms * 3 / 4;
+  sv_format_duration ((uint64_t)budget, t, sizeof t);
+  sv_log ("SIG%s: saving the guest to %s/vmstate (suspend), within %s", name, s->plan->data_dir, t);
+  if (sv_suspend_save (s->plan, -1, s->stop_started + budget, &s->save_bytes, &err) == 0)
+    {
+      s->save_ms = sv_now_ms () - s->stop_started;
+      s->phase = PHASE_SAVED;
+      s->deadline = s->stop_started + (int64_t)s->cfg->shutdown.timeout_ms;
+      return true;
+    }
+  struct sv_buf b = { 0 };
+  sv_buf_add_escaped (&b, err->msg, SV_ESC_VALUE);
+  sv_log ("suspend: the save failed (%s): nothing was kept; falling back to the ACPI power-off",
+          b.data);
+  sv_buf_free (&b);
+  return false;
+}
+
 static void
 on_stop_signal (struct super *s, int sig)
 {
@@ -419,6 +474,8 @@ on_stop_signal (struct super *s, int sig)
           s->deadline = s->stop_started + KILL_GRACE_MS;
           return;
         }
+      if (s->cfg->shutdown.mode == SV_SHUTDOWN_SUSPEND && try_suspend (s, name))
+        return;
       sv_format_duration (s->cfg->shutdown.timeout_ms, t, sizeof t);
       sv_log ("SIG%s: asking the guest to power off (ACPI), waiting up to %s", name, t);
       s->phase = PHASE_POWERDOWN;
@@ -426,6 +483,7 @@ on_stop_signal (struct super *s, int sig)
       s->qmp_retry_at = 0;
       return;
     case PHASE_POWERDOWN:
+    case PHASE_SAVED:
       sv_log ("SIG%s during the graceful stop: stopping QEMU now (SIGTERM)", name);
       hard_stop (s, SIGTERM);
       return;
@@ -524,6 +582,10 @@ on_deadline (struct super *s)
               t);
       hard_stop (s, SIGTERM);
       break;
+    case PHASE_SAVED:
+      sv_log ("QEMU did not quit after the save within shutdown.timeout: stopping it (SIGTERM)");
+      hard_stop (s, SIGTERM);
+      break;
     case PHASE_TERM:
       sv_log ("QEMU did not quit within %d ms of SIGTERM: killing it (SIGKILL)", KILL_GRACE_MS);
       hard_stop (s, SIGKILL);
@@ -561,6 +623,8 @@ next_wakeup (const struct super *s)
   int64_t t = s->deadline;
   if (s->phase == PHASE_POWERDOWN && !s->powerdown_sent && (t < 0 || s->qmp_retry_at < t))
     t = s->qmp_retry_at;
+  if (s->relink_at > 0 && s->phase == PHASE_RUNNING && (t < 0 || s->relink_at < t))
+    t = s->relink_at;
   return t;
 }
 
@@ -573,6 +637,8 @@ supervise (struct super *s)
     {
       if (s->phase == PHASE_POWERDOWN && !s->powerdown_sent && sv_now_ms () >= s->qmp_retry_at)
         try_powerdown (s);
+      if (s->relink_at > 0 && s->phase == PHASE_RUNNING && sv_now_ms () >= s->relink_at)
+        relink_up (s);
 
       int64_t wake = next_wakeup (s);
       int timeout = -1;
@@ -693,9 +759,35 @@ exit_status (struct super *s)
   return code;
 }
 
+/* QEMU ended after a save: keep the state only when it quit as asked. */
+static int
+finish_suspend (struct super *s)
+{
+  cleanup_error sv_error_t err = NULL;
+  int st = s->qemu_status;
+  if (s->hard || !WIFEXITED (st) || WEXITSTATUS (st) != 0)
+    {
+      sv_suspend_discard (s->plan);
+      sv_log ("suspend: QEMU did not quit cleanly after the save: the state was not kept");
+      return exit_status (s);
+    }
+  if (sv_suspend_commit (s->cfg, s->plan, (uint64_t)s->save_ms, &err) < 0)
+    {
+      sv_log ("suspend: %s: the state was not kept", err->msg);
+      sv_status_keeper_failed (s->status, err->msg, 1);
+      return 1;
+    }
+  sv_log ("suspend: saved the guest to %s/vmstate (%.1f MB in %.2f s)", s->plan->data_dir,
+          (double)s->save_bytes / 1e6, (double)s->save_ms / 1000.0);
+  sv_status_keeper_suspended (s->status);
+  sv_status_keeper_stopped (s->status, 0);
+  return 0;
+}
+
 /* Child side of fork: only async-signal-safe calls. */
-static void __attribute__ ((noreturn)) child_exec (const struct sv_plan *plan, const int *tap_fds,
-                                                   const sigset_t *mask, int errfd, pid_t parent)
+static void __attribute__ ((noreturn))
+child_exec (const struct sv_plan *plan, char **argv, const int *tap_fds, const sigset_t *mask,
+            int errfd, pid_t parent)
 {
   int e;
   /* If startvm dies (SIGKILL), QEMU gets SIGTERM and quits cleanly
@@ -708,7 +800,7 @@ static void __attribute__ ((noreturn)) child_exec (const struct sv_plan *plan, c
     goto fail;
   if (sigprocmask (SIG_SETMASK, mask, NULL) < 0)
     goto fail;
-  execvp (plan->qemu_argv[0], plan->qemu_argv);
+  execvp (argv[0], argv);
 fail:
   e = errno;
   if (errfd >= 0)
@@ -716,10 +808,57 @@ fail:
   _exit (127);
 }
 
+/* Fork and exec QEMU with argv (the plan's, or the plan's with -incoming).
+ * On failure the helpers are stopped and the signal mask restored, as
+ * when QEMU cannot start at all. */
+static int
+start_qemu (struct super *s, char **argv, const int *tap_fds, const sigset_t *old, sv_error_t *err)
+{
+  const struct sv_plan *plan = s->plan;
+  int pfd[2];
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    {
+      int e = errno;
+      sigprocmask (SIG_SETMASK, old, NULL);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "pipe");
+    }
+  fflush (NULL);
+  s->qemu = fork ();
+  if (s->qemu < 0)
+    {
+      int e = errno;
+      close (pfd[0]);
+      close (pfd[1]);
+      sigprocmask (SIG_SETMASK, old, NULL);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "fork");
+    }
+  if (s->qemu == 0)
+    child_exec (plan, argv, tap_fds, old, pfd[1], s->parent);
+  close (pfd[1]);
+  int child_errno = 0;
+  ssize_t n = TEMP_FAILURE_RETRY (read (pfd[0], &child_errno, sizeof child_errno));
+  close (pfd[0]);
+  if (n == (ssize_t)sizeof child_errno)
+    {
+      int st;
+      TEMP_FAILURE_RETRY (waitpid (s->qemu, &st, 0));
+      s->qemu_done = true;
+      s->winding_down = true;
+      stop_helpers (s);
+      if (s->dlog)
+        sv_dnsmasq_log_finish (s->dlog, DNSMASQ_GRACE_MS);
+      remove_swtpm_socket (plan);
+      sigprocmask (SIG_SETMASK, old, NULL);
+      return sv_error_errno (err, SV_EXIT_ENV, child_errno, "running %s", argv[0]);
+    }
+  return 0;
+}
+
 int
 sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const int *tap_fds,
              pid_t dnsmasq_pid, pid_t swtpm_pid, const pid_t *virtiofsd_pids,
-             struct sv_dnsmasq_log *dlog, struct sv_status_keeper *status, sv_error_t *err)
+             struct sv_dnsmasq_log *dlog, struct sv_status_keeper *status, struct sv_resume *resume,
+             sv_error_t *err)
 {
   announce_sockets (plan);
   if (cfg->shutdown.mode == SV_SHUTDOWN_EXEC)
@@ -765,41 +904,67 @@ sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const i
   if (getpid () != 1)
     prctl (PR_SET_CHILD_SUBREAPER, 1);
 
-  int pfd[2];
-  if (pipe2 (pfd, O_CLOEXEC) < 0)
+  char **argv = plan->qemu_argv;
+  cleanup_free char **resume_argv = NULL;
+  if (resume && resume->fd >= 0)
     {
-      int e = errno;
-      sigprocmask (SIG_SETMASK, &old, NULL);
-      return sv_error_errno (err, SV_EXIT_ENV, e, "pipe");
+      /* QEMU waits for the state, loaded over QMP (sv_resume_run). */
+      resume_argv = sv_xcalloc (plan->qemu_argc + 3, sizeof *resume_argv);
+      memcpy (resume_argv, plan->qemu_argv, plan->qemu_argc * sizeof *resume_argv);
+      resume_argv[plan->qemu_argc] = (char *)"-incoming";
+      resume_argv[plan->qemu_argc + 1] = (char *)"defer";
+      argv = resume_argv;
     }
-  fflush (NULL);
-  s.qemu = fork ();
-  if (s.qemu < 0)
+  if (start_qemu (&s, argv, tap_fds, &old, err) < 0)
+    return -1;
+  if (argv == resume_argv)
     {
-      int e = errno;
-      close (pfd[0]);
-      close (pfd[1]);
-      sigprocmask (SIG_SETMASK, &old, NULL);
-      return sv_error_errno (err, SV_EXIT_ENV, e, "fork");
-    }
-  if (s.qemu == 0)
-    child_exec (plan, tap_fds, &old, pfd[1], s.parent);
-  close (pfd[1]);
-  int child_errno = 0;
-  ssize_t n = TEMP_FAILURE_RETRY (read (pfd[0], &child_errno, sizeof child_errno));
-  close (pfd[0]);
-  if (n == (ssize_t)sizeof child_errno)
-    {
-      int st;
-      TEMP_FAILURE_RETRY (waitpid (s.qemu, &st, 0));
-      s.qemu_done = true;
-      s.winding_down = true;
-      stop_helpers (&s);
-      if (dlog)
-        sv_dnsmasq_log_finish (dlog, DNSMASQ_GRACE_MS);
-      remove_swtpm_socket (plan);
-      sigprocmask (SIG_SETMASK, &old, NULL);
-      return sv_error_errno (err, SV_EXIT_ENV, child_errno, "running %s", plan->qemu_argv[0]);
+      cleanup_error sv_error_t rerr = NULL;
+      if (sv_resume_run (resume, plan, -1, sv_now_ms () + RESUME_TIMEOUT_MS, &rerr) == 0)
+        {
+          sv_status_keeper_resumed (status);
+          if (resume->n_links > 0)
+            {
+              cleanup_error sv_error_t lerr = NULL;
+              s.relink_n = resume->n_links;
+              if (sv_suspend_set_links (plan, s.relink_n, false, sv_now_ms () + 2000, &lerr) < 0)
+                sv_log ("suspend: setting the guest's links down: %s", lerr->msg);
+              else
+                s.relink_at = sv_now_ms () + SV_RELINK_DOWN_MS;
+            }
+        }
+      else
+        {
+          /* A failed incoming migration ends QEMU; one that hangs is
+           * ended here.  Either way a second QEMU boots cold, with the
+           * same tap fds (still open here). */
+          int st = 0;
+          pid_t w = 0;
+          for (int i = 0; i < 20 && w == 0; i++)
+            {
+              w = waitpid (s.qemu, &st, WNOHANG);
+              if (w == 0)
+                poll (NULL, 0, 50);
+            }
+          char why[512], what[64];
+          if (w == s.qemu)
+            {
+              describe_status (st, what, sizeof what);
+              snprintf (why, sizeof why, "QEMU could not load the state (it %s; its words above)",
+                        what);
+            }
+          else
+            {
+              kill (s.qemu, SIGKILL);
+              TEMP_FAILURE_RETRY (waitpid (s.qemu, &st, 0));
+              snprintf (why, sizeof why, "the state was not loaded (%s); QEMU was killed",
+                        rerr->msg);
+            }
+          remove_sockets (plan);
+          sv_resume_aside (resume, plan, why);
+          if (start_qemu (&s, plan->qemu_argv, tap_fds, &old, err) < 0)
+            return -1;
+        }
     }
   sv_status_keeper_qemu_started (status, true);
 
@@ -828,7 +993,13 @@ sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const i
   remove_sockets (plan);
   remove_swtpm_socket (plan);
   if (r < 0)
-    return sv_error_errno (err, SV_EXIT_ENV, EIO, "supervising QEMU");
+    {
+      if (s.phase == PHASE_SAVED)
+        sv_suspend_discard (plan);
+      return sv_error_errno (err, SV_EXIT_ENV, EIO, "supervising QEMU");
+    }
+  if (s.phase == PHASE_SAVED)
+    return finish_suspend (&s);
   /* The signals stay blocked: a late SIGTERM must not replace QEMU's
    * status with "killed by SIGTERM" between here and exit(). */
   return exit_status (&s);

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "plan.h"
 #include "status.h"
+#include "suspend.h"
 
 /* startvm's exit status when swtpm died while the guest ran: the VM was
  * stopped (docs/operations.md). */
@@ -33,6 +34,7 @@
  * In exec mode it does not return on success. */
 int sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const int *tap_fds,
                  pid_t dnsmasq_pid, pid_t swtpm_pid, const pid_t *virtiofsd_pids,
-                 struct sv_dnsmasq_log *dlog, struct sv_status_keeper *status, sv_error_t *err);
+                 struct sv_dnsmasq_log *dlog, struct sv_status_keeper *status,
+                 struct sv_resume *resume, sv_error_t *err);
 
 #endif

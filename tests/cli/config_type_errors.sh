@@ -27,7 +27,7 @@ fields=(
   "console.serial|one of stdio, none"
   "console.vnc|a boolean (true or false)"
   "console.qmp|a boolean (true or false)"
-  "shutdown.mode|one of acpi, exec"
+  "shutdown.mode|one of acpi, exec, suspend"
   "shutdown.timeout|a duration such as 20s"
   "cloud_init.user_data|a string"
   "cloud_init.meta_data|a string"

@@ -71,6 +71,12 @@ expect_exit 2 "SHARES=/a:data: shares: read-write shares need shutdown.mode acpi
   "SHARES=/a:data" -- --config "$c" --check
 # A read-only share needs no helper: fine with exec.
 expect_exit 0 "$c: configuration is valid" "SHARES=$o:docs:ro" -- --config "$c" --check
+# Suspend cannot carry a share (virtiofs does not migrate, nor a mounted 9p).
+printf '%s\nshutdown:\n  mode: suspend\n' "$base" >"$c"
+for sh in "/a:data" "$o:docs:ro"; do
+  expect_exit 2 "SHARES=$sh: shares: shares cannot be suspended: QEMU 7.2 cannot migrate a virtiofs device, nor a 9p one the guest has mounted; use shutdown.mode acpi, or no shares" \
+    "SHARES=$sh" -- --config "$c" --check
+done
 
 # --- SHARES is the file's list; --dry-run shows it all; nothing made ---
 printf '%s\nshares:\n  - source: %s\n    tag: data\n  - source: %s\n    tag: docs\n    readonly: true\n' "$base" "$d" "$o" >"$c"

@@ -315,7 +315,7 @@ test_type_errors (void **state)
     { "state_dir: var/lib",
       "t.yaml:1:12: state_dir: 'var/lib' is not an absolute path (e.g. /var/lib/ranchervm)" },
     { "shutdown: {mode: kill}",
-      "t.yaml:1:18: shutdown.mode: 'kill' is not a valid value (accepted: acpi, exec)" },
+      "t.yaml:1:18: shutdown.mode: 'kill' is not a valid value (accepted: acpi, exec, suspend)" },
     { "shutdown: {timeout: 0}",
       "t.yaml:1:21: shutdown.timeout: 0 is out of range (accepted: 1s to 1h, e.g. 20s)" },
     { "cloud_init: {user_data: [a]}",

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,24 @@ test_live_qemu (void **state)
   assert_int_equal (sv_qmp_execute (&c, "no-such-command", deadline, NULL, &err), -1);
   assert_non_null (strstr (err->msg, "no-such-command"));
   assert_non_null (strstr (err->msg, "has not been found"));
+  sv_error_release (&err);
+
+  /* Arguments and an fd passed along (getfd, as the suspend save and the
+   * resume do): QEMU takes the fd only when it comes with the command;
+   * without it QEMU says none was supplied.  closefd shows it was kept. */
+  int fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  assert_true (fd >= 0);
+  assert_int_equal (sv_qmp_command (&c, "getfd", "{\"fdname\": \"t\"}", -1, deadline, NULL, &err),
+                    -1);
+  assert_non_null (strstr (err->msg, "SCM_RIGHTS"));
+  sv_error_release (&err);
+  if (sv_qmp_command (&c, "getfd", "{\"fdname\": \"t\"}", fd, deadline, NULL, &err) < 0)
+    fail_msg ("getfd: %s", err->msg);
+  close (fd);
+  if (sv_qmp_command (&c, "closefd", "{\"fdname\": \"t\"}", -1, deadline, NULL, &err) < 0)
+    fail_msg ("closefd: %s", err->msg);
+  assert_int_equal (sv_qmp_command (&c, "closefd", "{\"fdname\": \"t\"}", -1, deadline, NULL, &err),
+                    -1);
   sv_error_release (&err);
 
   /* QEMU serves one QMP client at a time: a second one gets no greeting
