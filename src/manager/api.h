@@ -99,6 +99,9 @@ void sv_mgr_vm_create (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req,
 void sv_mgr_vm_logs (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req,
                      struct sv_mgr_response *resp, struct sv_mgr_sink *sink); /* logs.c */
 bool sv_mgr_vm_logs_check (struct sv_mgr_request *req, struct sv_mgr_response *resp);
+/* Keep the last n lines of b (a last line without its newline counts as
+ * one); logs.c's own tail=N. */
+void sv_mgr_keep_last_lines (struct sv_buf *b, long long n);
 void sv_mgr_vm_screenshot (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req,
                            struct sv_mgr_response *resp, struct sv_mgr_sink *sink); /* console.c */
 

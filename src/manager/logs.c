@@ -1,6 +1,10 @@
 /* GET /api/vms/{id}/logs: Docker's log stream demultiplexed, collected
  * into one answer, or with follow=true written through the sink as it
- * comes. */
+ * comes.  tail=N without follow is cut here, not by Docker: podman 4.3's
+ * tail puts the pieces of a line its log file holds in parts (conmon's
+ * partial lines: a serial console writes a line in several) in reverse
+ * order ("TINYVM: ready" came back as "yreadTINYVM: "), which garbled
+ * what the page's serial console replays. */
 #include "api.h"
 
 #include <pthread.h>
@@ -26,6 +30,8 @@ struct logs_state
   struct sv_docker_demux demux;
   struct sv_mgr_sink *sink; /* follow: write through */
   struct sv_buf buf;        /* otherwise: collect */
+  long long tail;           /* >= 0: buf keeps only the last `tail` lines */
+  size_t lines;             /* newlines in buf, while tail >= 0 */
   long status;
   struct sv_buf error; /* Docker's body when not 200 */
   bool begun;
@@ -54,6 +60,40 @@ release (struct logs_state *s)
   pthread_mutex_unlock (&held_lock);
 }
 
+void
+sv_mgr_keep_last_lines (struct sv_buf *b, long long n)
+{
+  size_t end = b->len, i;
+  if (end && b->data[end - 1] == '\n')
+    end--;
+  long long seen = 0;
+  for (i = end; i > 0 && n > 0; i--)
+    if (b->data[i - 1] == '\n' && ++seen == n)
+      break;
+  if (n <= 0)
+    i = b->len;
+  if (i == 0 || b->data == NULL)
+    return;
+  memmove (b->data, b->data + i, b->len - i);
+  b->len -= i;
+  b->data[b->len] = '\0';
+}
+
+/* Cut buf to its last `tail` lines, and give back what was cut. */
+static void
+logs_trim (struct logs_state *s)
+{
+  size_t before = s->buf.len;
+  sv_mgr_keep_last_lines (&s->buf, s->tail);
+  pthread_mutex_lock (&held_lock);
+  held -= before - s->buf.len;
+  s->reserved -= before - s->buf.len;
+  pthread_mutex_unlock (&held_lock);
+  s->lines = 0;
+  for (const char *p = s->buf.data; p && (p = memchr (p, '\n', s->buf.data + s->buf.len - p)); p++)
+    s->lines++;
+}
+
 static void
 logs_out (void *ctx, const char *data, size_t len)
 {
@@ -61,7 +101,16 @@ logs_out (void *ctx, const char *data, size_t len)
   if (s->sink)
     s->sink->write (s->sink, data, len);
   else if (!s->over && reserve (s, len))
-    sv_buf_addn (&s->buf, data, len);
+    {
+      sv_buf_addn (&s->buf, data, len);
+      if (s->tail < 0)
+        return;
+      for (const char *p = data; (p = memchr (p, '\n', data + len - p)); p++)
+        s->lines++;
+      /* Now and then, not at every line: the cut copies what it keeps. */
+      if (s->lines > (size_t)s->tail + 256)
+        logs_trim (s);
+    }
   else
     s->over = true;
 }
@@ -137,13 +186,16 @@ sv_mgr_vm_logs (struct sv_mgr_ctx *ctx, struct sv_mgr_request *req, struct sv_mg
   bool follow;
   if (!logs_args (req, &n, &follow, resp))
     return;
-  struct logs_state s = { .sink = follow ? sink : NULL, .max = ctx->settings->log_buffer };
+  struct logs_state s
+      = { .sink = follow ? sink : NULL, .max = ctx->settings->log_buffer, .tail = follow ? -1 : n };
   struct sv_docker_stream_cb cb = {
     .on_data = logs_data, .on_status = logs_status, .keep_going = logs_keep_going, .ctx = &s
   };
   long st;
   cleanup_error sv_error_t err = NULL;
-  int r = sv_docker_logs (req->docker, req->vm_id, n, follow, &cb, &st, &err);
+  int r = sv_docker_logs (req->docker, req->vm_id, follow ? n : -1, follow, &cb, &st, &err);
+  if (s.tail >= 0 && !s.over)
+    logs_trim (&s);
   if (s.begun)
     resp->streamed = true;
   else if (s.over)

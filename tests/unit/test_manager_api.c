@@ -303,6 +303,38 @@ test_close_reason (void **state)
   assert_int_equal (sv_mgr_utf8_prefix ("ab\xc3\xa9", 3), 2);
 }
 
+/* logs.c's own tail=N (podman 4.3's reorders a line's parts). */
+static void
+test_keep_last_lines (void **state)
+{
+  (void)state;
+  static const struct
+  {
+    const char *in;
+    long long n;
+    const char *out;
+  } cases[] = {
+    { "a\nb\nc\n", 2, "b\nc\n" },
+    { "a\nb\nc", 2, "b\nc" },
+    { "a\nb\nc\n", 3, "a\nb\nc\n" },
+    { "a\nb\nc\n", 9, "a\nb\nc\n" },
+    { "a\nb\nc\n", 0, "" },
+    { "a\nb\nc\n", 1, "c\n" },
+    { "abc", 1, "abc" },
+    { "\n\n\n", 2, "\n\n" },
+    { "", 3, "" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    {
+      struct sv_buf b = { 0 };
+      sv_buf_add (&b, cases[i].in);
+      sv_mgr_keep_last_lines (&b, cases[i].n);
+      assert_string_equal (b.data, cases[i].out);
+      assert_int_equal (b.len, strlen (cases[i].out));
+      sv_buf_free (&b);
+    }
+}
+
 int
 main (void)
 {
@@ -310,7 +342,7 @@ main (void)
     cmocka_unit_test (test_ids),          cmocka_unit_test (test_routes),
     cmocka_unit_test (test_json_body),    cmocka_unit_test (test_create_fields),
     cmocka_unit_test (test_create_spec),  cmocka_unit_test (test_demux),
-    cmocka_unit_test (test_close_reason),
+    cmocka_unit_test (test_close_reason), cmocka_unit_test (test_keep_last_lines),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
