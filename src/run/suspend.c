@@ -482,7 +482,7 @@ sv_suspend_prepare (const struct sv_vm_config *cfg, struct sv_plan *plan, struct
       free (json);
       return;
     }
-  char why[1024], relink_why[768] = "";
+  char why[1024], relink_why[800] = ""; /* room for "MAC " and a whole diff */
   bool relink = false;
   if (plan->n_disk_ops > 0)
     snprintf (why, sizeof why, "a disk is created or grown at this start");
