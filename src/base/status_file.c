@@ -169,6 +169,8 @@ sv_status_render (const struct sv_status *st, struct sv_buf *b)
   sv_buf_add (&o, st->resumed ? "true" : "false");
   add_key (&o, "suspended");
   sv_buf_add (&o, st->suspended ? "true" : "false");
+  add_key (&o, "shutdown_mode");
+  add_str_or_null (&o, st->shutdown_mode);
   add_key (&o, "container_id");
   sv_buf_add_json_string (&o, st->container_id);
   add_key (&o, "name");
@@ -320,6 +322,7 @@ sv_status_parse (const char *json, size_t len, struct sv_status *out, sv_error_t
   get_bool (json, len, "supervised", &out->supervised);
   get_bool (json, len, "resumed", &out->resumed);
   get_bool (json, len, "suspended", &out->suspended);
+  get_str (json, len, "shutdown_mode", out->shutdown_mode, sizeof out->shutdown_mode);
   get_str (json, len, "container_id", out->container_id, sizeof out->container_id);
   get_str (json, len, "name", out->name, sizeof out->name);
   get_str (json, len, "accel", out->accel, sizeof out->accel);

@@ -52,6 +52,7 @@ struct sv_status
   bool supervised; /* false: shutdown.mode exec, nobody updates the file */
   bool resumed;    /* the guest continues from data_dir/vmstate (shutdown.mode suspend) */
   bool suspended;  /* stopped by saving the guest to data_dir/vmstate */
+  char shutdown_mode[8]; /* acpi, exec, suspend ("" = null: an older writer) */
   char container_id[128];
   char name[256];
   char accel[8];

@@ -271,6 +271,12 @@ common (json_t *vm, json_t *labels, bool running, const struct sv_mgr_vm_files *
   json_object_set_new (vm, "tpm",
                        json_is_string (tpm) ? json_boolean (str_is (tpm, "true")) : json_null ());
   apply_status (vm, f ? f->status : NULL);
+  /* shutdown.mode suspend: a stop saves the guest (the page's Stop says
+     Suspend), and a VM stopped so is suspended, not merely exited. */
+  json_t *st = f ? f->status : NULL;
+  json_object_set_new (vm, "shutdown_mode", str_or_null (json_object_get (st, "shutdown_mode")));
+  json_object_set_new (vm, "suspended",
+                       json_boolean (!running && json_is_true (json_object_get (st, "suspended"))));
   json_object_set_new (vm, "consoles",
                        json_pack ("{s:b,s:b,s:b}", "vnc", running && f && f->vnc, "serial", running,
                                   "screenshot", running && f && f->qmp));

@@ -34,6 +34,10 @@ sv_status_keeper_init (struct sv_status_keeper *k, const struct sv_vm_config *cf
   st->phase = SV_PHASE_STARTING;
   st->exit_status = -1;
   st->supervised = cfg->shutdown.mode != SV_SHUTDOWN_EXEC;
+  copy (st->shutdown_mode, sizeof st->shutdown_mode,
+        cfg->shutdown.mode == SV_SHUTDOWN_EXEC      ? "exec"
+        : cfg->shutdown.mode == SV_SHUTDOWN_SUSPEND ? "suspend"
+                                                    : "acpi");
   copy (st->container_id, sizeof st->container_id, host->container_id);
   copy (st->name, sizeof st->name,
         cfg->name && cfg->name[0] ? cfg->name

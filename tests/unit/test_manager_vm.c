@@ -155,7 +155,8 @@ test_status_json (void **state)
             "\"started_at\":\"2026-11-30T00:00:01Z\",\"finished_at\":null,\"exit_code\":null,"
             "\"volume\":\"vm1-image\",\"managed\":true,\"memory_mib\":256,\"cpus\":2,\"firmware\":"
             "null,\"tpm\":null,"
-            "\"phase\":\"ready\",\"phase_error\":null,\"accel\":\"tcg\",\"consoles\":"
+            "\"phase\":\"ready\",\"phase_error\":null,\"accel\":\"tcg\",\"shutdown_mode\":null,"
+            "\"suspended\":false,\"consoles\":"
             "{\"vnc\":false,\"serial\":true,\"screenshot\":false}}");
   free (text);
   json_decref (vm);
@@ -173,6 +174,24 @@ test_status_json (void **state)
   json_decref (vm2);
   json_decref (trim2);
   json_decref (in2);
+  sv_mgr_vm_files_free (&vf);
+
+  /* shutdown.mode suspend, stopped by a save: suspended (not while it runs). */
+  f = fopen (path, "w");
+  fputs ("{\"version\":1,\"phase\":\"stopped\",\"exit_status\":0,\"suspended\":true,"
+         "\"shutdown_mode\":\"suspend\"}",
+         f);
+  fclose (f);
+  sv_mgr_vm_files_read (top, "vm1", ID, &vf);
+  json_object_set_new (json_object_get (in, "State"), "Status", json_string ("exited"));
+  vm = sv_mgr_vm_from_inspect (in, &vf);
+  assert_string_equal (json_string_value (json_object_get (vm, "shutdown_mode")), "suspend");
+  assert_true (json_is_true (json_object_get (vm, "suspended")));
+  json_decref (vm);
+  json_object_set_new (json_object_get (in, "State"), "Status", json_string ("running"));
+  vm = sv_mgr_vm_from_inspect (in, &vf);
+  assert_true (json_is_false (json_object_get (vm, "suspended")));
+  json_decref (vm);
   sv_mgr_vm_files_free (&vf);
 
   /* status.json a symlink: not read; Docker's view and the env remain. */

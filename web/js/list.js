@@ -26,6 +26,8 @@ const running = (vm) => vm.state === 'running';
 function stateBadge(vm) {
   const s = vm.state || 'unknown';
   if (s === 'running') return [s, 'ok'];
+  // shutdown.mode suspend: stopped by saving the guest; Start resumes it.
+  if (s === 'exited' && vm.suspended) return ['suspended', 'off'];
   if (s === 'exited') return [s, vm.exit_code ? 'bad' : 'off'];
   if (s === 'dead') return [s, 'bad'];
   if (s === 'restarting' || s === 'removing' || s === 'paused') return [s, 'busy'];
@@ -73,6 +75,10 @@ function ago(iso) {
 
 function timeFact(vm) {
   if (running(vm)) return ['Uptime', ago(vm.started_at) || '—'];
+  if (vm.state === 'exited' && vm.suspended) {
+    const when = ago(vm.finished_at);
+    return ['Suspended', when ? `${when} ago` : '—'];
+  }
   if (vm.state === 'exited' || vm.state === 'dead') {
     const when = ago(vm.finished_at);
     return ['Exited', `code ${vm.exit_code ?? '?'}${when ? `, ${when} ago` : ''}`];
@@ -181,6 +187,9 @@ function render(vm) {
     kill: up || vm.state === 'restarting' || vm.state === 'paused',
     delete: vm.state !== 'removing',
   };
+  // The graceful stop saves the guest when its shutdown.mode is suspend.
+  const stopButton = li.querySelector('button[data-action="stop"]');
+  set(stopButton, vm.shutdown_mode === 'suspend' ? 'Suspend' : 'Stop');
   for (const b of li.querySelectorAll('button[data-action]')) {
     const a = b.dataset.action;
     b.hidden = !can[a] && a !== 'delete';
