@@ -161,19 +161,26 @@ sv_status_keeper_qemu_started (struct sv_status_keeper *k, bool supervised)
   k->st.supervised = supervised;
   k->st.qemu_started_ms = sv_status_now_ms ();
   /* Leases acknowledged before QEMU ran belong to an earlier guest (a
-   * restarted container's dnsmasq cannot have any; still, be exact). */
-  set_phase (k, supervised && all_acked (&k->st) ? SV_PHASE_READY : SV_PHASE_BOOTING);
+   * restarted container's dnsmasq cannot have any; still, be exact).  A
+   * guest resumed on its old address (sv_status_keeper_resumed, called
+   * once QEMU runs the saved state) keeps its lease: no DHCPACK will
+   * come, it is ready. */
+  set_phase (k, supervised && (k->lease_kept || all_acked (&k->st)) ? SV_PHASE_READY
+                                                                    : SV_PHASE_BOOTING);
   write_status (k);
 }
 
 void
-sv_status_keeper_resumed (struct sv_status_keeper *k)
+sv_status_keeper_resumed (struct sv_status_keeper *k, bool relink)
 {
   if (!k->active)
     return;
-  /* The guest keeps the lease it had: no DHCPACK will come. */
   k->st.resumed = true;
-  set_phase (k, SV_PHASE_READY);
+  /* The guest keeps the lease it had: no DHCPACK will come, unless its
+   * links go down and up for a new address. */
+  k->lease_kept = !relink;
+  if (k->lease_kept)
+    set_phase (k, SV_PHASE_READY);
   write_status (k);
 }
 

@@ -17,6 +17,7 @@ struct sv_status_keeper
 {
   bool active;                        /* initialised: the run directory exists */
   bool broken;                        /* a write failed: said once, no more tries */
+  bool lease_kept;                    /* resumed on the same address: no DHCPACK to wait for */
   bool v6_only[SV_STATUS_MAX_IFACES]; /* acknowledged by DHCPREPLY on its bridge */
   char *dir;                          /* the run directory (owned) */
   struct sv_status st;
@@ -37,8 +38,9 @@ void sv_status_keeper_phase (struct sv_status_keeper *k, enum sv_phase phase);
 /* QEMU runs: booting, or ready at once when no interface waits for DHCP.
  * supervised=false (exec mode): written once, never again. */
 void sv_status_keeper_qemu_started (struct sv_status_keeper *k, bool supervised);
-/* The guest was resumed from data_dir/vmstate: ready (it keeps its lease). */
-void sv_status_keeper_resumed (struct sv_status_keeper *k);
+/* The guest was resumed from data_dir/vmstate: ready, as it keeps its
+ * lease, unless relink (its address changed: ready with the new lease). */
+void sv_status_keeper_resumed (struct sv_status_keeper *k, bool relink);
 /* The stop saved the guest (shown with the next write, the stopped one). */
 void sv_status_keeper_suspended (struct sv_status_keeper *k);
 /* failed with msg; exit_status -1 when QEMU never ran. */

@@ -922,7 +922,7 @@ sv_run_qemu (const struct sv_vm_config *cfg, const struct sv_plan *plan, const i
       cleanup_error sv_error_t rerr = NULL;
       if (sv_resume_run (resume, plan, -1, sv_now_ms () + RESUME_TIMEOUT_MS, &rerr) == 0)
         {
-          sv_status_keeper_resumed (status);
+          sv_status_keeper_resumed (status, resume->n_links > 0);
           if (resume->n_links > 0)
             {
               cleanup_error sv_error_t lerr = NULL;
