@@ -239,6 +239,8 @@ run_plan (const struct sv_vm_config *cfg, const struct sv_host *host, const stru
   if (sv_run_dir_prepare (plan->run_dir, err) < 0)
     return -1;
   sv_status_keeper_init (status, cfg, host, plan, started_ms);
+  for (size_t i = 0; i < resume->mac_now.n; i++)
+    sv_status_keeper_vm_mac (status, resume->mac_now.v[i], resume->mac_was.v[i]);
   sv_status_keeper_phase (status, SV_PHASE_STARTING);
   if (sv_data_apply (plan, err) < 0)
     return -1;

@@ -185,6 +185,14 @@ sv_status_keeper_resumed (struct sv_status_keeper *k, bool relink)
 }
 
 void
+sv_status_keeper_vm_mac (struct sv_status_keeper *k, const char *now, const char *was)
+{
+  for (size_t i = 0; i < k->st.n_ifaces; i++)
+    if (strcmp (k->st.ifaces[i].vm_mac, now) == 0)
+      copy (k->st.ifaces[i].vm_mac, sizeof k->st.ifaces[i].vm_mac, was);
+}
+
+void
 sv_status_keeper_suspended (struct sv_status_keeper *k)
 {
   k->st.suspended = true;

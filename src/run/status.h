@@ -41,6 +41,9 @@ void sv_status_keeper_qemu_started (struct sv_status_keeper *k, bool supervised)
 /* The guest was resumed from data_dir/vmstate: ready, as it keeps its
  * lease, unless relink (its address changed: ready with the new lease). */
 void sv_status_keeper_resumed (struct sv_status_keeper *k, bool relink);
+/* A resumed guest keeps the MAC it was saved with: the interface whose VM
+ * MAC is `now` is known (and its DHCPACK matched) by `was` instead. */
+void sv_status_keeper_vm_mac (struct sv_status_keeper *k, const char *now, const char *was);
 /* The stop saved the guest (shown with the next write, the stopped one). */
 void sv_status_keeper_suspended (struct sv_status_keeper *k);
 /* failed with msg; exit_status -1 when QEMU never ran. */

@@ -271,10 +271,16 @@ replace_mac (char *s, const char *from, const char *to)
 /* The guest keeps the MACs it was saved with: dnsmasq must answer those,
  * and QEMU's argv says them too (it could not change them anyway). */
 static void
-keep_saved_macs (struct sv_plan *plan, const struct sv_strv *was, const struct sv_strv *now)
+keep_saved_macs (struct sv_plan *plan, const struct sv_strv *was, const struct sv_strv *now,
+                 struct sv_resume *r)
 {
   for (size_t i = 0; i < was->n && i < now->n; i++)
     {
+      if (strcmp (was->v[i], now->v[i]) != 0)
+        {
+          sv_strv_add (&r->mac_now, now->v[i]);
+          sv_strv_add (&r->mac_was, was->v[i]);
+        }
       if (plan->dnsmasq_conf)
         replace_mac (plan->dnsmasq_conf, now->v[i], was->v[i]);
       for (char **a = plan->qemu_argv; *a; a++)
@@ -289,7 +295,7 @@ keep_saved_macs (struct sv_plan *plan, const struct sv_strv *was, const struct s
 static void
 check_state (const struct sv_vm_config *cfg, struct sv_plan *plan, const char *state_path,
              const char *json_path, char *why, size_t len, bool *relink, char *relink_why,
-             size_t rlen)
+             size_t rlen, struct sv_resume *r)
 {
   struct stat st;
   why[0] = '\0';
@@ -380,7 +386,7 @@ check_state (const struct sv_vm_config *cfg, struct sv_plan *plan, const char *s
       *relink = true;
       snprintf (relink_why, rlen, "MAC %s", diff);
     }
-  keep_saved_macs (plan, &macs_was, &macs_now);
+  keep_saved_macs (plan, &macs_was, &macs_now, r);
   network_identity (plan, &net_now);
   if (strv_differ (&net_was, &net_now, diff, sizeof diff))
     {
@@ -487,7 +493,8 @@ sv_suspend_prepare (const struct sv_vm_config *cfg, struct sv_plan *plan, struct
   if (plan->n_disk_ops > 0)
     snprintf (why, sizeof why, "a disk is created or grown at this start");
   else
-    check_state (cfg, plan, state, json, why, sizeof why, &relink, relink_why, sizeof relink_why);
+    check_state (cfg, plan, state, json, why, sizeof why, &relink, relink_why, sizeof relink_why,
+                 r);
   if (why[0] == '\0')
     {
       r->fd = open (state, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -527,6 +534,8 @@ sv_resume_free (struct sv_resume *r)
   free (r->state_path);
   free (r->json_path);
   r->state_path = r->json_path = NULL;
+  sv_strv_free (&r->mac_now);
+  sv_strv_free (&r->mac_was);
 }
 
 void

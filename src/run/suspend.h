@@ -39,6 +39,9 @@ struct sv_resume
   int fd;           /* data_dir/vmstate, read-only; -1: boot cold */
   char *state_path; /* data_dir/vmstate (owned), when fd >= 0 */
   char *json_path;
+  /* Resumed onto a new address: the container's MACs (mac_now) and the
+   * saved ones the guest keeps (mac_was, same order), for status.json. */
+  struct sv_strv mac_now, mac_was;
 };
 
 /* At start, before anything is applied: resume or boot cold (a start

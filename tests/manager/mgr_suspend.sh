@@ -17,9 +17,13 @@ mgr_start
 
 # The tiny image, but suspended on docker stop, and saying every second
 # that it is alive (a token made at boot, a counter: both only in RAM).
+# podman gives a restarted container a new MAC (and may give a new
+# address): startvm then flaps the guest's links, and tinyvm.relink=1
+# asks DHCP again as a real guest's network manager does; the VM is
+# ready once the guest has its new lease.
 ctx=$MGR_TMP/suspend-ctx
 mkdir -p "$ctx"
-sed -e 's/tinyvm.mode=wait /tinyvm.mode=wait tinyvm.alive=1 /' \
+sed -e 's/tinyvm.mode=wait /tinyvm.mode=wait tinyvm.alive=1 tinyvm.relink=1 /' \
   "$SV_SOURCE_DIR/images/tiny/container-vm.yaml" >"$ctx/vm.yaml"
 grep -q 'tinyvm.alive=1' "$ctx/vm.yaml" || fail "the tiny vm.yaml has no tinyvm.mode=wait to extend"
 printf 'shutdown:\n  mode: suspend\n  timeout: 60s\n' >>"$ctx/vm.yaml"

@@ -7,7 +7,7 @@
 # client asks again and gets the new address.
 . "$SV_SOURCE_DIR/tests/lib/common.sh" || exit 1
 . "$SV_SOURCE_DIR/tests/lib/netns.sh" || exit 1
-sv_vm_test susad dnsmasq
+sv_vm_test susad dnsmasq jq
 
 sv_host h 172.29.0.1/16
 sv_container c1 h 172.29.0.2/16 172.29.0.1
@@ -40,4 +40,14 @@ wait_for_line "$SV_TMP/log2" '^TINYVM: relink eth0$' 30 "$STARTVM_PID" || fail "
 wait_for_line "$SV_TMP/log2" '^TINYVM: lease eth0 ' 60 "$STARTVM_PID" || fail "the guest got no new lease"
 sv_lease_check "$SV_TMP/log2" eth0 ip=172.29.0.7 router=172.29.0.1 "mac=$mac1"
 assert_eq "$token" "$(tiny_line "$SV_TMP/log2" alive | sed 's/^boot=\([0-9a-f]*\) .*/\1/')" "the boot token after the resume"
+# status.json knows the guest by the MAC it kept, and is ready once that
+# MAC has its new lease (it stayed "booting" for good before).
+st=$SV_TMP/state/vm1/status.json
+for ((i = 0; i < 100; i++)); do
+  [ "$(jq -r .phase "$st" 2>/dev/null)" = ready ] && break
+  sleep 0.1
+done
+assert_eq "ready true $mac1 172.29.0.7/16" \
+  "$(jq -r '"\(.phase) \(.resumed) \(.interfaces[0].vm_mac) \(.interfaces[0].addresses[0])"' "$st")" \
+  "status.json after the resume onto the new address"
 stop_startvm "$STARTVM_PID" "$SV_TMP/log2" 0
