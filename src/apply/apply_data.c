@@ -154,32 +154,66 @@ drop_privileges (const struct sv_plan *plan)
   return (int)syscall (SYS_capset, &hdr, data);
 }
 
-static void __attribute__ ((noreturn))
-child_exec (const struct sv_plan *plan, int lfd, int errfd, pid_t parent)
+/* swtpm's part between fork and exec (async-signal-safe): its state
+ * directory by cwd (dir=. in its argv), then no privilege left. */
+static int
+swtpm_prepare (const void *ud)
 {
-  int e;
-  /* If startvm dies (SIGKILL), swtpm must not run on alone. */
-  if (prctl (PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid () != parent)
-    _exit (127);
-  if (errfd == SV_SWTPM_CTRL_FD)
-    {
-      errfd = fcntl (errfd, F_DUPFD_CLOEXEC, SV_SWTPM_CTRL_FD + 1);
-      if (errfd < 0)
-        _exit (127);
-    }
-  /* dup2 leaves the new fd without FD_CLOEXEC: swtpm inherits it. */
-  if (lfd == SV_SWTPM_CTRL_FD ? fcntl (lfd, F_SETFD, 0) < 0 : dup2 (lfd, SV_SWTPM_CTRL_FD) < 0)
-    goto fail;
-  /* Its state directory by cwd: dir=. in its argv. */
+  const struct sv_plan *plan = ud;
   if (chdir (plan->swtpm_cwd) < 0)
-    goto fail;
-  if (drop_privileges (plan) < 0)
-    goto fail;
-  execvp (plan->swtpm_argv[0], plan->swtpm_argv);
-fail:
-  e = errno;
-  (void)!write (errfd, &e, sizeof e);
-  _exit (127);
+    return -1;
+  return drop_privileges (plan);
+}
+
+pid_t
+sv_spawn_on_socket (int lfd, int target_fd, int (*prepare) (const void *ud), const void *ud,
+                    char *const argv[], int *exec_errno, sv_error_t *err)
+{
+  *exec_errno = 0;
+  int pfd[2];
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    return sv_error_errno (err, SV_EXIT_ENV, errno, "pipe");
+  pid_t parent = getpid ();
+  fflush (NULL);
+  pid_t child = fork ();
+  if (child < 0)
+    {
+      int e = errno;
+      close (pfd[0]);
+      close (pfd[1]);
+      return sv_error_errno (err, SV_EXIT_ENV, e, "fork");
+    }
+  if (child == 0)
+    {
+      int errfd = pfd[1];
+      /* If startvm dies (SIGKILL), the helper must not run on alone. */
+      if (prctl (PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid () != parent)
+        _exit (127);
+      if (errfd == target_fd)
+        {
+          errfd = fcntl (errfd, F_DUPFD_CLOEXEC, target_fd + 1);
+          if (errfd < 0)
+            _exit (127);
+        }
+      /* dup2 leaves the new fd without FD_CLOEXEC: the helper inherits it. */
+      if ((lfd == target_fd ? fcntl (lfd, F_SETFD, 0) : dup2 (lfd, target_fd)) >= 0
+          && (prepare == NULL || prepare (ud) >= 0))
+        execvp (argv[0], argv);
+      int e = errno;
+      (void)!write (errfd, &e, sizeof e);
+      _exit (127);
+    }
+  close (pfd[1]);
+  ssize_t n = TEMP_FAILURE_RETRY (read (pfd[0], exec_errno, sizeof *exec_errno));
+  close (pfd[0]);
+  if (n == (ssize_t)sizeof *exec_errno)
+    {
+      int st;
+      TEMP_FAILURE_RETRY (waitpid (child, &st, 0));
+      return 0;
+    }
+  *exec_errno = 0;
+  return child;
 }
 
 int
@@ -213,31 +247,15 @@ sv_swtpm_start (const struct sv_plan *plan, pid_t *pid, sv_error_t *err)
   cleanup_close int lfd = sv_listen_unix (plan->swtpm_sock_path, "swtpm control socket", err);
   if (lfd < 0)
     return -1;
-  int pfd[2];
-  if (pipe2 (pfd, O_CLOEXEC) < 0)
-    return sv_error_errno (err, SV_EXIT_ENV, errno, "pipe");
-  pid_t parent = getpid ();
-  fflush (NULL);
-  pid_t child = fork ();
+  int e;
+  pid_t child
+      = sv_spawn_on_socket (lfd, SV_SWTPM_CTRL_FD, swtpm_prepare, plan, plan->swtpm_argv, &e, err);
   if (child < 0)
-    {
-      int e = errno;
-      close (pfd[0]);
-      close (pfd[1]);
-      return sv_error_errno (err, SV_EXIT_ENV, e, "fork");
-    }
+    return -1;
   if (child == 0)
-    child_exec (plan, lfd, pfd[1], parent);
-  close (pfd[1]);
-  int child_errno = 0;
-  ssize_t n = TEMP_FAILURE_RETRY (read (pfd[0], &child_errno, sizeof child_errno));
-  close (pfd[0]);
-  if (n == (ssize_t)sizeof child_errno)
     {
-      int st;
-      TEMP_FAILURE_RETRY (waitpid (child, &st, 0));
       unlink (plan->swtpm_sock_path);
-      return sv_error_errno (err, SV_EXIT_ENV, child_errno, "running %s (Debian's swtpm package)",
+      return sv_error_errno (err, SV_EXIT_ENV, e, "running %s (Debian's swtpm package)",
                              plan->swtpm_argv[0]);
     }
   *pid = child;

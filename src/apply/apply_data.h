@@ -27,4 +27,12 @@ int sv_swtpm_start (const struct sv_plan *plan, pid_t *pid, sv_error_t *err);
  * ("swtpm control socket").  Exit class 3. */
 int sv_listen_unix (const char *path, const char *what, sv_error_t *err);
 
+/* A helper serving a listening socket: fork; the child gets lfd as
+ * target_fd (inherited), dies with startvm (PR_SET_PDEATHSIG), runs
+ * prepare (async-signal-safe; < 0 with errno: fail) and execs argv
+ * (PATH searched).  Returns the pid; 0 with *exec_errno when the child
+ * could not run it (reaped); -1 with *err when pipe or fork failed. */
+pid_t sv_spawn_on_socket (int lfd, int target_fd, int (*prepare) (const void *ud), const void *ud,
+                          char *const argv[], int *exec_errno, sv_error_t *err);
+
 #endif
