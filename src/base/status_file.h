@@ -47,11 +47,11 @@ struct sv_status
 {
   int version;
   enum sv_phase phase;
-  char error[512]; /* "" = null */
-  int exit_status; /* -1 = null */
-  bool supervised; /* false: shutdown.mode exec, nobody updates the file */
-  bool resumed;    /* the guest continues from data_dir/vmstate (shutdown.mode suspend) */
-  bool suspended;  /* stopped by saving the guest to data_dir/vmstate */
+  char error[512];       /* "" = null */
+  int exit_status;       /* -1 = null */
+  bool supervised;       /* false: shutdown.mode exec, nobody updates the file */
+  bool resumed;          /* the guest continues from data_dir/vmstate (shutdown.mode suspend) */
+  bool suspended;        /* stopped by saving the guest to data_dir/vmstate */
   char shutdown_mode[8]; /* acpi, exec, suspend ("" = null: an older writer) */
   char container_id[128];
   char name[256];
