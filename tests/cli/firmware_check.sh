@@ -6,6 +6,7 @@
 # 3: a missing OVMF file names Debian's ovmf, a missing swtpm names
 # swtpm, a link where the store belongs).  None of it creates a file.
 . "$SV_SOURCE_DIR/tests/lib/common.sh"
+. "$SV_SOURCE_DIR/tests/lib/config.sh"
 if [ -x /usr/bin/python3 ]; then python3() { /usr/bin/python3 "$@"; }; fi
 need_startvm
 need_netns
@@ -16,29 +17,6 @@ tmpdir LOG # outputs, outside the directory whose listing must not change
 c=$SV_TMP/vm.yaml
 data=$SV_TMP/data
 state=$SV_TMP/state
-
-# A listing of everything under the temp dir, to prove nothing was made.
-snapshot() { (cd "$SV_TMP" && find . | LC_ALL=C sort); }
-
-# expect_exit STATUS MESSAGE [ENV=VALUE...] -- STARTVM ARGS...
-expect_exit() {
-  local want=$1 msg=$2 before after
-  shift 2
-  local -a envs=()
-  while [ "$1" != -- ]; do envs+=("$1"); shift; done
-  shift
-  before=$(snapshot)
-  unshare -n env "${envs[@]}" "$STARTVM" "$@" >"$LOG/out" 2>"$LOG/err"
-  local rc=$?
-  [ "$rc" = "$want" ] || fail "${envs[*]} $*: exit $rc, expected $want ($(cat "$LOG/err"))"
-  [ "$(cat "$LOG/err")" = "startvm: $msg" ] ||
-    fail "${envs[*]} $*: wrong message
-  expected: startvm: $msg
-  got:      $(cat "$LOG/err")"
-  after=$(snapshot)
-  [ "$before" = "$after" ] || fail "${envs[*]} $*: files changed: $(diff <(echo "$before") <(echo "$after"))"
-  info "ok ($rc): $msg"
-}
 
 base="accel: tcg
 network:
@@ -68,10 +46,10 @@ expect_exit 2 "TPM=maybe: tpm: 'maybe' is not a boolean (accepted: true, false, 
 # --- --dry-run: the pflash drives, the copy step, swtpm; nothing made ---
 printf '%s\nfirmware: uefi\n' "$base" >"$c"
 expect_exit 0 "$c: configuration is valid" TPM=yes -- --config "$c" --check
-before=$(snapshot)
+before=$(cfg_snapshot)
 TPM=yes unshare -n "$STARTVM" --config "$c" --dry-run >"$LOG/a.txt" 2>"$LOG/a.err" || fail "dry-run failed: $(cat "$LOG/a.err")"
 TPM=yes unshare -n "$STARTVM" --config "$c" --dry-run --format json >"$LOG/a.json" 2>"$LOG/a.err" || fail "JSON dry-run failed"
-[ "$before" = "$(snapshot)" ] || fail "--dry-run made files"
+[ "$before" = "$(cfg_snapshot)" ] || fail "--dry-run made files"
 assert_line "$LOG/a.txt" '^Firmware: uefi$'
 assert_line "$LOG/a.txt" "^  2\\. copy /usr/share/OVMF/OVMF_VARS_4M\\.fd to $data/efivars\\.fd \\(mode 0600, only while it does not exist\\)\$"
 assert_line "$LOG/a.txt" "^  -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M\\.fd \\\\\$"
@@ -120,14 +98,14 @@ expect_exit 3 "tpm: swtpm (not found in PATH) is missing: install Debian's swtpm
 # OVMF hidden by an empty tmpfs in a private mount namespace.
 if unshare -rm true 2>/dev/null; then
   printf '%s\nfirmware: uefi-secure\n' "$base" >"$c"
-  before=$(snapshot)
+  before=$(cfg_snapshot)
   unshare -rm sh -c 'mount -t tmpfs none /usr/share/OVMF && exec unshare -n "$0" --config "$1" --dry-run' \
     "$STARTVM" "$c" >"$LOG/out" 2>"$LOG/err"
   rc=$?
   assert_eq 3 "$rc" "exit status without OVMF"
   assert_eq "startvm: firmware uefi-secure: /usr/share/OVMF/OVMF_CODE_4M.secboot.fd is missing: install Debian's ovmf package" \
     "$(cat "$LOG/err")" "the message without OVMF"
-  [ "$before" = "$(snapshot)" ] || fail "files changed without OVMF"
+  [ "$before" = "$(cfg_snapshot)" ] || fail "files changed without OVMF"
 else
   skip "unshare -rm is refused: cannot hide /usr/share/OVMF"
 fi

@@ -7,6 +7,7 @@
 # missing source, a file as source, no virtiofsd), also on a real start.
 # None of it creates a file.
 . "$SV_SOURCE_DIR/tests/lib/common.sh"
+. "$SV_SOURCE_DIR/tests/lib/config.sh"
 if [ -x /usr/bin/python3 ]; then python3() { /usr/bin/python3 "$@"; }; fi
 need_startvm
 need_netns
@@ -16,28 +17,6 @@ tmpdir LOG # outputs, outside the directory whose listing must not change
 c=$SV_TMP/vm.yaml
 state=$SV_TMP/state
 mkdir "$SV_TMP/data" "$SV_TMP/docs"
-
-snapshot() { (cd "$SV_TMP" && find . | LC_ALL=C sort); }
-
-# expect_exit STATUS MESSAGE [ENV=VALUE...] -- STARTVM ARGS...
-expect_exit() {
-  local want=$1 msg=$2 before after
-  shift 2
-  local -a envs=()
-  while [ "$1" != -- ]; do envs+=("$1"); shift; done
-  shift
-  before=$(snapshot)
-  unshare -n env -u SHARES "${envs[@]}" "$STARTVM" "$@" >"$LOG/out" 2>"$LOG/err"
-  local rc=$?
-  [ "$rc" = "$want" ] || fail "${envs[*]} $*: exit $rc, expected $want ($(cat "$LOG/err"))"
-  [ "$(cat "$LOG/err")" = "startvm: $msg" ] ||
-    fail "${envs[*]} $*: wrong message
-  expected: startvm: $msg
-  got:      $(cat "$LOG/err")"
-  after=$(snapshot)
-  [ "$before" = "$after" ] || fail "${envs[*]} $*: files changed: $(diff <(echo "$before") <(echo "$after"))"
-  info "ok ($rc): $msg"
-}
 
 base="accel: tcg
 network:
@@ -81,12 +60,12 @@ done
 # --- SHARES is the file's list; --dry-run shows it all; nothing made ---
 printf '%s\nshares:\n  - source: %s\n    tag: data\n  - source: %s\n    tag: docs\n    readonly: true\n' "$base" "$d" "$o" >"$c"
 printf '%s\n' "$base" >"$SV_TMP/env.yaml"
-before=$(snapshot)
+before=$(cfg_snapshot)
 unshare -n env -u SHARES "$STARTVM" --config "$c" --dry-run >"$LOG/a.txt" 2>"$LOG/a.err" || fail "dry-run failed: $(cat "$LOG/a.err")"
 unshare -n env -u SHARES "$STARTVM" --config "$c" --dry-run --format json >"$LOG/a.json" || fail "JSON dry-run failed"
 unshare -n env "SHARES=$d:data,$o:docs:ro" "$STARTVM" --config "$SV_TMP/env.yaml" --dry-run --format json >"$LOG/b.json" ||
   fail "JSON dry-run with SHARES failed"
-[ "$before" = "$(snapshot)" ] || fail "--dry-run made files"
+[ "$before" = "$(cfg_snapshot)" ] || fail "--dry-run made files"
 cmp "$LOG/a.json" "$LOG/b.json" || fail "SHARES=$d:data,$o:docs:ro does not plan what the file's shares do"
 run=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_dir"])' "$LOG/a.json")
 sed -n '/^Shares:$/,/^$/p' "$LOG/a.txt" >"$LOG/shares.txt"
@@ -122,12 +101,12 @@ touch "$SV_TMP/file"
 expect_exit 3 "shares[0].source $SV_TMP/file is not a directory" "SHARES=$SV_TMP/file:data" -- --config "$SV_TMP/env.yaml"
 # No virtiofsd: hidden by an empty tmpfs in a private mount namespace.
 if unshare -rm true 2>/dev/null; then
-  before=$(snapshot)
+  before=$(cfg_snapshot)
   SHARES=$d:data unshare -rm sh -c 'mount -t tmpfs none /usr/lib/qemu && exec unshare -n "$0" --config "$1" --dry-run' \
     "$STARTVM" "$SV_TMP/env.yaml" >"$LOG/out" 2>"$LOG/err"
   rc=$?
   assert_eq 3 "$rc" "no virtiofsd: exit status"
   assert_eq "startvm: shares: /usr/lib/qemu/virtiofsd is missing: install Debian's qemu-system-common package" "$(cat "$LOG/err")"
-  [ "$before" = "$(snapshot)" ] || fail "no virtiofsd: files changed"
+  [ "$before" = "$(cfg_snapshot)" ] || fail "no virtiofsd: files changed"
 fi
 exit 0

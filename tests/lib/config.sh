@@ -13,6 +13,13 @@
 #                             mkdir, unlink, rename or similar (first mode).
 #                             CFG_MODES overrides the list of modes.
 #   expect_valid CONFIG [VAR=VALUE...]   --check exits 0
+#   cfg_snapshot              every path under $SV_TMP, sorted (nothing made?)
+#   expect_exit STATUS MSG [VAR=VALUE...] -- ARGS...
+#                             startvm ARGS in a network namespace of its own
+#                             (the caller's overrides unset, VAR=VALUE set)
+#                             exits exactly STATUS with exactly "startvm: MSG"
+#                             on stderr, and nothing under $SV_TMP changed;
+#                             its output goes to $LOG (a tmpdir of the caller's)
 # shellcheck shell=bash
 
 # The caller's own overrides must not leak into the cases.
@@ -84,4 +91,26 @@ expect_valid() {
   [ -z "$(ls -A "$work")" ] || fail "--check created files in its cwd"
   _cfg_check_trace "$SV_TMP/trace" "--check $*"
   rmdir "$work"
+}
+
+cfg_snapshot() { (cd "$SV_TMP" && find . | LC_ALL=C sort); }
+
+expect_exit() {
+  local want=$1 msg=$2 before after rc
+  shift 2
+  local -a envs=()
+  while [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  before=$(cfg_snapshot)
+  # shellcheck disable=SC2086 # _cfg_unset is a list of env options
+  unshare -n env $_cfg_unset "${envs[@]}" "$STARTVM" "$@" >"$LOG/out" 2>"$LOG/err"
+  rc=$?
+  [ "$rc" = "$want" ] || fail "${envs[*]} $*: exit $rc, expected $want ($(cat "$LOG/err"))"
+  [ "$(cat "$LOG/err")" = "startvm: $msg" ] ||
+    fail "${envs[*]} $*: wrong message
+  expected: startvm: $msg
+  got:      $(cat "$LOG/err")"
+  after=$(cfg_snapshot)
+  [ "$before" = "$after" ] || fail "${envs[*]} $*: files changed: $(diff <(echo "$before") <(echo "$after"))"
+  info "ok ($rc): $msg"
 }
