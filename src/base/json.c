@@ -370,3 +370,19 @@ sv_json_array_next (const char *val, size_t vlen, const char **pos, const char *
   *pos = after;
   return true;
 }
+
+bool
+sv_json_member_string (const char *json, size_t len, const char *key, struct sv_buf *out)
+{
+  const char *val;
+  size_t vlen;
+  return sv_json_member (json, len, key, &val, &vlen) && sv_json_string (val, vlen, out);
+}
+
+bool
+sv_json_member_u64 (const char *json, size_t len, const char *key, uint64_t *out)
+{
+  const char *val;
+  size_t vlen;
+  return sv_json_member (json, len, key, &val, &vlen) && sv_json_u64 (val, vlen, out);
+}

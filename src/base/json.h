@@ -36,6 +36,11 @@ bool sv_json_string (const char *val, size_t vlen, struct sv_buf *out);
  * fits in 64 bits.  False otherwise. */
 bool sv_json_u64 (const char *val, size_t vlen, uint64_t *out);
 
+/* sv_json_member and then sv_json_string or sv_json_u64 on its value:
+ * false when the member is absent or not of that kind. */
+bool sv_json_member_string (const char *json, size_t len, const char *key, struct sv_buf *out);
+bool sv_json_member_u64 (const char *json, size_t len, const char *key, uint64_t *out);
+
 /* Walk the elements of the array val[0..vlen) (its raw text, brackets
  * included).  *pos is NULL for the first call; each call that returns
  * true sets *el and *ellen to one element's raw text.  False at the end,

@@ -235,14 +235,6 @@ get_str (const char *obj, size_t len, const char *key, char *dst, size_t dlen)
 }
 
 static bool
-get_u64 (const char *obj, size_t len, const char *key, uint64_t *out)
-{
-  const char *v;
-  size_t vlen;
-  return sv_json_member (obj, len, key, &v, &vlen) && sv_json_u64 (v, vlen, out);
-}
-
-static bool
 get_bool (const char *obj, size_t len, const char *key, bool *out)
 {
   const char *v;
@@ -303,7 +295,7 @@ sv_status_parse (const char *json, size_t len, struct sv_status *out, sv_error_t
     return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0,
                           "not a JSON object (truncated or not written by startvm)");
   uint64_t u;
-  if (!get_u64 (json, len, "version", &u))
+  if (!sv_json_member_u64 (json, len, "version", &u))
     return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0, "no \"version\"");
   if (u == 0 || u > SV_STATUS_VERSION)
     return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0,
@@ -316,7 +308,7 @@ sv_status_parse (const char *json, size_t len, struct sv_status *out, sv_error_t
   if (!sv_phase_parse (phase, &out->phase))
     return sv_error_make (err, SV_EXIT_ENV, SV_SRC_NONE, 0, "unknown phase \"%s\"", phase);
   get_str (json, len, "error", out->error, sizeof out->error);
-  if (get_u64 (json, len, "exit_status", &u) && u < 256)
+  if (sv_json_member_u64 (json, len, "exit_status", &u) && u < 256)
     out->exit_status = (int)u;
   out->supervised = true;
   get_bool (json, len, "supervised", &out->supervised);
@@ -327,9 +319,9 @@ sv_status_parse (const char *json, size_t len, struct sv_status *out, sv_error_t
   get_str (json, len, "name", out->name, sizeof out->name);
   get_str (json, len, "accel", out->accel, sizeof out->accel);
   get_str (json, len, "accel_reason", out->accel_reason, sizeof out->accel_reason);
-  if (get_u64 (json, len, "memory_mib", &u))
+  if (sv_json_member_u64 (json, len, "memory_mib", &u))
     out->memory_mib = u;
-  if (get_u64 (json, len, "cpus", &u) && u < 1u << 20)
+  if (sv_json_member_u64 (json, len, "cpus", &u) && u < 1u << 20)
     out->cpus = (unsigned)u;
   get_str (json, len, "vnc", out->vnc, sizeof out->vnc);
   get_str (json, len, "qmp", out->qmp, sizeof out->qmp);
@@ -337,9 +329,9 @@ sv_status_parse (const char *json, size_t len, struct sv_status *out, sv_error_t
   get_time (json, len, "qemu_started_at", &out->qemu_started_ms);
   get_time (json, len, "updated_at", &out->updated_ms);
   get_time (json, len, "phase_since", &out->phase_since_ms);
-  if (get_u64 (json, len, "pid", &u) && u < 1u << 30)
+  if (sv_json_member_u64 (json, len, "pid", &u) && u < 1u << 30)
     out->pid = (int)u;
-  if (get_u64 (json, len, "pid_start", &u))
+  if (sv_json_member_u64 (json, len, "pid_start", &u))
     out->pid_start = u;
   get_str (json, len, "pid_ns", out->pid_ns, sizeof out->pid_ns);
 

@@ -219,22 +219,6 @@ json_strv (const char *json, size_t len, const char *key, struct sv_strv *out)
   return true;
 }
 
-static bool
-json_str (const char *json, size_t len, const char *key, struct sv_buf *out)
-{
-  const char *val;
-  size_t vlen;
-  return sv_json_member (json, len, key, &val, &vlen) && sv_json_string (val, vlen, out);
-}
-
-static bool
-json_u64 (const char *json, size_t len, const char *key, uint64_t *out)
-{
-  const char *val;
-  size_t vlen;
-  return sv_json_member (json, len, key, &val, &vlen) && sv_json_u64 (val, vlen, out);
-}
-
 /* The first difference between two vectors, for the log: "A became B". */
 static bool
 strv_differ (const struct sv_strv *was, const struct sv_strv *now, char *why, size_t len)
@@ -328,9 +312,10 @@ check_state (const struct sv_vm_config *cfg, struct sv_plan *plan, const char *s
   struct sv_strv hw_now = { 0 }, disks_now = { 0 }, macs_now = { 0 };
   struct sv_strv net_was = { 0 }, net_now = { 0 };
   char diff[768];
-  if (!sv_json_is_object (json, (size_t)n) || !json_u64 (json, (size_t)n, "format", &format)
-      || format != VMSTATE_FORMAT || !json_u64 (json, (size_t)n, "bytes", &bytes)
-      || !json_str (json, (size_t)n, "qemu", &qemu)
+  if (!sv_json_is_object (json, (size_t)n)
+      || !sv_json_member_u64 (json, (size_t)n, "format", &format) || format != VMSTATE_FORMAT
+      || !sv_json_member_u64 (json, (size_t)n, "bytes", &bytes)
+      || !sv_json_member_string (json, (size_t)n, "qemu", &qemu)
       || !json_strv (json, (size_t)n, "hardware", &hw_was)
       || !json_strv (json, (size_t)n, "disks", &disks_was)
       || !json_strv (json, (size_t)n, "macs", &macs_was)
